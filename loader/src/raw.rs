@@ -1,0 +1,124 @@
+//! Raw access to what the kernel handed us: the initial stack as a word
+//! slice, the C strings it points to, and static scratch memory.
+//!
+//! # Safety
+//!
+//! The kernel lays out argc, argv, envp and auxv contiguously from the
+//! initial stack pointer and keeps every string they point to alive for the
+//! life of the process. The loader is single-threaded until it jumps to
+//! `ld.so`, and the trampoline runs before the program can start threads, so
+//! the statics here are never accessed concurrently.
+
+#![allow(unsafe_code)]
+
+use core::cell::UnsafeCell;
+
+use linux_raw_sys::auxvec::AT_NULL;
+use linux_raw_sys::general as k;
+use rld_shim::stack::{MAX_AUXV, Undo};
+use rld_shim::sys::{self, Errno};
+
+use crate::arch::HEADROOM;
+
+/// The initial stack from `HEADROOM` words below `sp` to the auxiliary
+/// vector's `AT_NULL` entry.
+///
+/// # Safety
+///
+/// `sp` must be the stack pointer the kernel started the process with, and
+/// `_start` must have left the headroom words unused.
+pub unsafe fn stack_words(sp: *mut usize) -> &'static mut [usize] {
+    // SAFETY: the kernel's layout: argc, argc pointers, NULL, pointers up to
+    // NULL, then (type, value) pairs up to AT_NULL. The walk of the auxiliary
+    // vector is bounded in case a foreign kernel (or qemu) omits AT_NULL.
+    unsafe {
+        let argc = *sp;
+        let mut p = sp.add(argc + 2);
+        while *p != 0 {
+            p = p.add(1);
+        }
+        p = p.add(1);
+        let mut n = 0;
+        while *p != AT_NULL as usize && n < MAX_AUXV {
+            p = p.add(2);
+            n += 1;
+        }
+        let start = sp.sub(HEADROOM);
+        let len = p.add(2).offset_from(start) as usize;
+        core::slice::from_raw_parts_mut(start, len)
+    }
+}
+
+/// The bytes of the NUL-terminated string at `ptr`, without the NUL.
+pub fn cstr(ptr: usize) -> &'static [u8] {
+    if ptr == 0 {
+        return b"";
+    }
+    // SAFETY: every non-null pointer we pass here comes from argv, envp or
+    // AT_EXECFN, which the kernel points at live NUL-terminated strings.
+    unsafe { core::ffi::CStr::from_ptr(ptr as *const core::ffi::c_char).to_bytes() }
+}
+
+/// A static cell for data that must outlive `ld.so`'s start-up.
+pub struct Static<T>(UnsafeCell<T>);
+
+// SAFETY: accessed only while the process is single-threaded (module docs).
+unsafe impl<T> Sync for Static<T> {}
+
+impl<T> Static<T> {
+    pub const fn new(v: T) -> Self {
+        Static(UnsafeCell::new(v))
+    }
+
+    /// # Safety
+    ///
+    /// No other reference to the contents may be live.
+    #[allow(clippy::mut_from_ref)]
+    pub unsafe fn get(&self) -> &mut T {
+        // SAFETY: exclusive per the caller.
+        unsafe { &mut *self.0.get() }
+    }
+}
+
+/// What the trampoline needs: the stack words to restore and the program's
+/// real entry point.
+pub struct Pending {
+    pub words: *mut usize,
+    pub len: usize,
+    pub undo: Undo,
+    pub entry: usize,
+}
+
+pub static PENDING: Static<Pending> = Static::new(Pending {
+    words: core::ptr::null_mut(),
+    len: 0,
+    undo: Undo::new(),
+    entry: 0,
+});
+
+/// Room for the `LD_LIBRARY_PATH` entry `ld.so` reads; in `.bss`, so it
+/// costs no file size and stays valid for as long as `ld.so` needs it.
+static PATH_BUF: Static<[u8; 4096]> = Static::new([0; 4096]);
+
+/// Memory for a string of `len` bytes that outlives the loader: the static
+/// buffer, or a fresh anonymous mapping for longer library paths.
+pub fn scratch(len: usize) -> Result<&'static mut [u8], Errno> {
+    // SAFETY: called once per process, so this is the only reference.
+    let buf = unsafe { PATH_BUF.get() };
+    if len <= buf.len() {
+        return Ok(&mut buf[..len]);
+    }
+    // SAFETY: a fresh mapping at a kernel-chosen address replaces nothing.
+    let addr = unsafe {
+        sys::mmap(
+            0,
+            len,
+            k::PROT_READ | k::PROT_WRITE,
+            k::MAP_PRIVATE | k::MAP_ANONYMOUS,
+            -1,
+            0,
+        )?
+    };
+    // SAFETY: the mapping is `len` bytes, writable, and never unmapped.
+    Ok(unsafe { core::slice::from_raw_parts_mut(addr as *mut u8, len) })
+}

@@ -1,0 +1,257 @@
+//! The loader's start-up path, from the kernel's stack to `ld.so`'s entry,
+//! and the trampoline's way back.
+//!
+//! # Safety
+//!
+//! `rld_start` is called once, by `_start`, with the kernel's initial stack
+//! pointer and our own load address and dynamic section. `rld_restore` is
+//! called once, by the trampoline, after `ld.so` has finished and before
+//! the program runs; it only touches the stack words recorded in
+//! [`raw::PENDING`].
+
+#![allow(unsafe_code)]
+
+use core::sync::atomic::{Ordering, compiler_fence};
+
+use linux_raw_sys::auxvec::{
+    AT_BASE, AT_ENTRY, AT_EXECFN, AT_PAGESZ, AT_PHDR, AT_PHNUM, AT_SECURE,
+};
+use rld_shim::config::{Config, Source};
+use rld_shim::ldso::{self, Loaded, Problem};
+use rld_shim::stack::{self, EnvSlot, Stack, StackError, Undo};
+use rld_shim::sys;
+use rld_shim::text::{BufWriter, Shown};
+
+use crate::arch::{self, HEADROOM};
+use crate::raw::{self, PENDING, cstr};
+use crate::{logger, relocate};
+
+/// Called by `_start`.
+///
+/// # Safety
+///
+/// See the module docs.
+pub unsafe extern "C" fn rld_start(sp: *mut usize, base: usize, dynamic: *const usize) -> ! {
+    // SAFETY: first thing, as the relocation contract requires.
+    unsafe { relocate::relocate(base, dynamic) };
+    // Keep the compiler from hoisting loads of relocated statics above this.
+    compiler_fence(Ordering::SeqCst);
+    // SAFETY: `sp` is the kernel's and `_start` left the headroom free.
+    let words = unsafe { raw::stack_words(sp) };
+    let (entry, sp) = start(words);
+    // SAFETY: `entry` is the mapped ld.so's entry and `sp` points at argc of
+    // a stack in the kernel's layout.
+    unsafe { arch::jump_to(entry, sp) }
+}
+
+/// Called by the trampoline; returns the program's entry point.
+pub extern "C" fn rld_restore() -> usize {
+    // SAFETY: single-threaded (the program has not run yet); only reference.
+    let pending = unsafe { PENDING.get() };
+    // SAFETY: the same stack words `start` recorded; they are still the
+    // process's initial stack, which nothing has freed.
+    let words = unsafe { core::slice::from_raw_parts_mut(pending.words, pending.len) };
+    pending.undo.apply(words);
+    pending.entry
+}
+
+fn fail(message: core::fmt::Arguments<'_>) -> ! {
+    let mut buf = [0u8; 2048];
+    let mut w = BufWriter::new(&mut buf);
+    let _ = core::fmt::write(&mut w, message);
+    w.push(b"\n");
+    sys::write_stderr(w.as_bytes());
+    sys::exit(127)
+}
+
+fn stack_fail(e: StackError) -> ! {
+    fail(format_args!(
+        "rld: cannot start the program: {e}\nrld: the kernel or the program that ran it passed a malformed process stack"
+    ))
+}
+
+/// Decides, maps `ld.so`, rewrites the stack; returns where to jump and the
+/// stack pointer to jump with.
+fn start(words: &'static mut [usize]) -> (usize, *const usize) {
+    let words_ptr = words.as_mut_ptr();
+    let words_len = words.len();
+    let mut stack = Stack::parse(words, HEADROOM).unwrap_or_else(|e| stack_fail(e));
+    // Fail safe: without AT_SECURE, assume the process is privileged.
+    let secure = stack.aux(AT_SECURE).is_none_or(|v| v != 0);
+    let config = Config::resolve(|name| stack.getenv(cstr, name), secure);
+    logger::init(config.log_level);
+
+    let direct = stack.aux(AT_ENTRY) == Some(arch::_start as *const () as usize);
+    let page = stack
+        .aux(AT_PAGESZ)
+        .filter(|p| p.is_power_of_two() && *p >= 4096)
+        .unwrap_or(4096);
+    let program = if direct {
+        stack.argv().get(1).map_or(&b"rld-loader"[..], |&p| cstr(p))
+    } else {
+        stack.aux(AT_EXECFN).map_or(&b"the program"[..], cstr)
+    };
+    log::debug!(
+        "{} {}, secure {}",
+        if direct {
+            "invoked directly for"
+        } else {
+            "starting"
+        },
+        Shown(program),
+        secure
+    );
+    if let Some((path, source)) = config.library_path {
+        log::debug!("library path {} (from {source})", Shown(path));
+    }
+
+    let loaded =
+        ldso::load(&config, page).unwrap_or_else(|e| fail(format_args!("{}", e.report(program))));
+    warn_if_fell_back(&loaded);
+
+    if direct {
+        return start_direct(stack, &config, &loaded);
+    }
+
+    let mapped = loaded.mapped;
+    stack
+        .set_aux(AT_BASE, mapped.base, None)
+        .unwrap_or_else(|e| stack_fail(e));
+    if let Some((ours, _)) = config.library_path {
+        let slot = stack.choose_env_slot(cstr);
+        let user = match slot {
+            EnvSlot::Replace { user, .. } => user,
+            _ => None,
+        };
+        let prefix = b"LD_LIBRARY_PATH=";
+        let entry = compose(prefix, user, ours);
+        let mut undo = Undo::new();
+        stack.apply_env(slot, entry, &mut undo);
+        let program_entry = stack
+            .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
+            .unwrap_or_else(|e| stack_fail(e));
+        log::debug!(
+            "library path set through {:?}; program entry {:#x}",
+            slot_name(slot),
+            program_entry
+        );
+        // SAFETY: single-threaded; the only reference.
+        let pending = unsafe { PENDING.get() };
+        *pending = raw::Pending {
+            words: words_ptr,
+            len: words_len,
+            undo,
+            entry: program_entry,
+        };
+    }
+    (mapped.entry, stack.sp_ptr())
+}
+
+fn slot_name(slot: EnvSlot<'_>) -> &'static str {
+    match slot {
+        EnvSlot::Replace { user: Some(_), .. } => "the user's LD_LIBRARY_PATH",
+        EnvSlot::Replace { user: None, .. } => "a borrowed environment word",
+        EnvSlot::ArgvEnd => "the argument terminator (empty environment)",
+        EnvSlot::Nowhere => "nowhere (no arguments, no environment)",
+    }
+}
+
+/// Builds `prefix` + user path + `:` + ours in memory that outlives us;
+/// returns its address.
+fn compose(prefix: &[u8], user: Option<&[u8]>, ours: &[u8]) -> usize {
+    let len = stack::library_path_len(prefix, user, ours);
+    let buf = raw::scratch(len).unwrap_or_else(|e| {
+        fail(format_args!(
+            "rld: cannot run the program: no memory for a {len}-byte library path: {e}\nrld: shorten NIX_LD_LIBRARY_PATH"
+        ))
+    });
+    match stack::compose_library_path(prefix, user, ours, buf) {
+        Some(s) => s.as_ptr() as usize,
+        None => fail(format_args!(
+            "rld: internal error composing the library path"
+        )),
+    }
+}
+
+fn warn_if_fell_back(loaded: &Loaded<'_>) {
+    let Some(skipped) = loaded.skipped else {
+        return;
+    };
+    if let Problem::Os(e) = skipped.problem
+        && e.is_missing()
+    {
+        log::warn!(
+            "{} (from {}) does not exist (garbage-collected?); using {} (from {})",
+            Shown(skipped.candidate.path),
+            skipped.candidate.source,
+            Shown(loaded.candidate.path),
+            loaded.candidate.source
+        );
+    }
+}
+
+/// `rld-loader [OPTIONS] PROGRAM [ARGS]`: behave like `ld.so` run directly.
+/// The library path goes to `ld.so` as `--library-path`, so the program's
+/// environment is never touched and no trampoline is needed.
+fn start_direct(
+    mut stack: Stack<'_>,
+    config: &Config<'_>,
+    loaded: &Loaded<'_>,
+) -> (usize, *const usize) {
+    let first = stack.argv().get(1).map(|&p| cstr(p));
+    if first == Some(b"--version") {
+        let mut buf = [0u8; 256];
+        let mut w = BufWriter::new(&mut buf);
+        let _ = core::fmt::write(
+            &mut w,
+            format_args!(
+                "rld-loader {} (rld), running {} (from {})\n",
+                rld_shim::VERSION,
+                Shown(loaded.candidate.path),
+                loaded.candidate.source
+            ),
+        );
+        sys::write_all(1, w.as_bytes());
+    }
+    // Options that print something and exit take no library path; adding
+    // one would change what `ld.so` prints.
+    let informational = matches!(
+        first,
+        None | Some(b"--help" | b"--version" | b"--list-tunables" | b"--list-diagnostics")
+    );
+    if let (Some((ours, source)), false) = (config.library_path, informational) {
+        let user = stack
+            .env()
+            .iter()
+            .rev()
+            .find_map(|&p| stack::value_of(cstr(p), b"LD_LIBRARY_PATH"));
+        let path = compose(b"", user, ours);
+        stack
+            .insert_args(c"--library-path".as_ptr() as usize, path)
+            .unwrap_or_else(|e| stack_fail(e));
+        log::debug!(
+            "passing --library-path {} (from {})",
+            Shown(cstr(path)),
+            if source == Source::Default {
+                "rld's default"
+            } else {
+                "a variable"
+            }
+        );
+    }
+    let m = loaded.mapped;
+    // Present ld.so as the program the kernel started, as when it is run
+    // by hand: it recognises that case by AT_ENTRY being its own entry.
+    let aux = [
+        (AT_ENTRY, m.entry),
+        (AT_PHDR, m.phdr.unwrap_or(0)),
+        (AT_PHNUM, m.phnum),
+        (AT_BASE, 0),
+    ];
+    for (key, value) in aux {
+        stack
+            .set_aux(key, value, None)
+            .unwrap_or_else(|e| stack_fail(e));
+    }
+    (m.entry, stack.sp_ptr())
+}

@@ -1,0 +1,253 @@
+//! Which `ld.so`, which library path and which log level: resolved from the
+//! environment, first found wins, exactly as DESIGN.md's table says.
+
+use core::fmt;
+
+use log::LevelFilter;
+
+use crate::{DEFAULT_LD_SO, DEFAULT_LIBRARY_PATH};
+
+pub use crate::arch::{NIX_LD_LIBRARY_PATH_SYSTEM, NIX_LD_SYSTEM};
+
+/// Where a setting came from; shown in messages so users know what to change.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Source {
+    /// A variable, by name.
+    Var(&'static str),
+    /// The compiled-in default.
+    Default,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Var(name) => f.write_str(name),
+            Source::Default => f.write_str("rld's default"),
+        }
+    }
+}
+
+/// One `ld.so` to try, and where its path came from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Candidate<'e> {
+    pub path: &'e [u8],
+    pub source: Source,
+}
+
+/// The resolved configuration.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Config<'e> {
+    /// `ld.so` candidates in the order they are tried.
+    candidates: [Option<Candidate<'e>>; 3],
+    /// The library path rld adds, and where it came from; `None` in a
+    /// privileged process, where nothing is added.
+    pub library_path: Option<(&'e [u8], Source)>,
+    pub log_level: LevelFilter,
+    /// `AT_SECURE` was set: no variable was honoured.
+    pub secure: bool,
+}
+
+impl<'e> Config<'e> {
+    /// Resolves the configuration. `getenv` returns a variable's value as
+    /// `getenv(3)` would (the first occurrence); `secure` is `AT_SECURE`.
+    pub fn resolve(getenv: impl Fn(&str) -> Option<&'e [u8]>, secure: bool) -> Config<'e> {
+        let default_ld = Candidate {
+            path: DEFAULT_LD_SO.as_bytes(),
+            source: Source::Default,
+        };
+        if secure {
+            // A user must never choose the code a privileged program runs,
+            // and glibc's secure mode strips LD_LIBRARY_PATH anyway.
+            return Config {
+                candidates: [Some(default_ld), None, None],
+                library_path: None,
+                log_level: LevelFilter::Warn,
+                secure,
+            };
+        }
+        let var = |name: &'static str| {
+            getenv(name)
+                .map(trim_newline)
+                .filter(|v| !v.is_empty())
+                .map(|path| Candidate {
+                    path,
+                    source: Source::Var(name),
+                })
+        };
+        let library_path = var(NIX_LD_LIBRARY_PATH_SYSTEM)
+            .or_else(|| var("NIX_LD_LIBRARY_PATH"))
+            .map_or((DEFAULT_LIBRARY_PATH.as_bytes(), Source::Default), |c| {
+                (c.path, c.source)
+            });
+        let log_level = var("RLD_LOG")
+            .or_else(|| var("NIX_LD_LOG"))
+            .map_or(LevelFilter::Warn, |c| parse_level(c.path));
+        Config {
+            candidates: [var(NIX_LD_SYSTEM), var("NIX_LD"), Some(default_ld)],
+            library_path: Some(library_path),
+            log_level,
+            secure,
+        }
+    }
+
+    /// The `ld.so` candidates, in order.
+    pub fn candidates(&self) -> impl Iterator<Item = Candidate<'e>> + '_ {
+        self.candidates.iter().flatten().copied()
+    }
+}
+
+/// People paste the contents of `nix-support/dynamic-linker`, newline included.
+fn trim_newline(v: &[u8]) -> &[u8] {
+    let mut v = v;
+    while let [rest @ .., b'\n' | b'\r'] = v {
+        v = rest;
+    }
+    v
+}
+
+/// Parses a log level name; anything unknown keeps the default (`warn`).
+pub fn parse_level(v: &[u8]) -> LevelFilter {
+    match v {
+        b"off" => LevelFilter::Off,
+        b"error" => LevelFilter::Error,
+        b"warn" => LevelFilter::Warn,
+        b"info" => LevelFilter::Info,
+        b"debug" => LevelFilter::Debug,
+        b"trace" => LevelFilter::Trace,
+        _ => LevelFilter::Warn,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a [u8]> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_bytes())
+        }
+    }
+
+    fn paths<'a>(c: &Config<'a>) -> Vec<(&'a [u8], Source)> {
+        c.candidates().map(|c| (c.path, c.source)).collect()
+    }
+
+    #[test]
+    fn system_suffix_matches_arch() {
+        assert_eq!(NIX_LD_SYSTEM, std::format!("NIX_LD_{}", crate::SYSTEM));
+        assert_eq!(
+            NIX_LD_LIBRARY_PATH_SYSTEM,
+            std::format!("NIX_LD_LIBRARY_PATH_{}", crate::SYSTEM)
+        );
+    }
+
+    #[test]
+    fn nothing_set_uses_defaults() {
+        let c = Config::resolve(env(&[]), false);
+        assert_eq!(paths(&c), [(DEFAULT_LD_SO.as_bytes(), Source::Default)]);
+        assert_eq!(
+            c.library_path,
+            Some((DEFAULT_LIBRARY_PATH.as_bytes(), Source::Default))
+        );
+        assert_eq!(c.log_level, LevelFilter::Warn);
+    }
+
+    #[test]
+    fn system_variable_beats_plain_and_default() {
+        let vars = [
+            ("NIX_LD", "/b/ld.so"),
+            ("NIX_LD_x86_64_linux", "/a/ld.so"),
+            ("NIX_LD_LIBRARY_PATH", "/lib/b"),
+            ("NIX_LD_LIBRARY_PATH_x86_64_linux", "/lib/a"),
+        ];
+        let c = Config::resolve(env(&vars), false);
+        assert_eq!(
+            paths(&c),
+            [
+                (&b"/a/ld.so"[..], Source::Var("NIX_LD_x86_64_linux")),
+                (b"/b/ld.so", Source::Var("NIX_LD")),
+                (DEFAULT_LD_SO.as_bytes(), Source::Default),
+            ]
+        );
+        assert_eq!(
+            c.library_path,
+            Some((
+                &b"/lib/a"[..],
+                Source::Var("NIX_LD_LIBRARY_PATH_x86_64_linux")
+            ))
+        );
+    }
+
+    #[test]
+    fn plain_variable_when_system_one_is_absent() {
+        let c = Config::resolve(env(&[("NIX_LD_LIBRARY_PATH", "/lib/b")]), false);
+        assert_eq!(
+            c.library_path,
+            Some((&b"/lib/b"[..], Source::Var("NIX_LD_LIBRARY_PATH")))
+        );
+    }
+
+    #[test]
+    fn empty_counts_as_unset() {
+        let vars = [
+            ("NIX_LD_x86_64_linux", ""),
+            ("NIX_LD", "/b/ld.so"),
+            ("NIX_LD_LIBRARY_PATH_x86_64_linux", ""),
+            ("NIX_LD_LIBRARY_PATH", "\n"),
+        ];
+        let c = Config::resolve(env(&vars), false);
+        assert_eq!(paths(&c)[0], (&b"/b/ld.so"[..], Source::Var("NIX_LD")));
+        assert_eq!(paths(&c).len(), 2);
+        assert_eq!(c.library_path.unwrap().1, Source::Default);
+    }
+
+    #[test]
+    fn trailing_newline_is_ignored() {
+        let c = Config::resolve(env(&[("NIX_LD", "/nix/store/x/ld.so\n")]), false);
+        assert_eq!(paths(&c)[0].0, b"/nix/store/x/ld.so");
+        let c = Config::resolve(env(&[("NIX_LD", "/x/ld.so\r\n")]), false);
+        assert_eq!(paths(&c)[0].0, b"/x/ld.so");
+    }
+
+    #[test]
+    fn secure_ignores_every_variable() {
+        let vars = [
+            ("NIX_LD", "/evil/ld.so"),
+            ("NIX_LD_x86_64_linux", "/evil/ld.so"),
+            ("NIX_LD_LIBRARY_PATH", "/evil"),
+            ("RLD_LOG", "trace"),
+        ];
+        let c = Config::resolve(env(&vars), true);
+        assert_eq!(paths(&c), [(DEFAULT_LD_SO.as_bytes(), Source::Default)]);
+        assert_eq!(c.library_path, None);
+        assert_eq!(c.log_level, LevelFilter::Warn);
+        assert!(c.secure);
+    }
+
+    #[test]
+    fn log_level_rld_log_beats_nix_ld_log() {
+        let c = Config::resolve(env(&[("RLD_LOG", "debug"), ("NIX_LD_LOG", "error")]), false);
+        assert_eq!(c.log_level, LevelFilter::Debug);
+        let c = Config::resolve(env(&[("NIX_LD_LOG", "error")]), false);
+        assert_eq!(c.log_level, LevelFilter::Error);
+        let c = Config::resolve(env(&[("RLD_LOG", "loud")]), false);
+        assert_eq!(c.log_level, LevelFilter::Warn);
+    }
+
+    #[test]
+    fn levels_parse() {
+        for (s, l) in [
+            ("off", LevelFilter::Off),
+            ("error", LevelFilter::Error),
+            ("warn", LevelFilter::Warn),
+            ("info", LevelFilter::Info),
+            ("debug", LevelFilter::Debug),
+            ("trace", LevelFilter::Trace),
+        ] {
+            assert_eq!(parse_level(s.as_bytes()), l);
+        }
+    }
+}

@@ -1,0 +1,662 @@
+//! Validation of the `ld.so` rld is about to map: every field the mapping
+//! relies on is checked against the file, so a malformed or hostile file is
+//! an [`ElfError`], never a bad pointer.
+
+use core::fmt;
+
+use linux_raw_sys::elf_uapi as e;
+
+use crate::{ELF_CLASS, ELF_MACHINE};
+
+/// Size of an ELF64 file header.
+pub const EHDR_SIZE: usize = 64;
+/// Size of an ELF64 program header.
+pub const PHDR_SIZE: usize = 56;
+/// More program headers than any real `ld.so` has (glibc's have about 12).
+pub const MAX_PHNUM: usize = 64;
+/// More loadable segments than any real `ld.so` has (glibc's have 4).
+pub const MAX_LOADS: usize = 8;
+/// An `ld.so` spans a few hundred KiB; anything past this is not one.
+pub const MAX_SPAN: u64 = 1 << 30;
+
+/// What is wrong with a file offered as `ld.so`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ElfError {
+    Empty,
+    TooShort { len: u64 },
+    NotElf,
+    WrongClass { found: u8 },
+    WrongEndian,
+    WrongVersion,
+    WrongMachine { found: u16 },
+    NotDynamic { found: u16 },
+    BadPhentsize { found: u16 },
+    BadPhnum { found: u16 },
+    PhdrsPastEof { phoff: u64, end: u64, size: u64 },
+    NoLoadSegment,
+    TooManyLoadSegments,
+    SegmentsOutOfOrder { index: usize },
+    SegmentsOverlap { index: usize },
+    FileSizeExceedsMemSize { index: usize },
+    SegmentPastEof { index: usize, end: u64, size: u64 },
+    BadAlignment { index: usize, align: u64 },
+    OffsetMisaligned { index: usize },
+    SpanTooLarge { span: u64 },
+    EntryOutsideCode { entry: u64 },
+    ReadOnlyBss { index: usize },
+    HasInterpreter,
+}
+
+impl ElfError {
+    /// Whether the file is a sound ELF for another architecture: such a
+    /// candidate is skipped like a missing one (one `NIX_LD` often serves
+    /// 32- and 64-bit programs).
+    pub fn is_foreign_arch(self) -> bool {
+        matches!(
+            self,
+            ElfError::WrongClass { .. } | ElfError::WrongMachine { .. }
+        )
+    }
+}
+
+/// A human name for an ELF machine number.
+pub fn machine_name(m: u16) -> &'static str {
+    match m as u32 {
+        e::EM_386 => "i386",
+        e::EM_X86_64 => "x86_64",
+        e::EM_AARCH64 => "aarch64",
+        e::EM_ARM => "arm",
+        e::EM_RISCV => "riscv",
+        e::EM_PPC64 => "ppc64",
+        e::EM_S390 => "s390",
+        _ => "an unknown machine",
+    }
+}
+
+/// The architecture this build of rld serves, in the words of [`machine_name`].
+pub fn own_arch() -> &'static str {
+    machine_name(ELF_MACHINE)
+}
+
+impl fmt::Display for ElfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ElfError::*;
+        match *self {
+            Empty => f.write_str("the file is empty"),
+            TooShort { len } => write!(
+                f,
+                "the file is only {len} bytes, too short for an ELF header"
+            ),
+            NotElf => f.write_str("not an ELF file"),
+            WrongClass { found } => write!(
+                f,
+                "it is a {}-bit ELF; this program needs a {}-bit {} ld.so",
+                if found == e::ELFCLASS32 as u8 { 32 } else { 0 },
+                if ELF_CLASS == e::ELFCLASS64 as u8 {
+                    64
+                } else {
+                    32
+                },
+                own_arch()
+            ),
+            WrongEndian => f.write_str("the ELF has the wrong byte order"),
+            WrongVersion => f.write_str("the ELF version is not 1"),
+            WrongMachine { found } => write!(
+                f,
+                "it is an ld.so for {} ({found}); this program needs one for {}",
+                machine_name(found),
+                own_arch()
+            ),
+            NotDynamic { found } => write!(
+                f,
+                "it is {} (e_type {found}), not a position-independent ld.so (ET_DYN)",
+                match found as u32 {
+                    e::ET_EXEC => "a fixed-address executable",
+                    e::ET_REL => "an object file",
+                    e::ET_CORE => "a core dump",
+                    _ => "an unknown kind of ELF",
+                }
+            ),
+            BadPhentsize { found } => {
+                write!(f, "its program header size is {found}, not {PHDR_SIZE}")
+            }
+            BadPhnum { found } => write!(
+                f,
+                "it has {found} program headers (expected 1 to {MAX_PHNUM})"
+            ),
+            PhdrsPastEof { phoff, end, size } => write!(
+                f,
+                "its program headers ({phoff:#x}..{end:#x}) lie past the end of the {size}-byte file (truncated?)"
+            ),
+            NoLoadSegment => f.write_str("it has no loadable segment"),
+            TooManyLoadSegments => write!(f, "it has more than {MAX_LOADS} loadable segments"),
+            SegmentsOutOfOrder { index } => {
+                write!(f, "loadable segment {index} is out of address order")
+            }
+            SegmentsOverlap { index } => {
+                write!(f, "loadable segment {index} overlaps the one before it")
+            }
+            FileSizeExceedsMemSize { index } => {
+                write!(
+                    f,
+                    "loadable segment {index} has p_filesz larger than p_memsz"
+                )
+            }
+            SegmentPastEof { index, end, size } => write!(
+                f,
+                "loadable segment {index} ends at byte {end:#x}, past the end of the {size}-byte file (truncated?)"
+            ),
+            BadAlignment { index, align } => {
+                write!(
+                    f,
+                    "loadable segment {index} has alignment {align:#x}, not a power of two"
+                )
+            }
+            OffsetMisaligned { index } => write!(
+                f,
+                "loadable segment {index} has an address and file offset that differ modulo the page size"
+            ),
+            SpanTooLarge { span } => write!(
+                f,
+                "its segments span {span:#x} bytes, far more than any ld.so"
+            ),
+            EntryOutsideCode { entry } => {
+                write!(
+                    f,
+                    "its entry point {entry:#x} is not inside an executable segment"
+                )
+            }
+            ReadOnlyBss { index } => {
+                write!(f, "loadable segment {index} has a bss but is not writable")
+            }
+            HasInterpreter => {
+                f.write_str("it names an interpreter itself: it is a program, not an ld.so")
+            }
+        }
+    }
+}
+
+/// The fields of the ELF header rld uses.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Header {
+    pub entry: u64,
+    pub phoff: u64,
+    pub phnum: usize,
+}
+
+fn u16_at(b: &[u8], off: usize) -> u16 {
+    let mut a = [0; 2];
+    a.copy_from_slice(&b[off..off + 2]);
+    u16::from_le_bytes(a)
+}
+
+fn u32_at(b: &[u8], off: usize) -> u32 {
+    let mut a = [0; 4];
+    a.copy_from_slice(&b[off..off + 4]);
+    u32::from_le_bytes(a)
+}
+
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    let mut a = [0; 8];
+    a.copy_from_slice(&b[off..off + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Checks the ELF header in `head` (the first bytes of a file of
+/// `file_size` bytes) and returns where the program headers are.
+pub fn parse_header(head: &[u8], file_size: u64) -> Result<Header, ElfError> {
+    if file_size == 0 {
+        return Err(ElfError::Empty);
+    }
+    if head.len() < 4 || head[..4] != e::ELFMAG[..4] {
+        return Err(ElfError::NotElf);
+    }
+    if head.len() < EHDR_SIZE {
+        return Err(ElfError::TooShort { len: file_size });
+    }
+    let class = head[e::EI_CLASS as usize];
+    if class != ELF_CLASS {
+        return Err(ElfError::WrongClass { found: class });
+    }
+    if head[e::EI_DATA as usize] != e::ELFDATA2LSB as u8 {
+        return Err(ElfError::WrongEndian);
+    }
+    if head[e::EI_VERSION as usize] != e::EV_CURRENT as u8 {
+        return Err(ElfError::WrongVersion);
+    }
+    let machine = u16_at(head, 18);
+    if machine != ELF_MACHINE {
+        return Err(ElfError::WrongMachine { found: machine });
+    }
+    let kind = u16_at(head, 16);
+    if kind != e::ET_DYN as u16 {
+        return Err(ElfError::NotDynamic { found: kind });
+    }
+    let phentsize = u16_at(head, 54);
+    if phentsize as usize != PHDR_SIZE {
+        return Err(ElfError::BadPhentsize { found: phentsize });
+    }
+    let phnum = u16_at(head, 56);
+    if phnum == 0 || phnum as usize > MAX_PHNUM {
+        return Err(ElfError::BadPhnum { found: phnum });
+    }
+    let phoff = u64_at(head, 32);
+    let end = phoff.saturating_add(phnum as u64 * PHDR_SIZE as u64);
+    if end > file_size {
+        return Err(ElfError::PhdrsPastEof {
+            phoff,
+            end,
+            size: file_size,
+        });
+    }
+    Ok(Header {
+        entry: u64_at(head, 24),
+        phoff,
+        phnum: phnum as usize,
+    })
+}
+
+/// One `PT_LOAD`, already checked.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Segment {
+    pub vaddr: u64,
+    pub memsz: u64,
+    pub offset: u64,
+    pub filesz: u64,
+    /// `PF_*` flags.
+    pub flags: u32,
+}
+
+impl Segment {
+    pub fn readable(&self) -> bool {
+        self.flags & e::PF_R != 0
+    }
+    pub fn writable(&self) -> bool {
+        self.flags & e::PF_W != 0
+    }
+    pub fn executable(&self) -> bool {
+        self.flags & e::PF_X != 0
+    }
+}
+
+/// Everything needed to map an `ld.so`: its segments, alignment, entry point
+/// and where its program headers land in memory.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct LoadPlan {
+    segments: [Segment; MAX_LOADS],
+    count: usize,
+    /// Largest `p_align`, at least the page size: the base must honour it.
+    pub align: u64,
+    pub entry: u64,
+    /// Virtual address of the program headers, if a segment maps them.
+    pub phdr_vaddr: Option<u64>,
+    pub phnum: usize,
+}
+
+impl LoadPlan {
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments[..self.count]
+    }
+
+    /// First page-aligned address the segments use.
+    pub fn start(&self, page: u64) -> u64 {
+        self.segments()[0].vaddr & !(page - 1)
+    }
+
+    /// Bytes from [`start`](Self::start) to the end of the last segment's
+    /// last page.
+    pub fn span(&self, page: u64) -> u64 {
+        let last = self.segments()[self.count - 1];
+        page_up(last.vaddr + last.memsz, page) - self.start(page)
+    }
+}
+
+fn page_up(x: u64, page: u64) -> u64 {
+    (x + page - 1) & !(page - 1)
+}
+
+/// Checks the program headers `phdrs` (exactly `header.phnum` entries) of a
+/// `file_size`-byte file and builds the mapping plan. `page` is the system
+/// page size (a power of two).
+pub fn plan(
+    header: &Header,
+    phdrs: &[u8],
+    file_size: u64,
+    page: u64,
+) -> Result<LoadPlan, ElfError> {
+    let mut out = LoadPlan {
+        segments: [Segment::default(); MAX_LOADS],
+        count: 0,
+        align: page,
+        entry: header.entry,
+        phdr_vaddr: None,
+        phnum: header.phnum,
+    };
+    let mut phdr_segment = None;
+    for raw in phdrs.chunks_exact(PHDR_SIZE).take(header.phnum) {
+        let p_type = u32_at(raw, 0);
+        match p_type {
+            e::PT_INTERP => return Err(ElfError::HasInterpreter),
+            e::PT_PHDR => phdr_segment = Some(u64_at(raw, 16)),
+            e::PT_LOAD => {}
+            _ => continue,
+        }
+        if p_type != e::PT_LOAD {
+            continue;
+        }
+        let index = out.count;
+        if index == MAX_LOADS {
+            return Err(ElfError::TooManyLoadSegments);
+        }
+        let seg = Segment {
+            flags: u32_at(raw, 4),
+            offset: u64_at(raw, 8),
+            vaddr: u64_at(raw, 16),
+            filesz: u64_at(raw, 32),
+            memsz: u64_at(raw, 40),
+        };
+        let align = u64_at(raw, 48);
+        if align > 1 && !align.is_power_of_two() {
+            return Err(ElfError::BadAlignment { index, align });
+        }
+        if seg.filesz > seg.memsz {
+            return Err(ElfError::FileSizeExceedsMemSize { index });
+        }
+        let file_end = seg.offset.checked_add(seg.filesz);
+        match file_end {
+            Some(end) if end <= file_size => {}
+            _ => {
+                return Err(ElfError::SegmentPastEof {
+                    index,
+                    end: file_end.unwrap_or(u64::MAX),
+                    size: file_size,
+                });
+            }
+        }
+        if seg.vaddr % page != seg.offset % page {
+            return Err(ElfError::OffsetMisaligned { index });
+        }
+        let Some(mem_end) = seg.vaddr.checked_add(seg.memsz) else {
+            return Err(ElfError::SpanTooLarge { span: u64::MAX });
+        };
+        if mem_end > MAX_SPAN * 64 {
+            return Err(ElfError::SpanTooLarge { span: mem_end });
+        }
+        if seg.memsz > seg.filesz && !seg.writable() {
+            return Err(ElfError::ReadOnlyBss { index });
+        }
+        if let Some(prev) = index.checked_sub(1).map(|i| out.segments[i]) {
+            if seg.vaddr < prev.vaddr {
+                return Err(ElfError::SegmentsOutOfOrder { index });
+            }
+            if seg.vaddr & !(page - 1) < page_up(prev.vaddr + prev.memsz, page) {
+                return Err(ElfError::SegmentsOverlap { index });
+            }
+        }
+        out.align = out.align.max(align);
+        out.segments[index] = seg;
+        out.count += 1;
+    }
+    if out.count == 0 {
+        return Err(ElfError::NoLoadSegment);
+    }
+    let span = out.span(page);
+    if span > MAX_SPAN || out.align > MAX_SPAN {
+        return Err(ElfError::SpanTooLarge {
+            span: span.max(out.align),
+        });
+    }
+    let entry = header.entry;
+    if !out
+        .segments()
+        .iter()
+        .any(|s| s.executable() && entry >= s.vaddr && entry < s.vaddr + s.filesz)
+    {
+        return Err(ElfError::EntryOutsideCode { entry });
+    }
+    // Without PT_PHDR, the headers are in memory if a segment maps their
+    // file offset (as the kernel assumes for AT_PHDR).
+    out.phdr_vaddr = phdr_segment.or_else(|| {
+        let end = header.phoff + (header.phnum * PHDR_SIZE) as u64;
+        out.segments()
+            .iter()
+            .find(|s| header.phoff >= s.offset && end <= s.offset + s.filesz)
+            .map(|s| header.phoff - s.offset + s.vaddr)
+    });
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    const PAGE: u64 = 4096;
+
+    /// A minimal, valid x86_64 ld.so-shaped image: header, `phnum` program
+    /// headers, and room for a text and a data segment.
+    /// (flags, offset, vaddr, filesz, memsz, align) of one PT_LOAD.
+    type Load = (u32, u64, u64, u64, u64, u64);
+
+    pub(crate) fn image(loads: &[Load]) -> Vec<u8> {
+        let phnum = loads.len();
+        let mut b = std::vec![0u8; 3 * PAGE as usize];
+        b[..4].copy_from_slice(b"\x7fELF");
+        b[4] = ELF_CLASS;
+        b[5] = 1;
+        b[6] = 1;
+        b[16..18].copy_from_slice(&3u16.to_le_bytes());
+        b[18..20].copy_from_slice(&ELF_MACHINE.to_le_bytes());
+        b[20..24].copy_from_slice(&1u32.to_le_bytes());
+        b[24..32].copy_from_slice(&0x1100u64.to_le_bytes());
+        b[32..40].copy_from_slice(&64u64.to_le_bytes());
+        b[52..54].copy_from_slice(&64u16.to_le_bytes());
+        b[54..56].copy_from_slice(&56u16.to_le_bytes());
+        b[56..58].copy_from_slice(&(phnum as u16).to_le_bytes());
+        for (i, &(flags, offset, vaddr, filesz, memsz, align)) in loads.iter().enumerate() {
+            let p = 64 + i * 56;
+            b[p..p + 4].copy_from_slice(&1u32.to_le_bytes());
+            b[p + 4..p + 8].copy_from_slice(&flags.to_le_bytes());
+            b[p + 8..p + 16].copy_from_slice(&offset.to_le_bytes());
+            b[p + 16..p + 24].copy_from_slice(&vaddr.to_le_bytes());
+            b[p + 24..p + 32].copy_from_slice(&vaddr.to_le_bytes());
+            b[p + 32..p + 40].copy_from_slice(&filesz.to_le_bytes());
+            b[p + 40..p + 48].copy_from_slice(&memsz.to_le_bytes());
+            b[p + 48..p + 56].copy_from_slice(&align.to_le_bytes());
+        }
+        b
+    }
+
+    const R: u32 = e::PF_R;
+    const RX: u32 = e::PF_R | e::PF_X;
+    const RW: u32 = e::PF_R | e::PF_W;
+
+    fn good() -> Vec<u8> {
+        image(&[
+            (R, 0, 0, 0x1000, 0x1000, PAGE),
+            (RX, 0x1000, 0x1000, 0x800, 0x800, PAGE),
+            (RW, 0x2000, 0x2000, 0x100, 0x3000, PAGE),
+        ])
+    }
+
+    fn check(b: &[u8]) -> Result<LoadPlan, ElfError> {
+        let h = parse_header(b, b.len() as u64)?;
+        let start = h.phoff as usize;
+        plan(
+            &h,
+            &b[start..start + h.phnum * PHDR_SIZE],
+            b.len() as u64,
+            PAGE,
+        )
+    }
+
+    #[test]
+    fn accepts_a_well_formed_image() {
+        let p = check(&good()).unwrap();
+        assert_eq!(p.segments().len(), 3);
+        assert_eq!(p.span(PAGE), 0x5000);
+        assert_eq!(p.entry, 0x1100);
+        assert_eq!(p.phdr_vaddr, Some(64));
+    }
+
+    #[test]
+    fn accepts_the_machines_real_ld_so() {
+        let b = std::fs::read("/lib64/ld-linux-x86-64.so.2").unwrap();
+        let p = check(&b).unwrap();
+        assert!(p.segments().len() >= 2);
+        assert!(p.segments().iter().any(|s| s.executable()));
+    }
+
+    #[test]
+    fn rejects_bad_headers() {
+        assert_eq!(parse_header(b"", 0), Err(ElfError::Empty));
+        assert_eq!(parse_header(b"root:x:0:0", 10), Err(ElfError::NotElf));
+        assert_eq!(
+            parse_header(b"\x7fELF\x02", 5),
+            Err(ElfError::TooShort { len: 5 })
+        );
+        let g = good();
+        let mut b = g.clone();
+        b[4] = 1;
+        assert_eq!(check(&b), Err(ElfError::WrongClass { found: 1 }));
+        let mut b = g.clone();
+        b[5] = 2;
+        assert_eq!(check(&b), Err(ElfError::WrongEndian));
+        let mut b = g.clone();
+        b[6] = 0;
+        assert_eq!(check(&b), Err(ElfError::WrongVersion));
+        let mut b = g.clone();
+        b[18..20].copy_from_slice(&183u16.to_le_bytes());
+        assert_eq!(check(&b), Err(ElfError::WrongMachine { found: 183 }));
+        assert!(check(&b).unwrap_err().is_foreign_arch());
+        let mut b = g.clone();
+        b[16..18].copy_from_slice(&2u16.to_le_bytes());
+        assert_eq!(check(&b), Err(ElfError::NotDynamic { found: 2 }));
+        let mut b = g.clone();
+        b[54..56].copy_from_slice(&32u16.to_le_bytes());
+        assert_eq!(check(&b), Err(ElfError::BadPhentsize { found: 32 }));
+        let mut b = g.clone();
+        b[56..58].copy_from_slice(&0u16.to_le_bytes());
+        assert_eq!(check(&b), Err(ElfError::BadPhnum { found: 0 }));
+        let mut b = g.clone();
+        b[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(check(&b), Err(ElfError::PhdrsPastEof { .. })));
+    }
+
+    #[test]
+    fn rejects_truncated_files() {
+        let g = good();
+        // Cut inside the program headers, then inside a segment's file data.
+        let cut = &g[..100];
+        assert!(matches!(check(cut), Err(ElfError::PhdrsPastEof { .. })));
+        let cut = &g[..0x2050];
+        assert!(matches!(
+            check(cut),
+            Err(ElfError::SegmentPastEof { index: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_bad_segments() {
+        let cases: &[(&[Load], ElfError)] = &[
+            (
+                &[(RX, 0, 0, 0x2000, 0x1000, PAGE)],
+                ElfError::FileSizeExceedsMemSize { index: 0 },
+            ),
+            (
+                &[(RX, 0, 0, 0x2000, 0x2000, 3)],
+                ElfError::BadAlignment { index: 0, align: 3 },
+            ),
+            (
+                &[
+                    (RX, 0, 0, 0x2000, 0x2000, PAGE),
+                    (RW, 0x2000, 0x1000, 0x10, 0x10, PAGE),
+                ],
+                ElfError::SegmentsOverlap { index: 1 },
+            ),
+            (
+                &[
+                    (RW, 0x2000, 0x2000, 0x10, 0x10, PAGE),
+                    (RX, 0, 0, 0x2000, 0x2000, PAGE),
+                ],
+                ElfError::SegmentsOutOfOrder { index: 1 },
+            ),
+            (
+                &[(RX, 0x10, 0x1000, 0x2000, 0x2000, PAGE)],
+                ElfError::OffsetMisaligned { index: 0 },
+            ),
+            (
+                &[
+                    (RX, 0, 0, 0x2000, 0x2000, PAGE),
+                    (RW, 0, 0x7_0000_0000, 0x10, 0x10, PAGE),
+                ],
+                ElfError::SpanTooLarge {
+                    span: 0x7_0000_1000,
+                },
+            ),
+            (
+                &[(RX, 0, 0, 0x2000, u64::MAX, PAGE)],
+                ElfError::SpanTooLarge { span: u64::MAX },
+            ),
+            (
+                &[(R, 0, 0, 0x2000, 0x2000, PAGE)],
+                ElfError::EntryOutsideCode { entry: 0x1100 },
+            ),
+            (
+                &[(RX, 0, 0, 0x2000, 0x3000, PAGE)],
+                ElfError::ReadOnlyBss { index: 0 },
+            ),
+            (
+                &[(RX, 0, 0, 0x1_0000_0000, 0x1_0000_0000, PAGE)],
+                ElfError::SegmentPastEof {
+                    index: 0,
+                    end: 0x1_0000_0000,
+                    size: 3 * PAGE,
+                },
+            ),
+        ];
+        for (loads, want) in cases {
+            assert_eq!(check(&image(loads)), Err(*want), "{loads:x?}");
+        }
+    }
+
+    #[test]
+    fn rejects_an_image_without_load_segments() {
+        let mut b = good();
+        for i in 0..3 {
+            let p = 64 + i * PHDR_SIZE;
+            b[p..p + 4].copy_from_slice(&e::PT_NOTE.to_le_bytes());
+        }
+        assert_eq!(check(&b), Err(ElfError::NoLoadSegment));
+    }
+
+    #[test]
+    fn rejects_a_program_with_an_interpreter() {
+        let mut b = good();
+        b[64..68].copy_from_slice(&e::PT_INTERP.to_le_bytes());
+        assert_eq!(check(&b), Err(ElfError::HasInterpreter));
+    }
+
+    #[test]
+    fn large_alignment_is_kept() {
+        let b = image(&[(RX, 0, 0, 0x2000, 0x2000, 0x20_0000)]);
+        assert_eq!(check(&b).unwrap().align, 0x20_0000);
+    }
+
+    #[test]
+    fn every_error_displays_as_one_line() {
+        for err in [
+            ElfError::WrongClass { found: 1 },
+            ElfError::WrongMachine { found: 183 },
+            ElfError::NotDynamic { found: 2 },
+            ElfError::SegmentPastEof {
+                index: 1,
+                end: 9,
+                size: 3,
+            },
+        ] {
+            let s = std::format!("{err}");
+            assert!(!s.contains('\n') && !s.is_empty(), "{s}");
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Finding, checking and mapping the real glibc `ld.so`: the candidates of a
+//! [`Config`] are tried in order; a missing one, or one built for another
+//! architecture, gives way to the next.
+
+use core::ffi::CStr;
+use core::fmt;
+
+use crate::config::{Candidate, Config, Source};
+use crate::elf::{self, EHDR_SIZE, ElfError, MAX_PHNUM, PHDR_SIZE};
+use crate::map::{self, Mapped};
+use crate::sys::{Errno, Fd};
+use crate::text::Shown;
+
+/// Longest path rld will open (Linux's `PATH_MAX`, NUL included).
+pub const PATH_MAX: usize = 4096;
+
+/// Why one candidate could not be used.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Problem {
+    /// Opening, inspecting or reading the file failed.
+    Os(Errno),
+    /// It exists but is not a regular file (a directory, a FIFO, a device).
+    NotRegular(&'static str),
+    /// It is not an `ld.so` rld can map.
+    Elf(ElfError),
+    /// The kernel refused a mapping.
+    Map(Errno),
+}
+
+impl Problem {
+    /// Whether the next candidate should be tried rather than failing.
+    fn falls_through(&self) -> bool {
+        match self {
+            Problem::Os(e) => e.is_missing(),
+            Problem::Elf(e) => e.is_foreign_arch(),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Os(e) => e.fmt(f),
+            Problem::NotRegular(kind) => write!(f, "it is {kind}, not a file"),
+            Problem::Elf(e) => e.fmt(f),
+            Problem::Map(e) => write!(f, "mapping it failed: {e}"),
+        }
+    }
+}
+
+/// A candidate and what was wrong with it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Rejected<'e> {
+    pub candidate: Candidate<'e>,
+    pub problem: Problem,
+}
+
+impl fmt::Display for Rejected<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (from {}): {}",
+            Shown(self.candidate.path),
+            self.candidate.source,
+            self.problem
+        )
+    }
+}
+
+/// No candidate could be used.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct LoadError<'e> {
+    /// The candidate whose problem ended the search.
+    pub last: Rejected<'e>,
+    /// The first candidate skipped before it, if any.
+    pub skipped: Option<Rejected<'e>>,
+}
+
+impl LoadError<'_> {
+    /// What to tell the user to do about it.
+    fn hint(&self) -> Hint {
+        let c = self.last.candidate;
+        match (c.source, self.last.problem) {
+            (_, Problem::Map(_)) => Hint::Memory,
+            (Source::Default, Problem::Os(e)) if e.is_missing() => Hint::Configure,
+            (Source::Default, _) => Hint::Rebuild,
+            (Source::Var(name), _) => Hint::Fix(name),
+        }
+    }
+
+    /// The message rld prints before exiting 127: two lines, each starting
+    /// `rld:`, naming `program`, the path, where it came from, the problem
+    /// and what to do.
+    pub fn report<'a>(&'a self, program: &'a [u8]) -> Report<'a> {
+        Report {
+            program,
+            error: self,
+        }
+    }
+}
+
+enum Hint {
+    Configure,
+    Rebuild,
+    Fix(&'static str),
+    Memory,
+}
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let arch = elf::own_arch();
+        match self {
+            Hint::Configure => write!(
+                f,
+                "enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for {arch}"
+            ),
+            Hint::Rebuild => write!(
+                f,
+                "rld's default ld.so is damaged: rebuild the system, or set NIX_LD to the ld.so of a glibc for {arch}"
+            ),
+            Hint::Fix(var) => write!(
+                f,
+                "set {var} to the ld.so of a glibc for {arch} (the path in $NIX_CC/nix-support/dynamic-linker), or unset it"
+            ),
+            Hint::Memory => f.write_str("the system is out of memory or address space; try again"),
+        }
+    }
+}
+
+/// See [`LoadError::report`].
+pub struct Report<'a> {
+    program: &'a [u8],
+    error: &'a LoadError<'a>,
+}
+
+impl fmt::Display for Report<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rld: cannot run {}: ld.so ", Shown(self.program))?;
+        if let Some(skipped) = &self.error.skipped {
+            write!(f, "{skipped}; then ")?;
+        }
+        write!(f, "{}\nrld: {}", self.error.last, self.error.hint())
+    }
+}
+
+/// A mapped `ld.so`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Loaded<'e> {
+    pub mapped: Mapped,
+    pub candidate: Candidate<'e>,
+    /// The first configured candidate that was skipped, for the warning.
+    pub skipped: Option<Rejected<'e>>,
+}
+
+/// Tries each candidate of `config` in order and maps the first usable one.
+// The error is large but built once, on the way to exit; there is no
+// allocator to box it.
+#[allow(clippy::result_large_err)]
+pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadError<'e>> {
+    let mut skipped: Option<Rejected<'e>> = None;
+    let mut candidates = config.candidates().peekable();
+    while let Some(candidate) = candidates.next() {
+        match load_one(candidate.path, page) {
+            Ok(mapped) => {
+                log::debug!(
+                    "using {} (from {}), mapped at {:#x}, entry {:#x}",
+                    Shown(candidate.path),
+                    candidate.source,
+                    mapped.base,
+                    mapped.entry
+                );
+                return Ok(Loaded {
+                    mapped,
+                    candidate,
+                    skipped,
+                });
+            }
+            Err(problem) => {
+                let rejected = Rejected { candidate, problem };
+                if !problem.falls_through() || candidates.peek().is_none() {
+                    return Err(LoadError {
+                        last: rejected,
+                        skipped,
+                    });
+                }
+                log::debug!("skipping {rejected}");
+                skipped.get_or_insert(rejected);
+            }
+        }
+    }
+    // `Config` always ends with the default candidate, so the loop returns.
+    Err(LoadError {
+        last: Rejected {
+            candidate: Candidate {
+                path: b"",
+                source: Source::Default,
+            },
+            problem: Problem::Os(Errno::ENOENT),
+        },
+        skipped,
+    })
+}
+
+/// Opens, checks and maps one `ld.so`.
+pub fn load_one(path: &[u8], page: usize) -> Result<Mapped, Problem> {
+    let mut buf = [0u8; PATH_MAX];
+    let cpath = nul_terminated(path, &mut buf).ok_or(Problem::Os(Errno::ENAMETOOLONG))?;
+    let fd = Fd::open(cpath).map_err(Problem::Os)?;
+    let info = fd.stat().map_err(Problem::Os)?;
+    if !info.is_regular() {
+        return Err(Problem::NotRegular(info.kind()));
+    }
+    let plan = read_plan(&fd, info.size, page as u64)?;
+    map::map(&fd, &plan, page).map_err(Problem::Map)
+}
+
+/// Reads and checks the headers of an open file of `size` bytes.
+pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem> {
+    // One read covers the header and, in every real ld.so, the program
+    // headers right behind it.
+    let mut head = [0u8; EHDR_SIZE + MAX_PHNUM * PHDR_SIZE];
+    let want = head.len().min(size.min(usize::MAX as u64) as usize);
+    fd.pread_exact(&mut head[..want], 0).map_err(Problem::Os)?;
+    let header = elf::parse_header(&head[..want], size).map_err(Problem::Elf)?;
+    let ph_len = header.phnum * PHDR_SIZE;
+    let ph_start = header.phoff as usize;
+    if ph_start + ph_len > want {
+        // The program headers sit elsewhere (e_phoff is not always 64).
+        fd.pread_exact(&mut head[..ph_len], header.phoff)
+            .map_err(Problem::Os)?;
+        elf::plan(&header, &head[..ph_len], size, page).map_err(Problem::Elf)
+    } else {
+        elf::plan(&header, &head[ph_start..ph_start + ph_len], size, page).map_err(Problem::Elf)
+    }
+}
+
+/// Copies `path` into `buf` with a terminating NUL; `None` if it does not
+/// fit or holds a NUL of its own.
+pub fn nul_terminated<'b>(path: &[u8], buf: &'b mut [u8; PATH_MAX]) -> Option<&'b CStr> {
+    if path.len() >= PATH_MAX {
+        return None;
+    }
+    buf[..path.len()].copy_from_slice(path);
+    buf[path.len()] = 0;
+    CStr::from_bytes_with_nul(&buf[..=path.len()]).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: usize = 4096;
+
+    #[test]
+    fn maps_the_real_ld_so_into_this_process() {
+        let m = load_one(b"/lib64/ld-linux-x86-64.so.2", PAGE).unwrap();
+        assert_eq!(m.base % PAGE, 0);
+        // The mapped header is the file's header.
+        let file = std::fs::read("/lib64/ld-linux-x86-64.so.2").unwrap();
+        #[allow(unsafe_code)]
+        // SAFETY: load_one mapped the first segment, which starts with the
+        // ELF header, readable, at `base`.
+        let head = unsafe { core::slice::from_raw_parts(m.base as *const u8, 64) };
+        assert_eq!(head, &file[..64]);
+        assert!(m.phdr.is_some());
+    }
+
+    #[test]
+    fn missing_file_is_enoent() {
+        assert_eq!(
+            load_one(b"/nonexistent/ld.so", PAGE),
+            Err(Problem::Os(Errno::ENOENT))
+        );
+    }
+
+    #[test]
+    fn directory_is_not_regular() {
+        assert_eq!(
+            load_one(b"/etc", PAGE),
+            Err(Problem::NotRegular("a directory"))
+        );
+    }
+
+    #[test]
+    fn text_file_is_not_elf() {
+        assert_eq!(
+            load_one(b"/etc/passwd", PAGE),
+            Err(Problem::Elf(ElfError::NotElf))
+        );
+    }
+
+    #[test]
+    fn overlong_path_is_enametoolong() {
+        let long = [b'a'; 5000];
+        assert_eq!(load_one(&long, PAGE), Err(Problem::Os(Errno::ENAMETOOLONG)));
+    }
+
+    #[test]
+    fn falls_back_past_missing_and_stops_at_broken() {
+        let getenv = |name: &str| match name {
+            "NIX_LD_x86_64_linux" => Some(&b"/nonexistent/ld.so"[..]),
+            "NIX_LD" => Some(&b"/etc/passwd"[..]),
+            _ => None,
+        };
+        let config = Config::resolve(getenv, false);
+        let err = load(&config, PAGE).unwrap_err();
+        assert_eq!(err.last.candidate.path, b"/etc/passwd");
+        assert_eq!(err.last.problem, Problem::Elf(ElfError::NotElf));
+        assert_eq!(err.skipped.unwrap().candidate.path, b"/nonexistent/ld.so");
+    }
+
+    #[test]
+    fn report_is_two_lines_naming_everything() {
+        let getenv = |name: &str| match name {
+            "NIX_LD" => Some(&b"/nonexistent/ld.so"[..]),
+            _ => None,
+        };
+        let config = Config::resolve(getenv, false);
+        let err = load(&config, PAGE).unwrap_err();
+        let text = std::format!("{}", err.report(b"./hello"));
+        let lines: std::vec::Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines.iter().all(|l| l.starts_with("rld: ")), "{text}");
+        assert!(lines[0].contains("./hello"), "{text}");
+        assert!(
+            lines[0].contains("/nonexistent/ld.so (from NIX_LD)"),
+            "{text}"
+        );
+        assert!(
+            lines[0].contains("No such file or directory (ENOENT)"),
+            "{text}"
+        );
+        assert!(lines[0].contains(crate::DEFAULT_LD_SO), "{text}");
+        assert!(lines[1].contains("programs.rld"), "{text}");
+    }
+
+    #[test]
+    fn falls_back_to_a_working_candidate() {
+        let getenv = |name: &str| match name {
+            "NIX_LD_x86_64_linux" => Some(&b"/nonexistent/ld.so"[..]),
+            "NIX_LD" => Some(&b"/lib64/ld-linux-x86-64.so.2"[..]),
+            _ => None,
+        };
+        let config = Config::resolve(getenv, false);
+        let loaded = load(&config, PAGE).unwrap();
+        assert_eq!(loaded.candidate.source, Source::Var("NIX_LD"));
+        assert_eq!(loaded.skipped.unwrap().problem, Problem::Os(Errno::ENOENT));
+    }
+}

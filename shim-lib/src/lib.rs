@@ -1,0 +1,42 @@
+//! rld-shim: everything rld-loader decides and does, as a `no_std` library.
+//!
+//! The loader binary is a thin shell around this crate: it collects the
+//! kernel's stack pointer, applies its own relocations and calls in here. The
+//! decisions (which `ld.so`, which library path, how the stack is rewritten)
+//! are plain functions over plain data so that the loader, the `rld` tool and
+//! the unit tests all run the same code.
+//!
+//! Unsafe code is confined to the modules that touch the kernel or raw memory
+//! ([`sys`], [`map`] and the per-arch system call file); each states the
+//! invariants it relies on.
+
+#![no_std]
+#![deny(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+#[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
+mod arch;
+
+pub mod config;
+pub mod elf;
+pub mod ldso;
+pub mod map;
+pub mod stack;
+pub mod sys;
+pub mod text;
+
+pub use arch::{ELF_CLASS, ELF_MACHINE, SYSTEM};
+
+/// Where the loader looks when no variable names an `ld.so`.
+///
+/// The prefix is fixed at build time (`RLD_DEFAULT_PREFIX`); the NixOS module
+/// links the system's glibc loader and default libraries there.
+pub const DEFAULT_LD_SO: &str = concat!(env!("RLD_PREFIX"), "/lib/ld.so");
+
+/// The library directory used when no variable names one.
+pub const DEFAULT_LIBRARY_PATH: &str = concat!(env!("RLD_PREFIX"), "/lib");
+
+/// rld's version, printed by `rld-loader --version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

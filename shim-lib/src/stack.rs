@@ -1,0 +1,583 @@
+//! The initial process stack as the kernel lays it out (argc, argv, envp,
+//! the auxiliary vector), seen as a slice of machine words, and the few
+//! rewrites rld makes to it before `ld.so` runs and undoes before the program
+//! runs.
+//!
+//! `ld.so` and the C library keep pointers into this block (`__environ`,
+//! `_dl_argv`, `_dl_auxv`), so nothing here ever moves: rld only swaps the
+//! value of single words and records the originals in an [`Undo`].
+
+use core::fmt;
+
+use linux_raw_sys::auxvec::{AT_ENTRY, AT_NULL};
+
+/// More auxiliary vector entries than any kernel passes (Linux has ~30).
+pub const MAX_AUXV: usize = 256;
+
+/// What is wrong with a stack that does not have the kernel's shape.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum StackError {
+    ArgvUnterminated,
+    EnvUnterminated,
+    AuxvUnterminated,
+    MissingAux(usize),
+    NoRoom,
+}
+
+impl fmt::Display for StackError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StackError::ArgvUnterminated => f.write_str("the argument vector has no terminator"),
+            StackError::EnvUnterminated => f.write_str("the environment has no terminator"),
+            StackError::AuxvUnterminated => {
+                f.write_str("the auxiliary vector has no AT_NULL entry")
+            }
+            StackError::MissingAux(key) => write!(f, "the auxiliary vector has no entry {key}"),
+            StackError::NoRoom => {
+                f.write_str("there is no room below the stack for extra arguments")
+            }
+        }
+    }
+}
+
+/// The parsed initial stack. Indices are word offsets into `words`.
+#[derive(Debug)]
+pub struct Stack<'w> {
+    words: &'w mut [usize],
+    sp: usize,
+    argc: usize,
+    env: usize,
+    env_end: usize,
+    auxv: usize,
+    auxv_end: usize,
+}
+
+/// Where the library path goes in the environment `ld.so` reads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum EnvSlot<'s> {
+    /// Point environment word `index` at the new entry. `user` is the
+    /// `LD_LIBRARY_PATH` value that word held, if it held one.
+    Replace {
+        index: usize,
+        user: Option<&'s [u8]>,
+    },
+    /// The environment is empty: lend `ld.so` the argument vector's
+    /// terminator, with argc one less (see [`Stack::apply_env`]).
+    ArgvEnd,
+    /// Nowhere (no environment and no arguments at all).
+    Nowhere,
+}
+
+/// Words to put back, as (index, original value).
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Undo {
+    saved: [(usize, usize); 4],
+    len: usize,
+}
+
+impl Undo {
+    pub const fn new() -> Self {
+        Undo {
+            saved: [(0, 0); 4],
+            len: 0,
+        }
+    }
+
+    fn save(&mut self, words: &[usize], index: usize) {
+        self.saved[self.len] = (index, words[index]);
+        self.len += 1;
+    }
+
+    /// Restores every saved word, last change first.
+    pub fn apply(&self, words: &mut [usize]) {
+        for &(index, value) in self.saved[..self.len].iter().rev() {
+            words[index] = value;
+        }
+    }
+}
+
+/// `name=value` → `value`, if the entry is for `name`.
+pub fn value_of<'s>(entry: &'s [u8], name: &[u8]) -> Option<&'s [u8]> {
+    entry
+        .strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix(b"="))
+}
+
+/// The variable name of an environment entry.
+fn name_of(entry: &[u8]) -> &[u8] {
+    entry.split(|&b| b == b'=').next().unwrap_or(entry)
+}
+
+impl<'w> Stack<'w> {
+    /// Parses the block starting at word `sp` (argc). Words before `sp` are
+    /// free headroom that [`insert_args`](Self::insert_args) may use.
+    pub fn parse(words: &'w mut [usize], sp: usize) -> Result<Self, StackError> {
+        let argc = *words.get(sp).ok_or(StackError::ArgvUnterminated)?;
+        let argv_end = sp
+            .checked_add(1)
+            .and_then(|i| i.checked_add(argc))
+            .filter(|&i| i < words.len() && words[i] == 0)
+            .ok_or(StackError::ArgvUnterminated)?;
+        let env = argv_end + 1;
+        let env_end = env
+            + words
+                .get(env..)
+                .and_then(|w| w.iter().position(|&p| p == 0))
+                .ok_or(StackError::EnvUnterminated)?;
+        let auxv = env_end + 1;
+        let mut i = auxv;
+        loop {
+            if i + 1 >= words.len() || (i - auxv) / 2 >= MAX_AUXV {
+                return Err(StackError::AuxvUnterminated);
+            }
+            if words[i] == AT_NULL as usize {
+                break;
+            }
+            i += 2;
+        }
+        Ok(Stack {
+            words,
+            sp,
+            argc,
+            env,
+            env_end,
+            auxv,
+            auxv_end: i,
+        })
+    }
+
+    /// Word index of argc: what the stack pointer must point at.
+    pub fn sp(&self) -> usize {
+        self.sp
+    }
+
+    /// Address of argc: the stack pointer to hand on.
+    pub fn sp_ptr(&self) -> *const usize {
+        &self.words[self.sp]
+    }
+
+    pub fn argc(&self) -> usize {
+        self.argc
+    }
+
+    /// The argument pointers.
+    pub fn argv(&self) -> &[usize] {
+        &self.words[self.sp + 1..self.sp + 1 + self.argc]
+    }
+
+    /// The environment pointers.
+    pub fn env(&self) -> &[usize] {
+        &self.words[self.env..self.env_end]
+    }
+
+    /// All words, for [`Undo::apply`] and for handing the block on.
+    pub fn words(&mut self) -> &mut [usize] {
+        self.words
+    }
+
+    fn aux_index(&self, key: u32) -> Option<usize> {
+        (self.auxv..self.auxv_end)
+            .step_by(2)
+            .find(|&i| self.words[i] == key as usize)
+            .map(|i| i + 1)
+    }
+
+    /// The value of auxiliary vector entry `key`.
+    pub fn aux(&self, key: u32) -> Option<usize> {
+        self.aux_index(key).map(|i| self.words[i])
+    }
+
+    /// Sets entry `key`, recording the old value in `undo` when given.
+    pub fn set_aux(
+        &mut self,
+        key: u32,
+        value: usize,
+        undo: Option<&mut Undo>,
+    ) -> Result<(), StackError> {
+        let i = self
+            .aux_index(key)
+            .ok_or(StackError::MissingAux(key as usize))?;
+        if let Some(undo) = undo {
+            undo.save(self.words, i);
+        }
+        self.words[i] = value;
+        Ok(())
+    }
+
+    /// The first value of variable `name`, as `getenv(3)` finds it.
+    pub fn getenv<'s>(&self, strings: impl Fn(usize) -> &'s [u8], name: &str) -> Option<&'s [u8]> {
+        self.env()
+            .iter()
+            .find_map(|&p| value_of(strings(p), name.as_bytes()))
+    }
+
+    /// Chooses the environment word that will carry `LD_LIBRARY_PATH` for
+    /// `ld.so`, preferring words whose absence during start-up nobody notices:
+    ///
+    /// 1. the user's own `LD_LIBRARY_PATH` (the last one: `ld.so` uses the
+    ///    last), whose value is kept in front of rld's;
+    /// 2. one of rld's own variables (`NIX_LD*`, `RLD_*`), which `ld.so` and
+    ///    the program's libraries ignore;
+    /// 3. the last variable that `ld.so` does not read (not `LD_*`, not
+    ///    `GLIBC_TUNABLES`);
+    /// 4. the last variable at all;
+    /// 5. with no environment, the argument vector's terminator.
+    ///
+    /// Every choice is undone before the program's entry point.
+    pub fn choose_env_slot<'s>(&self, strings: impl Fn(usize) -> &'s [u8]) -> EnvSlot<'s> {
+        let env = self.env();
+        let at = |k: usize| self.env + k;
+        if let Some((k, user)) = env
+            .iter()
+            .enumerate()
+            .rev()
+            .find_map(|(k, &p)| value_of(strings(p), b"LD_LIBRARY_PATH").map(|v| (k, v)))
+        {
+            return EnvSlot::Replace {
+                index: at(k),
+                user: Some(user),
+            };
+        }
+        let ours = |e: &[u8]| {
+            let n = name_of(e);
+            n.starts_with(b"NIX_LD") || n.starts_with(b"RLD_")
+        };
+        let ldso_reads = |e: &[u8]| {
+            let n = name_of(e);
+            n.starts_with(b"LD_") || n == b"GLIBC_TUNABLES"
+        };
+        let pick = env
+            .iter()
+            .position(|&p| ours(strings(p)))
+            .or_else(|| env.iter().rposition(|&p| !ldso_reads(strings(p))))
+            .or_else(|| env.len().checked_sub(1));
+        match pick {
+            Some(k) => EnvSlot::Replace {
+                index: at(k),
+                user: None,
+            },
+            None if self.argc > 0 => EnvSlot::ArgvEnd,
+            None => EnvSlot::Nowhere,
+        }
+    }
+
+    /// Makes `ld.so` see the environment entry at address `entry` through
+    /// `slot`, recording what it changed in `undo`.
+    ///
+    /// For [`EnvSlot::ArgvEnd`], `ld.so` is shown one argument fewer: argc is
+    /// decremented, the last argument's word becomes the argument terminator
+    /// and the old terminator becomes the one-entry environment. After
+    /// [`Undo::apply`], the C library's `environ` (which `ld.so` computed as
+    /// the word after its argument terminator) points at the real argument
+    /// terminator, a NULL: the empty environment the program was given.
+    pub fn apply_env(&mut self, slot: EnvSlot<'_>, entry: usize, undo: &mut Undo) {
+        match slot {
+            EnvSlot::Replace { index, .. } => {
+                undo.save(self.words, index);
+                self.words[index] = entry;
+            }
+            EnvSlot::ArgvEnd => {
+                let last_arg = self.sp + self.argc;
+                let argv_end = last_arg + 1;
+                undo.save(self.words, self.sp);
+                undo.save(self.words, last_arg);
+                undo.save(self.words, argv_end);
+                self.words[self.sp] = self.argc - 1;
+                self.words[last_arg] = 0;
+                self.words[argv_end] = entry;
+            }
+            EnvSlot::Nowhere => {}
+        }
+    }
+
+    /// Points `AT_ENTRY` at `trampoline`, recording the program's entry in
+    /// `undo`; returns the program's entry.
+    pub fn redirect_entry(
+        &mut self,
+        trampoline: usize,
+        undo: &mut Undo,
+    ) -> Result<usize, StackError> {
+        let entry = self
+            .aux(AT_ENTRY)
+            .ok_or(StackError::MissingAux(AT_ENTRY as usize))?;
+        self.set_aux(AT_ENTRY, trampoline, Some(undo))?;
+        Ok(entry)
+    }
+
+    /// Inserts two arguments after argv\[0\] by moving argc and argv\[0\] two
+    /// words down into the headroom; the stack pointer moves with them.
+    pub fn insert_args(&mut self, a: usize, b: usize) -> Result<(), StackError> {
+        if self.sp < 2 || self.argc == 0 {
+            return Err(StackError::NoRoom);
+        }
+        let sp = self.sp;
+        self.words[sp - 2] = self.argc + 2;
+        self.words[sp - 1] = self.words[sp + 1];
+        self.words[sp] = a;
+        self.words[sp + 1] = b;
+        self.sp -= 2;
+        self.argc += 2;
+        Ok(())
+    }
+}
+
+/// Writes `prefix`, then `user` and `:` if `user` is non-empty, then `ours`
+/// and a NUL into `out`; returns the bytes written (NUL included), or `None`
+/// if `out` is too small.
+pub fn compose_library_path<'o>(
+    prefix: &[u8],
+    user: Option<&[u8]>,
+    ours: &[u8],
+    out: &'o mut [u8],
+) -> Option<&'o [u8]> {
+    let user = user.filter(|u| !u.is_empty());
+    let len = prefix.len() + user.map_or(0, |u| u.len() + 1) + ours.len() + 1;
+    let out = out.get_mut(..len)?;
+    let mut at = 0;
+    for part in [
+        prefix,
+        user.unwrap_or(b""),
+        if user.is_some() { b":" } else { b"" },
+        ours,
+        b"\0",
+    ] {
+        out[at..at + part.len()].copy_from_slice(part);
+        at += part.len();
+    }
+    Some(out)
+}
+
+/// Bytes [`compose_library_path`] needs.
+pub fn library_path_len(prefix: &[u8], user: Option<&[u8]>, ours: &[u8]) -> usize {
+    prefix.len() + user.filter(|u| !u.is_empty()).map_or(0, |u| u.len() + 1) + ours.len() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+    use std::vec::Vec;
+
+    const AT_PAGESZ: usize = 6;
+    const AT_BASE: usize = 7;
+    const ENTRY: usize = AT_ENTRY as usize;
+
+    /// A fake stack: strings are numbered from 1 and `strings(p)` looks up
+    /// number `p`, so the tests need no raw pointers.
+    struct Fake {
+        strings: Vec<&'static [u8]>,
+        words: Vec<usize>,
+    }
+
+    impl Fake {
+        fn new(args: &[&'static str], env: &[&'static str]) -> Fake {
+            let mut strings = Vec::new();
+            let mut words = vec![0, 0, args.len()];
+            for a in args {
+                strings.push(a.as_bytes());
+                words.push(strings.len());
+            }
+            words.push(0);
+            for e in env {
+                strings.push(e.as_bytes());
+                words.push(strings.len());
+            }
+            words.push(0);
+            words.extend([AT_PAGESZ, 4096, AT_BASE, 0x7000, ENTRY, 0x401000, 0, 0]);
+            Fake { strings, words }
+        }
+    }
+
+    /// Reads the environment the way the C library does: from the word after
+    /// argv's terminator up to the first NULL.
+    fn env_as_seen(words: &[usize], sp: usize, environ_index: usize) -> Vec<usize> {
+        let _ = sp;
+        words[environ_index..]
+            .iter()
+            .take_while(|&&p| p != 0)
+            .copied()
+            .collect()
+    }
+
+    #[test]
+    fn parses_the_kernel_layout() {
+        let mut f = Fake::new(&["prog", "a"], &["A=1", "B=2"]);
+        let s = Stack::parse(&mut f.words, 2).unwrap();
+        assert_eq!(s.argc(), 2);
+        assert_eq!(s.argv(), &[1, 2]);
+        assert_eq!(s.env(), &[3, 4]);
+        assert_eq!(s.aux(AT_PAGESZ as u32), Some(4096));
+        assert_eq!(s.aux(99), None);
+    }
+
+    #[test]
+    fn rejects_malformed_stacks() {
+        let mut w = vec![0, 0, 5, 1, 2];
+        assert_eq!(
+            Stack::parse(&mut w, 2).unwrap_err(),
+            StackError::ArgvUnterminated
+        );
+        let mut w = vec![0, 0, 1, 1, 0, 3, 4];
+        assert_eq!(
+            Stack::parse(&mut w, 2).unwrap_err(),
+            StackError::EnvUnterminated
+        );
+        let mut w = vec![0, 0, 1, 1, 0, 0, 6, 4096, 7];
+        assert_eq!(
+            Stack::parse(&mut w, 2).unwrap_err(),
+            StackError::AuxvUnterminated
+        );
+        let mut w = vec![usize::MAX];
+        assert_eq!(
+            Stack::parse(&mut w, 0).unwrap_err(),
+            StackError::ArgvUnterminated
+        );
+    }
+
+    #[test]
+    fn getenv_returns_the_first_occurrence() {
+        let mut f = Fake::new(&["p"], &["NIX_LD=/a", "NIX_LD=/b", "NIX_LDX=/c"]);
+        let strings = f.strings.clone();
+        let s = Stack::parse(&mut f.words, 2).unwrap();
+        assert_eq!(s.getenv(|p| strings[p - 1], "NIX_LD"), Some(&b"/a"[..]));
+        assert_eq!(s.getenv(|p| strings[p - 1], "NIX_L"), None);
+    }
+
+    fn slot_for(env: &[&'static str]) -> (EnvSlot<'static>, usize) {
+        let mut f = Fake::new(&["p"], env);
+        let strings = f.strings.clone();
+        let s = Stack::parse(&mut f.words, 2).unwrap();
+        let slot = s.choose_env_slot(|p| strings[p - 1]);
+        (slot, s.env)
+    }
+
+    #[test]
+    fn slot_prefers_the_users_last_ld_library_path() {
+        let (slot, env) = slot_for(&[
+            "LD_LIBRARY_PATH=/a",
+            "X=1",
+            "LD_LIBRARY_PATH=/b",
+            "NIX_LD=/l",
+        ]);
+        assert_eq!(
+            slot,
+            EnvSlot::Replace {
+                index: env + 2,
+                user: Some(b"/b")
+            }
+        );
+    }
+
+    #[test]
+    fn slot_then_prefers_rlds_own_variables() {
+        let (slot, env) = slot_for(&["HOME=/root", "NIX_LD_LIBRARY_PATH=/l", "RLD_LOG=debug"]);
+        assert_eq!(
+            slot,
+            EnvSlot::Replace {
+                index: env + 1,
+                user: None
+            }
+        );
+    }
+
+    #[test]
+    fn slot_then_avoids_variables_ld_so_reads() {
+        let (slot, env) = slot_for(&["HOME=/root", "LD_PRELOAD=/x.so", "GLIBC_TUNABLES=a=b"]);
+        assert_eq!(
+            slot,
+            EnvSlot::Replace {
+                index: env,
+                user: None
+            }
+        );
+        let (slot, env) = slot_for(&["LD_BIND_NOW=1", "LD_PRELOAD=/x.so"]);
+        assert_eq!(
+            slot,
+            EnvSlot::Replace {
+                index: env + 1,
+                user: None
+            }
+        );
+    }
+
+    #[test]
+    fn slot_for_an_empty_environment() {
+        assert_eq!(slot_for(&[]).0, EnvSlot::ArgvEnd);
+        let mut f = Fake::new(&[], &[]);
+        let s = Stack::parse(&mut f.words, 2).unwrap();
+        assert_eq!(s.choose_env_slot(|_| b""), EnvSlot::Nowhere);
+    }
+
+    /// For every kind of environment: ld.so sees the new entry, and after the
+    /// undo every word is as the kernel left it.
+    #[test]
+    fn apply_then_undo_restores_every_word() {
+        let envs: &[&[&'static str]] = &[
+            &["LD_LIBRARY_PATH=/u", "A=1"],
+            &["LD_LIBRARY_PATH="],
+            &["NIX_LD=/x"],
+            &["HOME=/", "PATH=/bin"],
+            &["LD_PRELOAD=/p.so"],
+            &[],
+        ];
+        for env in envs {
+            let mut f = Fake::new(&["prog", "arg1"], env);
+            let original = f.words.clone();
+            let strings = f.strings.clone();
+            let new_entry = 1000;
+            let mut s = Stack::parse(&mut f.words, 2).unwrap();
+            let mut undo = Undo::default();
+            let slot = s.choose_env_slot(|p| strings[p - 1]);
+            s.apply_env(slot, new_entry, &mut undo);
+            let real_entry = s.redirect_entry(0x9999, &mut undo).unwrap();
+            assert_eq!(real_entry, 0x401000);
+            // What ld.so sees: argc from the stack, environ after argv.
+            let words = s.words();
+            let argc = words[2];
+            let seen = env_as_seen(words, 2, 2 + argc + 2);
+            assert!(seen.contains(&new_entry), "{env:?}: {seen:?}");
+            // Every other variable is still there, unless its word was lent.
+            assert!(seen.len() >= env.len().max(1), "{env:?}");
+            undo.apply(words);
+            assert_eq!(words, &original[..], "{env:?}");
+            // ld.so's environ pointer (computed before the undo) still
+            // shows the program's environment.
+            let seen_after = env_as_seen(words, 2, 2 + argc + 2);
+            assert_eq!(seen_after.len(), env.len(), "{env:?}");
+        }
+    }
+
+    #[test]
+    fn insert_args_uses_the_headroom() {
+        let mut f = Fake::new(&["rld-loader", "./prog", "x"], &["A=1"]);
+        let mut s = Stack::parse(&mut f.words, 2).unwrap();
+        s.insert_args(100, 101).unwrap();
+        assert_eq!(s.sp(), 0);
+        let w = s.words();
+        assert_eq!(&w[..7], &[5, 1, 100, 101, 2, 3, 0]);
+        let mut f = Fake::new(&["a"], &[]);
+        let mut s = Stack::parse(&mut f.words[2..], 0).unwrap();
+        assert_eq!(s.insert_args(1, 2), Err(StackError::NoRoom));
+    }
+
+    #[test]
+    fn library_path_composition() {
+        let mut out = [0u8; 64];
+        let p = b"LD_LIBRARY_PATH=";
+        assert_eq!(
+            compose_library_path(p, Some(b"/u"), b"/r", &mut out).unwrap(),
+            b"LD_LIBRARY_PATH=/u:/r\0"
+        );
+        assert_eq!(
+            compose_library_path(p, Some(b""), b"/r", &mut out).unwrap(),
+            b"LD_LIBRARY_PATH=/r\0"
+        );
+        assert_eq!(
+            compose_library_path(b"", None, b"/r", &mut out).unwrap(),
+            b"/r\0"
+        );
+        assert_eq!(library_path_len(p, Some(b"/u"), b"/r"), 22);
+        let mut small = [0u8; 4];
+        assert_eq!(compose_library_path(p, None, b"/r", &mut small), None);
+    }
+}

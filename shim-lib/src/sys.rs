@@ -1,0 +1,259 @@
+//! The handful of system calls rld-loader makes, with typed results.
+//!
+//! # Safety
+//!
+//! Each wrapper passes the kernel only pointers derived from live Rust
+//! references of the right length, or (for `mmap`/`munmap`) addresses whose
+//! validity the `unsafe fn`'s caller vouches for. Nothing here allocates.
+
+#![allow(unsafe_code)]
+
+use core::ffi::CStr;
+use core::fmt;
+
+use linux_raw_sys::errno;
+use linux_raw_sys::general as k;
+
+use crate::arch::{exit_group, syscall1, syscall3, syscall4, syscall6};
+
+/// A Linux error number that can say its name and meaning without allocating.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Errno(pub u32);
+
+impl Errno {
+    pub const ENOENT: Errno = Errno(errno::ENOENT);
+    pub const ENOTDIR: Errno = Errno(errno::ENOTDIR);
+    pub const ENAMETOOLONG: Errno = Errno(errno::ENAMETOOLONG);
+    pub const EINVAL: Errno = Errno(errno::EINVAL);
+    pub const EIO: Errno = Errno(errno::EIO);
+
+    /// The symbolic name (`ENOENT`) and the usual message, where known.
+    pub fn describe(self) -> (&'static str, &'static str) {
+        match self.0 {
+            errno::EPERM => ("EPERM", "Operation not permitted"),
+            errno::ENOENT => ("ENOENT", "No such file or directory"),
+            errno::EIO => ("EIO", "Input/output error"),
+            errno::ENXIO => ("ENXIO", "No such device or address"),
+            errno::E2BIG => ("E2BIG", "Argument list too long"),
+            errno::ENOEXEC => ("ENOEXEC", "Exec format error"),
+            errno::EBADF => ("EBADF", "Bad file descriptor"),
+            errno::EAGAIN => ("EAGAIN", "Resource temporarily unavailable"),
+            errno::ENOMEM => ("ENOMEM", "Cannot allocate memory"),
+            errno::EACCES => ("EACCES", "Permission denied"),
+            errno::EFAULT => ("EFAULT", "Bad address"),
+            errno::EBUSY => ("EBUSY", "Device or resource busy"),
+            errno::ENODEV => ("ENODEV", "No such device"),
+            errno::ENOTDIR => ("ENOTDIR", "Not a directory"),
+            errno::EISDIR => ("EISDIR", "Is a directory"),
+            errno::EINVAL => ("EINVAL", "Invalid argument"),
+            errno::ENFILE => ("ENFILE", "Too many open files in system"),
+            errno::EMFILE => ("EMFILE", "Too many open files"),
+            errno::ETXTBSY => ("ETXTBSY", "Text file busy"),
+            errno::EFBIG => ("EFBIG", "File too large"),
+            errno::ENOSPC => ("ENOSPC", "No space left on device"),
+            errno::ESPIPE => ("ESPIPE", "Illegal seek"),
+            errno::EROFS => ("EROFS", "Read-only file system"),
+            errno::ENAMETOOLONG => ("ENAMETOOLONG", "File name too long"),
+            errno::ELOOP => ("ELOOP", "Too many levels of symbolic links"),
+            errno::EOVERFLOW => ("EOVERFLOW", "Value too large for defined data type"),
+            errno::ENODATA => ("ENODATA", "No data available"),
+            errno::EOPNOTSUPP => ("EOPNOTSUPP", "Operation not supported"),
+            errno::ESTALE => ("ESTALE", "Stale file handle"),
+            _ => ("", "Unknown error"),
+        }
+    }
+
+    /// Whether this error means "nothing is there" rather than "something is
+    /// there and is wrong": the case where rld falls back to the next candidate.
+    pub fn is_missing(self) -> bool {
+        self == Errno::ENOENT || self == Errno::ENOTDIR
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.describe() {
+            ("", msg) => write!(f, "{msg} (errno {})", self.0),
+            (name, msg) => write!(f, "{msg} ({name})"),
+        }
+    }
+}
+
+/// Turns a raw system call return into `Ok(value)` or `Err(errno)`.
+fn check(ret: isize) -> Result<usize, Errno> {
+    if (-4095..0).contains(&ret) {
+        Err(Errno((-ret) as u32))
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+/// What `fstat` says about an open file, as far as rld cares.
+#[derive(Clone, Copy, Debug)]
+pub struct FileInfo {
+    pub mode: u32,
+    pub size: u64,
+}
+
+impl FileInfo {
+    pub fn is_regular(&self) -> bool {
+        self.mode & k::S_IFMT == k::S_IFREG
+    }
+
+    /// A word for a file that is not a regular file, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self.mode & k::S_IFMT {
+            k::S_IFDIR => "a directory",
+            k::S_IFIFO => "a FIFO",
+            k::S_IFCHR => "a character device",
+            k::S_IFBLK => "a block device",
+            k::S_IFSOCK => "a socket",
+            _ => "a regular file",
+        }
+    }
+}
+
+/// An open file descriptor, closed when dropped.
+#[derive(Debug)]
+pub struct Fd(i32);
+
+impl Fd {
+    /// Opens `path` read-only. `O_NONBLOCK` keeps a FIFO from blocking the
+    /// open; rld rejects anything but a regular file right after.
+    pub fn open(path: &CStr) -> Result<Fd, Errno> {
+        let flags = k::O_RDONLY | k::O_CLOEXEC | k::O_NONBLOCK;
+        // SAFETY: `path` is a valid NUL-terminated string for the whole call.
+        let ret = unsafe {
+            syscall4(
+                k::__NR_openat,
+                k::AT_FDCWD as usize,
+                path.as_ptr() as usize,
+                flags as usize,
+                0,
+            )
+        };
+        check(ret).map(|fd| Fd(fd as i32))
+    }
+
+    pub fn raw(&self) -> i32 {
+        self.0
+    }
+
+    pub fn stat(&self) -> Result<FileInfo, Errno> {
+        let mut st = core::mem::MaybeUninit::<k::stat>::uninit();
+        // SAFETY: `st` is writable memory of the size the kernel fills in.
+        let ret = unsafe { syscall3(k::__NR_fstat, self.0 as usize, st.as_mut_ptr() as usize, 0) };
+        check(ret)?;
+        // SAFETY: fstat succeeded, so the kernel initialised the whole struct.
+        let st = unsafe { st.assume_init() };
+        Ok(FileInfo {
+            mode: st.st_mode,
+            size: st.st_size as u64,
+        })
+    }
+
+    /// Reads up to `buf.len()` bytes at `offset`; returns how many were read.
+    pub fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+        let ret = unsafe {
+            syscall4(
+                k::__NR_pread64,
+                self.0 as usize,
+                buf.as_mut_ptr() as usize,
+                buf.len(),
+                offset as usize,
+            )
+        };
+        check(ret)
+    }
+
+    /// Fills `buf` from `offset`, treating a short read as truncation.
+    pub fn pread_exact(&self, buf: &mut [u8], offset: u64) -> Result<(), Errno> {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.pread(&mut buf[done..], offset + done as u64)? {
+                0 => return Err(Errno::EIO),
+                n => done += n,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        // SAFETY: we own this descriptor and nothing uses it after drop.
+        unsafe { syscall1(k::__NR_close, self.0 as usize) };
+    }
+}
+
+/// `mmap(2)`.
+///
+/// # Safety
+///
+/// With `MAP_FIXED` the range `[addr, addr + len)` must not hold anything the
+/// running program still uses.
+pub unsafe fn mmap(
+    addr: usize,
+    len: usize,
+    prot: u32,
+    flags: u32,
+    fd: i32,
+    offset: u64,
+) -> Result<usize, Errno> {
+    // SAFETY: the caller guarantees the replaced range is unused.
+    let ret = unsafe {
+        syscall6(
+            k::__NR_mmap,
+            addr,
+            len,
+            prot as usize,
+            flags as usize,
+            fd as usize,
+            offset as usize,
+        )
+    };
+    check(ret)
+}
+
+/// `munmap(2)`.
+///
+/// # Safety
+///
+/// Nothing may use `[addr, addr + len)` afterwards.
+pub unsafe fn munmap(addr: usize, len: usize) -> Result<(), Errno> {
+    // SAFETY: the caller guarantees the range is no longer used.
+    check(unsafe { syscall3(k::__NR_munmap, addr, len, 0) }).map(drop)
+}
+
+/// Writes all of `bytes` to standard error, ignoring failures: there is
+/// nowhere else to report them.
+pub fn write_stderr(bytes: &[u8]) {
+    write_all(2, bytes)
+}
+
+/// Writes all of `bytes` to descriptor `fd`, ignoring failures.
+pub fn write_all(fd: i32, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is valid for reads of `bytes.len()` bytes.
+        let ret = unsafe {
+            syscall3(
+                k::__NR_write,
+                fd as usize,
+                bytes.as_ptr() as usize,
+                bytes.len(),
+            )
+        };
+        match check(ret) {
+            Ok(0) => return,
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.0 == errno::EINTR => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Ends the process with `code`.
+pub fn exit(code: i32) -> ! {
+    exit_group(code)
+}
