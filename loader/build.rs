@@ -21,7 +21,11 @@ fn main() {
         "-Wl,-z,noseparate-code",
         "-Wl,--hash-style=gnu",
         "-Wl,-e,_start",
+        "-Wl,--no-eh-frame-hdr",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    println!("cargo:rerun-if-changed=discard.ld");
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/discard.ld");
 }

@@ -19,6 +19,9 @@ pub const MAX_LOADS: usize = 8;
 /// An `ld.so` spans a few hundred KiB; anything past this is not one.
 pub const MAX_SPAN: u64 = 1 << 30;
 
+/// The type of the ELF note (owner `rld`) that marks rld-loader itself.
+pub const RLD_NOTE_TYPE: u32 = 0x524c_4431;
+
 /// What is wrong with a file offered as `ld.so`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ElfError {
@@ -45,6 +48,7 @@ pub enum ElfError {
     EntryOutsideCode { entry: u64 },
     ReadOnlyBss { index: usize },
     HasInterpreter,
+    IsRld,
 }
 
 impl ElfError {
@@ -172,6 +176,7 @@ impl fmt::Display for ElfError {
             HasInterpreter => {
                 f.write_str("it names an interpreter itself: it is a program, not an ld.so")
             }
+            IsRld => f.write_str("it is rld-loader itself, not glibc's ld.so"),
         }
     }
 }
@@ -426,6 +431,37 @@ pub fn plan(
     Ok(out)
 }
 
+/// Whether a `PT_NOTE` segment found in `head` (the file's first bytes)
+/// carries rld's marker note. Notes beyond `head` are not looked at: rld's
+/// sits right behind its program headers.
+pub fn is_rld(phdrs: &[u8], head: &[u8]) -> bool {
+    phdrs.chunks_exact(PHDR_SIZE).any(|raw| {
+        if u32_at(raw, 0) != e::PT_NOTE {
+            return false;
+        }
+        let (off, len) = (u64_at(raw, 8), u64_at(raw, 32));
+        let Some(notes) = usize::try_from(off)
+            .ok()
+            .zip(usize::try_from(len).ok())
+            .and_then(|(o, l)| head.get(o..o.checked_add(l)?))
+        else {
+            return false;
+        };
+        let mut at = 0;
+        while let Some(n) = notes.get(at..at + 12) {
+            let (namesz, descsz, kind) =
+                (u32_at(n, 0) as usize, u32_at(n, 4) as usize, u32_at(n, 8));
+            if kind == RLD_NOTE_TYPE && notes.get(at + 12..at + 16) == Some(b"rld\0") && namesz == 4
+            {
+                return true;
+            }
+            let padded = |x: usize| x.div_ceil(4) * 4;
+            at += 12 + padded(namesz) + padded(descsz);
+        }
+        false
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -635,6 +671,36 @@ mod tests {
         let mut b = good();
         b[64..68].copy_from_slice(&e::PT_INTERP.to_le_bytes());
         assert_eq!(check(&b), Err(ElfError::HasInterpreter));
+    }
+
+    #[test]
+    fn recognises_rlds_note() {
+        let mut b = good();
+        // A PT_NOTE over bytes 0x200.. holding a foreign note, then rld's.
+        let p = 64 + 3 * PHDR_SIZE;
+        b[56..58].copy_from_slice(&4u16.to_le_bytes());
+        b[p..p + 4].copy_from_slice(&e::PT_NOTE.to_le_bytes());
+        b[p + 8..p + 16].copy_from_slice(&0x200u64.to_le_bytes());
+        b[p + 32..p + 40].copy_from_slice(&36u64.to_le_bytes());
+        let gnu = [4u32.to_le_bytes(), 4u32.to_le_bytes(), 1u32.to_le_bytes()].concat();
+        b[0x200..0x20c].copy_from_slice(&gnu);
+        b[0x20c..0x214].copy_from_slice(b"GNU\0\0\0\0\0");
+        let rld = [
+            4u32.to_le_bytes(),
+            0u32.to_le_bytes(),
+            RLD_NOTE_TYPE.to_le_bytes(),
+        ]
+        .concat();
+        b[0x214..0x220].copy_from_slice(&rld);
+        b[0x220..0x224].copy_from_slice(b"rld\0");
+        let phdrs = &b[64..64 + 4 * PHDR_SIZE];
+        assert!(is_rld(phdrs, &b));
+        b[0x220] = b'x';
+        assert!(!is_rld(&b[64..64 + 4 * PHDR_SIZE], &b));
+        assert!(!is_rld(&good()[64..64 + 3 * PHDR_SIZE], &good()));
+        // A note segment pointing past the bytes read is ignored.
+        b[p + 8..p + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(!is_rld(&b[64..64 + 4 * PHDR_SIZE], &b));
     }
 
     #[test]

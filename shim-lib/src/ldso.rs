@@ -231,7 +231,11 @@ pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem
             .map_err(Problem::Os)?;
         elf::plan(&header, &head[..ph_len], size, page).map_err(Problem::Elf)
     } else {
-        elf::plan(&header, &head[ph_start..ph_start + ph_len], size, page).map_err(Problem::Elf)
+        let phdrs = &head[ph_start..ph_start + ph_len];
+        if elf::is_rld(phdrs, &head[..want]) {
+            return Err(Problem::Elf(ElfError::IsRld));
+        }
+        elf::plan(&header, phdrs, size, page).map_err(Problem::Elf)
     }
 }
 

@@ -435,6 +435,20 @@ mod tests {
     }
 
     #[test]
+    fn set_aux_changes_one_entry_and_records_it() {
+        let mut f = Fake::new(&["p"], &[]);
+        let original = f.words.clone();
+        let mut s = Stack::parse(&mut f.words, 2).unwrap();
+        let mut undo = Undo::new();
+        s.set_aux(AT_BASE as u32, 0x1234, Some(&mut undo)).unwrap();
+        assert_eq!(s.aux(AT_BASE as u32), Some(0x1234));
+        assert_eq!(s.aux(AT_PAGESZ as u32), Some(4096));
+        assert_eq!(s.set_aux(99, 1, None), Err(StackError::MissingAux(99)));
+        undo.apply(s.words());
+        assert_eq!(f.words, original);
+    }
+
+    #[test]
     fn getenv_returns_the_first_occurrence() {
         let mut f = Fake::new(&["p"], &["NIX_LD=/a", "NIX_LD=/b", "NIX_LDX=/c"]);
         let strings = f.strings.clone();

@@ -12,8 +12,10 @@ impl fmt::Display for Lossy<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for chunk in self.0.utf8_chunks() {
             for c in chunk.valid().chars() {
-                if c.is_control() {
-                    write!(f, "{}", c.escape_default())?;
+                if (c as u32) < 0x20 || c == '\u{7f}' {
+                    // Hex escapes rather than char::escape_default, whose
+                    // Unicode tables would cost the loader kilobytes.
+                    write!(f, "\\x{:02x}", c as u32)?;
                 } else {
                     fmt::Write::write_char(f, c)?;
                 }
@@ -93,7 +95,7 @@ mod tests {
 
     #[test]
     fn lossy_escapes_control_and_invalid_bytes() {
-        assert_eq!(format!("{}", Lossy(b"a\nb\xffc")), "a\\nb\u{FFFD}c");
+        assert_eq!(format!("{}", Lossy(b"a\nb\xffc")), "a\\x0ab\u{FFFD}c");
     }
 
     #[test]

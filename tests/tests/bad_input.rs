@@ -75,6 +75,11 @@ fn bad_nix_ld_values_fail_cleanly() {
         ),
         ("5,000-byte path", long, "File name too long (ENAMETOOLONG)"),
         (
+            "rld-loader itself",
+            rld.path.to_str().unwrap().to_owned(),
+            "it is rld-loader itself, not glibc's ld.so",
+        ),
+        (
             "a program, not ld.so",
             prog.to_str().unwrap().to_owned(),
             "names an interpreter itself",
