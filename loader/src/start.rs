@@ -131,7 +131,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
             .unwrap_or_else(|e| stack_fail(e));
         log::debug!(
-            "library path set through {:?}; program entry {:#x}",
+            "library path set through {}; program entry {:#x}",
             slot_name(slot),
             program_entry
         );
