@@ -5,9 +5,33 @@
 fn main() {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
-    // Other targets link with rust-lld, configured in .cargo/config.toml.
-    if os != "linux" || env != "gnu" || arch != "x86_64" {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    println!("cargo:rerun-if-changed=discard.ld");
+    if os != "linux" {
+        return;
+    }
+    if arch != "x86_64" {
+        // The other targets link with rust-lld (.cargo/config.toml), which
+        // takes its arguments directly.
+        for arg in [
+            "-pie",
+            "--no-dynamic-linker",
+            "-z",
+            "text",
+            "--gc-sections",
+            "--build-id=none",
+            "-z",
+            "noexecstack",
+            "-z",
+            "norelro",
+            "--hash-style=gnu",
+            "-e",
+            "_start",
+            "--no-eh-frame-hdr",
+        ] {
+            println!("cargo:rustc-link-arg-bins={arg}");
+        }
+        println!("cargo:rustc-link-arg-bins=-T{dir}/discard.ld");
         return;
     }
     for arg in [
@@ -25,7 +49,5 @@ fn main() {
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
-    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
-    println!("cargo:rerun-if-changed=discard.ld");
     println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/discard.ld");
 }

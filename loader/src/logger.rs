@@ -38,8 +38,14 @@ impl Log for Stderr {
 
 /// Installs the backend at `level`. Must run after relocation: `LOGGER` is
 /// reached through a `&dyn Log`.
+#[allow(unsafe_code)]
 pub fn init(level: LevelFilter) {
-    if log::set_logger(&LOGGER).is_ok() {
-        log::set_max_level(level);
+    // The racy setters use plain stores, not compare-and-swap: on aarch64 a
+    // CAS links out-of-line atomics whose constructor needs libc.
+    // SAFETY: the loader is single-threaded and calls this once, before any
+    // logging.
+    unsafe {
+        let _ = log::set_logger_racy(&LOGGER);
+        log::set_max_level_racy(level);
     }
 }

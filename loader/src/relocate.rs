@@ -21,13 +21,27 @@
 
 #![allow(unsafe_code)]
 
-use linux_raw_sys::elf_uapi::{DT_NULL, DT_RELA, DT_RELAENT, DT_RELASZ};
+use linux_raw_sys::elf_uapi::{
+    DT_NULL, DT_REL, DT_RELA, DT_RELAENT, DT_RELASZ, DT_RELENT, DT_RELSZ,
+};
 
 use crate::arch::RELOC_RELATIVE;
 
 /// `DT_RELRSZ`, `DT_RELR`: packed relative relocations (newer linkers).
 const DT_RELRSZ: usize = 35;
 const DT_RELR: usize = 36;
+
+const WORD: usize = core::mem::size_of::<usize>();
+
+/// The relocation type in `r_info`: the low 32 bits on 64-bit targets, the
+/// low 8 on 32-bit ones.
+fn reloc_type(info: usize) -> u32 {
+    if WORD == 8 {
+        info as u32
+    } else {
+        info as u32 & 0xff
+    }
+}
 
 /// Applies our relocations.
 ///
@@ -37,44 +51,63 @@ const DT_RELR: usize = 36;
 /// contract.
 #[inline(always)]
 pub unsafe fn relocate(base: usize, dynamic: *const usize) {
-    let (mut rela, mut relasz, mut relaent, mut relr, mut relrsz) = (0, 0, 24, 0, 0);
+    // (table, size in bytes, entry size) for RELA, REL and RELR.
+    let mut rela = (0, 0, 3 * WORD);
+    let mut rel = (0, 0, 2 * WORD);
+    let mut relr = (0, 0);
     let mut d = dynamic;
     loop {
         // SAFETY: `_DYNAMIC` is a DT_NULL-terminated array of (tag, value).
         let (tag, val) = unsafe { (*d, *d.add(1)) };
         match tag {
             t if t == DT_NULL as usize => break,
-            t if t == DT_RELA as usize => rela = val,
-            t if t == DT_RELASZ as usize => relasz = val,
-            t if t == DT_RELAENT as usize => relaent = val,
-            DT_RELR => relr = val,
-            DT_RELRSZ => relrsz = val,
+            t if t == DT_RELA as usize => rela.0 = val,
+            t if t == DT_RELASZ as usize => rela.1 = val,
+            t if t == DT_RELAENT as usize => rela.2 = val,
+            t if t == DT_REL as usize => rel.0 = val,
+            t if t == DT_RELSZ as usize => rel.1 = val,
+            t if t == DT_RELENT as usize => rel.2 = val,
+            DT_RELR => relr.0 = val,
+            DT_RELRSZ => relr.1 = val,
             _ => {}
         }
         // SAFETY: still inside the array: we stop at DT_NULL.
         d = unsafe { d.add(2) };
     }
-    if relaent != 24 {
+    if rela.2 != 3 * WORD || rel.2 != 2 * WORD {
         fail();
     }
     let mut off = 0;
-    while off < relasz {
-        let r = (base + rela + off) as *const usize;
-        // SAFETY: `r` walks our own Elf64_Rela table (offset, info, addend).
+    while off < rela.1 {
+        let r = (base + rela.0 + off) as *const usize;
+        // SAFETY: `r` walks our own ElfN_Rela table (offset, info, addend).
         let (offset, info, addend) = unsafe { (*r, *r.add(1), *r.add(2)) };
-        if info as u32 != RELOC_RELATIVE {
+        if reloc_type(info) != RELOC_RELATIVE {
             fail();
         }
         // SAFETY: the linker put this word inside our writable segment.
         unsafe { *((base + offset) as *mut usize) = base.wrapping_add(addend) };
-        off += relaent;
+        off += rela.2;
+    }
+    let mut off = 0;
+    while off < rel.1 {
+        let r = (base + rel.0 + off) as *const usize;
+        // SAFETY: `r` walks our own ElfN_Rel table (offset, info); the
+        // addend is the word being relocated.
+        let (offset, info) = unsafe { (*r, *r.add(1)) };
+        if reloc_type(info) != RELOC_RELATIVE {
+            fail();
+        }
+        // SAFETY: the linker put this word inside our writable segment.
+        unsafe { *((base + offset) as *mut usize) += base };
+        off += rel.2;
     }
     // RELR: an address entry, then bitmaps of the following words.
     let mut where_: *mut usize = core::ptr::null_mut();
     let mut off = 0;
-    while off < relrsz {
+    while off < relr.1 {
         // SAFETY: walking our own DT_RELR table.
-        let entry = unsafe { *((base + relr + off) as *const usize) };
+        let entry = unsafe { *((base + relr.0 + off) as *const usize) };
         if entry & 1 == 0 {
             where_ = (base + entry) as *mut usize;
             // SAFETY: as for RELA above.
@@ -96,7 +129,7 @@ pub unsafe fn relocate(base: usize, dynamic: *const usize) {
             // SAFETY: advances within our data segment.
             where_ = unsafe { where_.add(usize::BITS as usize - 1) };
         }
-        off += core::mem::size_of::<usize>();
+        off += WORD;
     }
 }
 

@@ -8,10 +8,45 @@ use linux_raw_sys::elf_uapi as e;
 
 use crate::{ELF_CLASS, ELF_MACHINE};
 
-/// Size of an ELF64 file header.
-pub const EHDR_SIZE: usize = 64;
-/// Size of an ELF64 program header.
-pub const PHDR_SIZE: usize = 56;
+pub use layout::{EHDR_SIZE, PHDR_SIZE};
+
+/// Where the fields rld reads sit in the ELF class this build accepts
+/// (`ELFCLASS64` on 64-bit targets, `ELFCLASS32` on i686).
+#[cfg(target_pointer_width = "64")]
+mod layout {
+    pub const EHDR_SIZE: usize = 64;
+    pub const PHDR_SIZE: usize = 56;
+    pub const WORD: usize = 8;
+    pub const E_ENTRY: usize = 24;
+    pub const E_PHOFF: usize = 32;
+    pub const E_PHENTSIZE: usize = 54;
+    pub const E_PHNUM: usize = 56;
+    pub const P_FLAGS: usize = 4;
+    pub const P_OFFSET: usize = 8;
+    pub const P_VADDR: usize = 16;
+    pub const P_FILESZ: usize = 32;
+    pub const P_MEMSZ: usize = 40;
+    pub const P_ALIGN: usize = 48;
+}
+
+#[cfg(target_pointer_width = "32")]
+mod layout {
+    pub const EHDR_SIZE: usize = 52;
+    pub const PHDR_SIZE: usize = 32;
+    pub const WORD: usize = 4;
+    pub const E_ENTRY: usize = 24;
+    pub const E_PHOFF: usize = 28;
+    pub const E_PHENTSIZE: usize = 42;
+    pub const E_PHNUM: usize = 44;
+    pub const P_OFFSET: usize = 4;
+    pub const P_VADDR: usize = 8;
+    pub const P_FILESZ: usize = 16;
+    pub const P_MEMSZ: usize = 20;
+    pub const P_FLAGS: usize = 24;
+    pub const P_ALIGN: usize = 28;
+}
+
+use layout::*;
 /// More program headers than any real `ld.so` has (glibc's have about 12).
 pub const MAX_PHNUM: usize = 64;
 /// More loadable segments than any real `ld.so` has (glibc's have 4).
@@ -201,9 +236,11 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(a)
 }
 
-fn u64_at(b: &[u8], off: usize) -> u64 {
+/// An address-sized field (`ElfN_Addr`, `ElfN_Off`, `ElfN_Word`-sized
+/// sizes) of this build's ELF class, widened to `u64`.
+fn word_at(b: &[u8], off: usize) -> u64 {
     let mut a = [0; 8];
-    a.copy_from_slice(&b[off..off + 8]);
+    a[..WORD].copy_from_slice(&b[off..off + WORD]);
     u64::from_le_bytes(a)
 }
 
@@ -237,15 +274,15 @@ pub fn parse_header(head: &[u8], file_size: u64) -> Result<Header, ElfError> {
     if kind != e::ET_DYN as u16 {
         return Err(ElfError::NotDynamic { found: kind });
     }
-    let phentsize = u16_at(head, 54);
+    let phentsize = u16_at(head, E_PHENTSIZE);
     if phentsize as usize != PHDR_SIZE {
         return Err(ElfError::BadPhentsize { found: phentsize });
     }
-    let phnum = u16_at(head, 56);
+    let phnum = u16_at(head, E_PHNUM);
     if phnum == 0 || phnum as usize > MAX_PHNUM {
         return Err(ElfError::BadPhnum { found: phnum });
     }
-    let phoff = u64_at(head, 32);
+    let phoff = word_at(head, E_PHOFF);
     let end = phoff.saturating_add(phnum as u64 * PHDR_SIZE as u64);
     if end > file_size {
         return Err(ElfError::PhdrsPastEof {
@@ -255,7 +292,7 @@ pub fn parse_header(head: &[u8], file_size: u64) -> Result<Header, ElfError> {
         });
     }
     Ok(Header {
-        entry: u64_at(head, 24),
+        entry: word_at(head, E_ENTRY),
         phoff,
         phnum: phnum as usize,
     })
@@ -342,7 +379,7 @@ pub fn plan(
         let p_type = u32_at(raw, 0);
         match p_type {
             e::PT_INTERP => return Err(ElfError::HasInterpreter),
-            e::PT_PHDR => phdr_segment = Some(u64_at(raw, 16)),
+            e::PT_PHDR => phdr_segment = Some(word_at(raw, P_VADDR)),
             e::PT_LOAD => {}
             _ => continue,
         }
@@ -354,13 +391,13 @@ pub fn plan(
             return Err(ElfError::TooManyLoadSegments);
         }
         let seg = Segment {
-            flags: u32_at(raw, 4),
-            offset: u64_at(raw, 8),
-            vaddr: u64_at(raw, 16),
-            filesz: u64_at(raw, 32),
-            memsz: u64_at(raw, 40),
+            flags: u32_at(raw, P_FLAGS),
+            offset: word_at(raw, P_OFFSET),
+            vaddr: word_at(raw, P_VADDR),
+            filesz: word_at(raw, P_FILESZ),
+            memsz: word_at(raw, P_MEMSZ),
         };
-        let align = u64_at(raw, 48);
+        let align = word_at(raw, P_ALIGN);
         if align > 1 && !align.is_power_of_two() {
             return Err(ElfError::BadAlignment { index, align });
         }
@@ -439,7 +476,7 @@ pub fn is_rld(phdrs: &[u8], head: &[u8]) -> bool {
         if u32_at(raw, 0) != e::PT_NOTE {
             return false;
         }
-        let (off, len) = (u64_at(raw, 8), u64_at(raw, 32));
+        let (off, len) = (word_at(raw, P_OFFSET), word_at(raw, P_FILESZ));
         let Some(notes) = usize::try_from(off)
             .ok()
             .zip(usize::try_from(len).ok())

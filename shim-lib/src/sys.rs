@@ -14,7 +14,7 @@ use core::fmt;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as k;
 
-use crate::arch::{exit_group, syscall1, syscall3, syscall4, syscall6};
+use crate::arch::syscall;
 
 /// A Linux error number that can say its name and meaning without allocating.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -124,12 +124,16 @@ impl Fd {
         let flags = k::O_RDONLY | k::O_CLOEXEC | k::O_NONBLOCK;
         // SAFETY: `path` is a valid NUL-terminated string for the whole call.
         let ret = unsafe {
-            syscall4(
+            syscall(
                 k::__NR_openat,
-                k::AT_FDCWD as usize,
-                path.as_ptr() as usize,
-                flags as usize,
-                0,
+                [
+                    k::AT_FDCWD as usize,
+                    path.as_ptr() as usize,
+                    flags as usize,
+                    0,
+                    0,
+                    0,
+                ],
             )
         };
         check(ret).map(|fd| Fd(fd as i32))
@@ -139,31 +143,50 @@ impl Fd {
         self.0
     }
 
+    /// `statx` rather than `fstat`: one struct layout on every architecture.
     pub fn stat(&self) -> Result<FileInfo, Errno> {
-        let mut st = core::mem::MaybeUninit::<k::stat>::uninit();
-        // SAFETY: `st` is writable memory of the size the kernel fills in.
-        let ret = unsafe { syscall3(k::__NR_fstat, self.0 as usize, st.as_mut_ptr() as usize, 0) };
+        let mut st = core::mem::MaybeUninit::<k::statx>::uninit();
+        // SAFETY: `st` is writable memory of the size the kernel fills in,
+        // and the empty path is a valid NUL-terminated string.
+        let ret = unsafe {
+            syscall(
+                k::__NR_statx,
+                [
+                    self.0 as usize,
+                    c"".as_ptr() as usize,
+                    k::AT_EMPTY_PATH as usize,
+                    (k::STATX_TYPE | k::STATX_SIZE) as usize,
+                    st.as_mut_ptr() as usize,
+                    0,
+                ],
+            )
+        };
         check(ret)?;
-        // SAFETY: fstat succeeded, so the kernel initialised the whole struct.
+        // SAFETY: statx succeeded, so the kernel initialised the struct.
         let st = unsafe { st.assume_init() };
         Ok(FileInfo {
-            mode: st.st_mode,
-            size: st.st_size as u64,
+            mode: st.stx_mode as u32,
+            size: st.stx_size,
         })
     }
 
     /// Reads up to `buf.len()` bytes at `offset`; returns how many were read.
     pub fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        let (ptr, len) = (buf.as_mut_ptr() as usize, buf.len());
+        // 32-bit kernels take the 64-bit offset as two words, low first.
+        #[cfg(target_pointer_width = "32")]
+        let args = [
+            self.0 as usize,
+            ptr,
+            len,
+            offset as usize,
+            (offset >> 32) as usize,
+            0,
+        ];
+        #[cfg(target_pointer_width = "64")]
+        let args = [self.0 as usize, ptr, len, offset as usize, 0, 0];
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
-        let ret = unsafe {
-            syscall4(
-                k::__NR_pread64,
-                self.0 as usize,
-                buf.as_mut_ptr() as usize,
-                buf.len(),
-                offset as usize,
-            )
-        };
+        let ret = unsafe { syscall(k::__NR_pread64, args) };
         check(ret)
     }
 
@@ -183,7 +206,7 @@ impl Fd {
 impl Drop for Fd {
     fn drop(&mut self) {
         // SAFETY: we own this descriptor and nothing uses it after drop.
-        unsafe { syscall1(k::__NR_close, self.0 as usize) };
+        unsafe { syscall(k::__NR_close, [self.0 as usize, 0, 0, 0, 0, 0]) };
     }
 }
 
@@ -201,18 +224,22 @@ pub unsafe fn mmap(
     fd: i32,
     offset: u64,
 ) -> Result<usize, Errno> {
+    // 32-bit kernels take the offset in pages (mmap2), so files past 4 GiB
+    // still map; rld only passes page-aligned offsets.
+    #[cfg(target_pointer_width = "32")]
+    let (nr, offset) = (k::__NR_mmap2, (offset / 4096) as usize);
+    #[cfg(target_pointer_width = "64")]
+    let (nr, offset) = (k::__NR_mmap, offset as usize);
+    let args = [
+        addr,
+        len,
+        prot as usize,
+        flags as usize,
+        fd as usize,
+        offset,
+    ];
     // SAFETY: the caller guarantees the replaced range is unused.
-    let ret = unsafe {
-        syscall6(
-            k::__NR_mmap,
-            addr,
-            len,
-            prot as usize,
-            flags as usize,
-            fd as usize,
-            offset as usize,
-        )
-    };
+    let ret = unsafe { syscall(nr, args) };
     check(ret)
 }
 
@@ -223,7 +250,7 @@ pub unsafe fn mmap(
 /// Nothing may use `[addr, addr + len)` afterwards.
 pub unsafe fn munmap(addr: usize, len: usize) -> Result<(), Errno> {
     // SAFETY: the caller guarantees the range is no longer used.
-    check(unsafe { syscall3(k::__NR_munmap, addr, len, 0) }).map(drop)
+    check(unsafe { syscall(k::__NR_munmap, [addr, len, 0, 0, 0, 0]) }).map(drop)
 }
 
 /// Writes all of `bytes` to standard error, ignoring failures: there is
@@ -235,15 +262,9 @@ pub fn write_stderr(bytes: &[u8]) {
 /// Writes all of `bytes` to descriptor `fd`, ignoring failures.
 pub fn write_all(fd: i32, mut bytes: &[u8]) {
     while !bytes.is_empty() {
+        let args = [fd as usize, bytes.as_ptr() as usize, bytes.len(), 0, 0, 0];
         // SAFETY: `bytes` is valid for reads of `bytes.len()` bytes.
-        let ret = unsafe {
-            syscall3(
-                k::__NR_write,
-                fd as usize,
-                bytes.as_ptr() as usize,
-                bytes.len(),
-            )
-        };
+        let ret = unsafe { syscall(k::__NR_write, args) };
         match check(ret) {
             Ok(0) => return,
             Ok(n) => bytes = &bytes[n..],
@@ -255,5 +276,8 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) {
 
 /// Ends the process with `code`.
 pub fn exit(code: i32) -> ! {
-    exit_group(code)
+    loop {
+        // SAFETY: exit_group takes a plain integer and does not return.
+        unsafe { syscall(k::__NR_exit_group, [code as usize, 0, 0, 0, 0, 0]) };
+    }
 }

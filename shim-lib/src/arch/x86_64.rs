@@ -18,78 +18,21 @@ pub const NIX_LD_LIBRARY_PATH_SYSTEM: &str = "NIX_LD_LIBRARY_PATH_x86_64_linux";
 pub const ELF_CLASS: u8 = linux_raw_sys::elf_uapi::ELFCLASS64 as u8;
 pub const ELF_MACHINE: u16 = linux_raw_sys::elf_uapi::EM_X86_64 as u16;
 
+/// Executes system call `nr` with up to six arguments (unused ones are
+/// ignored by the kernel).
+///
 /// # Safety
 ///
 /// System call `nr` must be sound with these arguments.
 #[inline(always)]
-pub unsafe fn syscall1(nr: u32, a0: usize) -> isize {
+pub unsafe fn syscall(nr: u32, a: [usize; 6]) -> isize {
     let ret;
     // SAFETY: the caller guarantees the call itself is sound; the asm only
     // clobbers what the kernel ABI says it clobbers.
     unsafe {
-        asm!("syscall", inlateout("rax") nr as isize => ret, in("rdi") a0,
+        asm!("syscall", inlateout("rax") nr as isize => ret,
+             in("rdi") a[0], in("rsi") a[1], in("rdx") a[2], in("r10") a[3], in("r8") a[4], in("r9") a[5],
              lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
     }
     ret
-}
-
-/// # Safety
-///
-/// System call `nr` must be sound with these arguments.
-#[inline(always)]
-pub unsafe fn syscall3(nr: u32, a0: usize, a1: usize, a2: usize) -> isize {
-    let ret;
-    // SAFETY: as in `syscall1`.
-    unsafe {
-        asm!("syscall", inlateout("rax") nr as isize => ret, in("rdi") a0, in("rsi") a1,
-             in("rdx") a2, lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// # Safety
-///
-/// System call `nr` must be sound with these arguments.
-#[inline(always)]
-pub unsafe fn syscall4(nr: u32, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
-    let ret;
-    // SAFETY: as in `syscall1`.
-    unsafe {
-        asm!("syscall", inlateout("rax") nr as isize => ret, in("rdi") a0, in("rsi") a1,
-             in("rdx") a2, in("r10") a3, lateout("rcx") _, lateout("r11") _,
-             options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// # Safety
-///
-/// System call `nr` must be sound with these arguments.
-#[inline(always)]
-pub unsafe fn syscall6(
-    nr: u32,
-    a0: usize,
-    a1: usize,
-    a2: usize,
-    a3: usize,
-    a4: usize,
-    a5: usize,
-) -> isize {
-    let ret;
-    // SAFETY: as in `syscall1`.
-    unsafe {
-        asm!("syscall", inlateout("rax") nr as isize => ret, in("rdi") a0, in("rsi") a1,
-             in("rdx") a2, in("r10") a3, in("r8") a4, in("r9") a5,
-             lateout("rcx") _, lateout("r11") _, options(nostack, preserves_flags));
-    }
-    ret
-}
-
-/// Ends the process; never returns.
-pub fn exit_group(code: i32) -> ! {
-    // SAFETY: exit_group takes a plain integer and does not return.
-    unsafe {
-        asm!("syscall", in("rax") linux_raw_sys::general::__NR_exit_group, in("rdi") code,
-             options(noreturn, nostack));
-    }
 }

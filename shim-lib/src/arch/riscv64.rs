@@ -1,0 +1,36 @@
+//! riscv64: the ELF identity rld accepts and the `ecall` system call.
+//!
+//! # Safety
+//!
+//! `syscall` puts the number in a7 and the arguments in a0-a5, as the Linux
+//! RISC-V ABI says; the kernel returns in a0 and preserves everything else.
+//! It is sound exactly when the system call it names is sound for the
+//! arguments given, which each caller must establish.
+
+#![allow(unsafe_code)]
+
+use core::arch::asm;
+
+/// The `{system}` suffix of `NIX_LD_{system}` and `NIX_LD_LIBRARY_PATH_{system}`.
+pub const SYSTEM: &str = "riscv64_linux";
+pub const NIX_LD_SYSTEM: &str = "NIX_LD_riscv64_linux";
+pub const NIX_LD_LIBRARY_PATH_SYSTEM: &str = "NIX_LD_LIBRARY_PATH_riscv64_linux";
+pub const ELF_CLASS: u8 = linux_raw_sys::elf_uapi::ELFCLASS64 as u8;
+pub const ELF_MACHINE: u16 = linux_raw_sys::elf_uapi::EM_RISCV as u16;
+
+/// Executes system call `nr` with up to six arguments.
+///
+/// # Safety
+///
+/// System call `nr` must be sound with these arguments.
+#[inline(always)]
+pub unsafe fn syscall(nr: u32, a: [usize; 6]) -> isize {
+    let ret;
+    // SAFETY: the caller guarantees the call is sound.
+    unsafe {
+        asm!("ecall", in("a7") nr as usize,
+             inlateout("a0") a[0] as isize => ret, in("a1") a[1], in("a2") a[2],
+             in("a3") a[3], in("a4") a[4], in("a5") a[5], options(nostack, preserves_flags));
+    }
+    ret
+}
