@@ -101,14 +101,22 @@ impl ElfError {
 /// A human name for an ELF machine number.
 pub fn machine_name(m: u16) -> &'static str {
     match m as u32 {
-        e::EM_386 => "i386",
+        e::EM_386 => "i686",
         e::EM_X86_64 => "x86_64",
         e::EM_AARCH64 => "aarch64",
         e::EM_ARM => "arm",
-        e::EM_RISCV => "riscv",
+        e::EM_RISCV => "riscv64",
         e::EM_PPC64 => "ppc64",
         e::EM_S390 => "s390",
         _ => "an unknown machine",
+    }
+}
+
+fn class_name(class: u8) -> &'static str {
+    match class as u32 {
+        e::ELFCLASS32 => "32-bit",
+        e::ELFCLASS64 => "64-bit",
+        _ => "unknown-class",
     }
 }
 
@@ -129,13 +137,9 @@ impl fmt::Display for ElfError {
             NotElf => f.write_str("not an ELF file"),
             WrongClass { found } => write!(
                 f,
-                "it is a {}-bit ELF; this program needs a {}-bit {} ld.so",
-                if found == e::ELFCLASS32 as u8 { 32 } else { 0 },
-                if ELF_CLASS == e::ELFCLASS64 as u8 {
-                    64
-                } else {
-                    32
-                },
+                "it is a {} ELF; this program needs a {} {} ld.so",
+                class_name(found),
+                class_name(ELF_CLASS),
                 own_arch()
             ),
             WrongEndian => f.write_str("the ELF has the wrong byte order"),

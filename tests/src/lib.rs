@@ -12,6 +12,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+pub mod cross;
+
 /// The machine's real glibc loader.
 pub const SYSTEM_LD_SO: &str = "/lib64/ld-linux-x86-64.so.2";
 
@@ -94,10 +96,18 @@ fn build_loader(default: Default) -> Loader {
             Err(e) => panic!("linking the default ld.so: {e}"),
         }
     }
-    let target = workspace().join("target").join("e2e").join(name);
+    let path = build(None, name, &prefix);
+    Loader { path, prefix }
+}
+
+/// Builds rld-loader for `target` (the host when `None`) with the default
+/// `prefix` and copies it to `rld-loader-{name}` in [`shared_dir`], where
+/// every user can reach it (the setuid tests run as nobody).
+pub fn build(target: Option<&str>, name: &str, prefix: &Path) -> PathBuf {
+    let dir = workspace().join("target").join("e2e").join(name);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(workspace())
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace())
         .args([
             "build",
             "--release",
@@ -106,18 +116,23 @@ fn build_loader(default: Default) -> Loader {
             "rld-loader",
             "--target-dir",
         ])
-        .arg(&target)
-        .env("RLD_DEFAULT_PREFIX", &prefix)
-        .status()
-        .expect("running cargo build for rld-loader");
-    assert!(status.success(), "building rld-loader failed");
-    // Copy it where every user can reach it (the setuid tests run as nobody).
+        .arg(&dir)
+        .env("RLD_DEFAULT_PREFIX", prefix);
+    if let Some(t) = target {
+        cmd.args(["--target", t]);
+    }
+    let status = cmd.status().expect("running cargo build for rld-loader");
+    assert!(status.success(), "building rld-loader ({name}) failed");
+    let built = match target {
+        Some(t) => dir.join(t).join("release/rld-loader"),
+        None => dir.join("release/rld-loader"),
+    };
     let path = shared_dir().join(format!("rld-loader-{name}"));
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::copy(target.join("release").join("rld-loader"), &tmp).unwrap();
+    fs::copy(built, &tmp).unwrap();
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).unwrap();
     fs::rename(&tmp, &path).unwrap();
-    Loader { path, prefix }
+    path
 }
 
 /// A fresh directory under [`shared_dir`], removed when dropped.

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the other architectures need and builds rld-loader for all
+# four: Rust targets (rustup), Debian's cross C/C++ compilers and glibcs
+# (/usr/<triple>/lib), and qemu-user for aarch64 and riscv64. Fails, with a
+# message saying what is missing, rather than skipping an architecture.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+targets=(x86_64-unknown-linux-gnu i686-unknown-linux-gnu aarch64-unknown-linux-gnu riscv64gc-unknown-linux-gnu)
+packages=(gcc-i686-linux-gnu g++-i686-linux-gnu libc6-dev-i386-cross
+          gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross
+          gcc-riscv64-linux-gnu g++-riscv64-linux-gnu libc6-dev-riscv64-cross
+          qemu-user-static)
+
+installed=$(rustup target list --installed)
+for t in "${targets[@]}"; do
+  grep -qx "$t" <<<"$installed" && continue
+  rustup target add "$t" >/dev/null || { echo "build-arches: cannot add Rust target $t (rustup target add $t failed)" >&2; exit 1; }
+done
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "build-arches: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null ||
+    { echo "build-arches: apt-get could not install ${missing[*]}" >&2; exit 1; }
+fi
+
+for t in "${targets[@]}"; do
+  cargo build --release --quiet -p rld-loader --target "$t"
+  f=target/$t/release/rld-loader
+  printf '%-30s %6d bytes\n' "$t" "$(stat -c %s "$f")"
+done
