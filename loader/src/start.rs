@@ -16,15 +16,18 @@ use core::sync::atomic::{Ordering, compiler_fence};
 use linux_raw_sys::auxvec::{
     AT_BASE, AT_ENTRY, AT_EXECFN, AT_PAGESZ, AT_PHDR, AT_PHNUM, AT_SECURE,
 };
-use rld_shim::config::{Config, Source};
+use log::Level;
+use rld_shim::config::Config;
 use rld_shim::ldso::{self, Loaded, Problem};
+use rld_shim::logging;
 use rld_shim::stack::{self, EnvSlot, Stack, StackError, Undo};
 use rld_shim::sys;
-use rld_shim::text::{BufWriter, Shown};
+use rld_shim::text::Piece::{B, D, S, X};
+use rld_shim::text::{BufWriter, Piece, Show, render};
 
 use crate::arch::{self, HEADROOM};
 use crate::raw::{self, PENDING, cstr};
-use crate::{logger, relocate};
+use crate::relocate;
 
 /// Called by `_start`.
 ///
@@ -55,19 +58,40 @@ pub extern "C" fn rld_restore() -> usize {
     pending.entry
 }
 
-fn fail(message: core::fmt::Arguments<'_>) -> ! {
+/// Prints `message` (one or two lines, each starting `rld:`) and exits 127.
+fn fail(message: &dyn Show) -> ! {
     let mut buf = [0u8; 2048];
     let mut w = BufWriter::new(&mut buf);
-    let _ = core::fmt::write(&mut w, message);
-    w.push(b"\n");
+    message.show(&mut w);
+    w.end_line();
     sys::write_stderr(w.as_bytes());
     sys::exit(127)
 }
 
+/// A message made of pieces, for [`fail`].
+struct Pieces<'a>(&'a [Piece<'a>]);
+
+impl Show for Pieces<'_> {
+    fn show(&self, out: &mut dyn rld_shim::text::Out) {
+        render(out, self.0)
+    }
+}
+
 fn stack_fail(e: StackError) -> ! {
-    fail(format_args!(
-        "rld: cannot start the program: {e}\nrld: the kernel or the program that ran it passed a malformed process stack"
-    ))
+    struct Message(StackError);
+    impl Show for Message {
+        fn show(&self, out: &mut dyn rld_shim::text::Out) {
+            render(out, &[S("rld: cannot start the program: ")]);
+            self.0.show(out);
+            render(
+                out,
+                &[S(
+                    "\nrld: the kernel or the program that ran it passed a malformed process stack",
+                )],
+            );
+        }
+    }
+    fail(&Message(e))
 }
 
 /// Decides, maps `ld.so`, rewrites the stack; returns where to jump and the
@@ -79,7 +103,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     // Fail safe: without AT_SECURE, assume the process is privileged.
     let secure = stack.aux(AT_SECURE).is_none_or(|v| v != 0);
     let config = Config::resolve(|name| stack.getenv(cstr, name), secure);
-    logger::init(config.log_level);
+    logging::set_level(config.log_level);
 
     let direct = stack.aux(AT_ENTRY) == Some(arch::_start as *const () as usize);
     let page = stack
@@ -91,22 +115,36 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     } else {
         stack.aux(AT_EXECFN).map_or(&b"the program"[..], cstr)
     };
-    log::debug!(
-        "{} {}, secure {}",
-        if direct {
-            "invoked directly for"
-        } else {
-            "starting"
-        },
-        Shown(program),
-        secure
+    logging::log(
+        Level::Debug,
+        &[
+            S(if direct {
+                "invoked directly for "
+            } else {
+                "starting "
+            }),
+            B(program),
+            S(if secure {
+                " (privileged: variables ignored)"
+            } else {
+                ""
+            }),
+        ],
     );
     if let Some((path, source)) = config.library_path {
-        log::debug!("library path {} (from {source})", Shown(path));
+        logging::log(
+            Level::Debug,
+            &[
+                S("library path "),
+                B(path),
+                S(" (from "),
+                S(source.name()),
+                S(")"),
+            ],
+        );
     }
 
-    let loaded =
-        ldso::load(&config, page).unwrap_or_else(|e| fail(format_args!("{}", e.report(program))));
+    let loaded = ldso::load(&config, page).unwrap_or_else(|e| fail(&e.report(program)));
     warn_if_fell_back(&loaded);
 
     if direct {
@@ -130,10 +168,14 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         let program_entry = stack
             .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
             .unwrap_or_else(|e| stack_fail(e));
-        log::debug!(
-            "library path set through {}; program entry {:#x}",
-            slot_name(slot),
-            program_entry
+        logging::log(
+            Level::Debug,
+            &[
+                S("library path set through "),
+                S(slot_name(slot)),
+                S("; program entry "),
+                X(program_entry as u64),
+            ],
         );
         // SAFETY: single-threaded; the only reference.
         let pending = unsafe { PENDING.get() };
@@ -161,15 +203,19 @@ fn slot_name(slot: EnvSlot<'_>) -> &'static str {
 fn compose(prefix: &[u8], user: Option<&[u8]>, ours: &[u8]) -> usize {
     let len = stack::library_path_len(prefix, user, ours);
     let buf = raw::scratch(len).unwrap_or_else(|e| {
-        fail(format_args!(
-            "rld: cannot run the program: no memory for a {len}-byte library path: {e}\nrld: shorten NIX_LD_LIBRARY_PATH"
-        ))
+        fail(&Pieces(&[
+            S("rld: cannot run the program: no memory for a "),
+            D(len as u64),
+            S("-byte library path: "),
+            S(e.describe().1),
+            S("\nrld: shorten NIX_LD_LIBRARY_PATH"),
+        ]))
     });
     match stack::compose_library_path(prefix, user, ours, buf) {
         Some(s) => s.as_ptr() as usize,
-        None => fail(format_args!(
-            "rld: internal error composing the library path"
-        )),
+        None => fail(&Pieces(&[S(
+            "rld: internal error composing the library path",
+        )])),
     }
 }
 
@@ -180,12 +226,18 @@ fn warn_if_fell_back(loaded: &Loaded<'_>) {
     if let Problem::Os(e) = skipped.problem
         && e.is_missing()
     {
-        log::warn!(
-            "{} (from {}) does not exist (garbage-collected?); using {} (from {})",
-            Shown(skipped.candidate.path),
-            skipped.candidate.source,
-            Shown(loaded.candidate.path),
-            loaded.candidate.source
+        logging::log(
+            Level::Warn,
+            &[
+                B(skipped.candidate.path),
+                S(" (from "),
+                S(skipped.candidate.source.name()),
+                S(") does not exist (garbage-collected?); using "),
+                B(loaded.candidate.path),
+                S(" (from "),
+                S(loaded.candidate.source.name()),
+                S(")"),
+            ],
         );
     }
 }
@@ -202,14 +254,17 @@ fn start_direct(
     if first == Some(b"--version") {
         let mut buf = [0u8; 256];
         let mut w = BufWriter::new(&mut buf);
-        let _ = core::fmt::write(
+        render(
             &mut w,
-            format_args!(
-                "rld-loader {} (rld), running {} (from {})\n",
-                rld_shim::VERSION,
-                Shown(loaded.candidate.path),
-                loaded.candidate.source
-            ),
+            &[
+                S("rld-loader "),
+                S(rld_shim::VERSION),
+                S(" (rld), running "),
+                B(loaded.candidate.path),
+                S(" (from "),
+                S(loaded.candidate.source.name()),
+                S(")\n"),
+            ],
         );
         sys::write_all(1, w.as_bytes());
     }
@@ -229,14 +284,15 @@ fn start_direct(
         stack
             .insert_args(c"--library-path".as_ptr() as usize, path)
             .unwrap_or_else(|e| stack_fail(e));
-        log::debug!(
-            "passing --library-path {} (from {})",
-            Shown(cstr(path)),
-            if source == Source::Default {
-                "rld's default"
-            } else {
-                "a variable"
-            }
+        logging::log(
+            Level::Debug,
+            &[
+                S("passing --library-path "),
+                B(cstr(path)),
+                S(" (from "),
+                S(source.name()),
+                S(")"),
+            ],
         );
     }
     let m = loaded.mapped;

@@ -1,10 +1,9 @@
 //! Which `ld.so`, which library path and which log level: resolved from the
 //! environment, first found wins, exactly as DESIGN.md's table says.
 
-use core::fmt;
-
 use log::LevelFilter;
 
+use crate::text::{Out, Show};
 use crate::{DEFAULT_LD_SO, DEFAULT_LIBRARY_PATH};
 
 pub use crate::arch::{NIX_LD_LIBRARY_PATH_SYSTEM, NIX_LD_SYSTEM};
@@ -18,14 +17,23 @@ pub enum Source {
     Default,
 }
 
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Source {
+    /// The variable's name, or `rld's default`.
+    pub fn name(&self) -> &'static str {
         match self {
-            Source::Var(name) => f.write_str(name),
-            Source::Default => f.write_str("rld's default"),
+            Source::Var(name) => name,
+            Source::Default => "rld's default",
         }
     }
 }
+
+impl Show for Source {
+    fn show(&self, out: &mut dyn Out) {
+        out.write(self.name().as_bytes())
+    }
+}
+
+crate::display_via_show!(Source);
 
 /// One `ld.so` to try, and where its path came from.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -2,9 +2,10 @@
 //! relies on is checked against the file, so a malformed or hostile file is
 //! an [`ElfError`], never a bad pointer.
 
-use core::fmt;
-
 use linux_raw_sys::elf_uapi as e;
+
+use crate::text::Piece::{D, S, X};
+use crate::text::{Out, Piece, Show, fill};
 
 use crate::{ELF_CLASS, ELF_MACHINE};
 
@@ -125,100 +126,104 @@ pub fn own_arch() -> &'static str {
     machine_name(ELF_MACHINE)
 }
 
-impl fmt::Display for ElfError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Show for ElfError {
+    fn show(&self, out: &mut dyn Out) {
         use ElfError::*;
-        match *self {
-            Empty => f.write_str("the file is empty"),
-            TooShort { len } => write!(
-                f,
-                "the file is only {len} bytes, too short for an ELF header"
+        let kind = |t: u16| match t as u32 {
+            e::ET_EXEC => "a fixed-address executable",
+            e::ET_REL => "an object file",
+            e::ET_CORE => "a core dump",
+            _ => "an unknown kind of ELF",
+        };
+        let (template, args): (&str, [Piece<'_>; 3]) = match *self {
+            Empty => ("the file is empty", [D(0); 3]),
+            TooShort { len } => (
+                "the file is only \x01 bytes, too short for an ELF header",
+                [D(len), D(0), D(0)],
             ),
-            NotElf => f.write_str("not an ELF file"),
-            WrongClass { found } => write!(
-                f,
-                "it is a {} ELF; this program needs a {} {} ld.so",
-                class_name(found),
-                class_name(ELF_CLASS),
-                own_arch()
+            NotElf => ("not an ELF file", [D(0); 3]),
+            WrongClass { found } => (
+                "it is a \x01 ELF; this program needs a \x01 \x01 ld.so",
+                [
+                    S(class_name(found)),
+                    S(class_name(ELF_CLASS)),
+                    S(own_arch()),
+                ],
             ),
-            WrongEndian => f.write_str("the ELF has the wrong byte order"),
-            WrongVersion => f.write_str("the ELF version is not 1"),
-            WrongMachine { found } => write!(
-                f,
-                "it is an ld.so for {} ({found}); this program needs one for {}",
-                machine_name(found),
-                own_arch()
+            WrongEndian => ("the ELF has the wrong byte order", [D(0); 3]),
+            WrongVersion => ("the ELF version is not 1", [D(0); 3]),
+            WrongMachine { found } => (
+                "it is an ld.so for \x01 (\x01); this program needs one for \x01",
+                [S(machine_name(found)), D(found as u64), S(own_arch())],
             ),
-            NotDynamic { found } => write!(
-                f,
-                "it is {} (e_type {found}), not a position-independent ld.so (ET_DYN)",
-                match found as u32 {
-                    e::ET_EXEC => "a fixed-address executable",
-                    e::ET_REL => "an object file",
-                    e::ET_CORE => "a core dump",
-                    _ => "an unknown kind of ELF",
-                }
+            NotDynamic { found } => (
+                "it is \x01 (e_type \x01), not a position-independent ld.so (ET_DYN)",
+                [S(kind(found)), D(found as u64), D(0)],
             ),
-            BadPhentsize { found } => {
-                write!(f, "its program header size is {found}, not {PHDR_SIZE}")
-            }
-            BadPhnum { found } => write!(
-                f,
-                "it has {found} program headers (expected 1 to {MAX_PHNUM})"
+            BadPhentsize { found } => (
+                "its program header size is \x01, not \x01",
+                [D(found as u64), D(PHDR_SIZE as u64), D(0)],
             ),
-            PhdrsPastEof { phoff, end, size } => write!(
-                f,
-                "its program headers ({phoff:#x}..{end:#x}) lie past the end of the {size}-byte file (truncated?)"
+            BadPhnum { found } => (
+                "it has \x01 program headers (expected 1 to \x01)",
+                [D(found as u64), D(MAX_PHNUM as u64), D(0)],
             ),
-            NoLoadSegment => f.write_str("it has no loadable segment"),
-            TooManyLoadSegments => write!(f, "it has more than {MAX_LOADS} loadable segments"),
-            SegmentsOutOfOrder { index } => {
-                write!(f, "loadable segment {index} is out of address order")
-            }
-            SegmentsOverlap { index } => {
-                write!(f, "loadable segment {index} overlaps the one before it")
-            }
-            FileSizeExceedsMemSize { index } => {
-                write!(
-                    f,
-                    "loadable segment {index} has p_filesz larger than p_memsz"
-                )
-            }
-            SegmentPastEof { index, end, size } => write!(
-                f,
-                "loadable segment {index} ends at byte {end:#x}, past the end of the {size}-byte file (truncated?)"
+            PhdrsPastEof { phoff, end, size } => (
+                "its program headers (\x01..\x01) lie past the end of the \x01-byte file (truncated?)",
+                [X(phoff), X(end), D(size)],
             ),
-            BadAlignment { index, align } => {
-                write!(
-                    f,
-                    "loadable segment {index} has alignment {align:#x}, not a power of two"
-                )
-            }
-            OffsetMisaligned { index } => write!(
-                f,
-                "loadable segment {index} has an address and file offset that differ modulo the page size"
+            NoLoadSegment => ("it has no loadable segment", [D(0); 3]),
+            TooManyLoadSegments => (
+                "it has more than \x01 loadable segments",
+                [D(MAX_LOADS as u64), D(0), D(0)],
             ),
-            SpanTooLarge { span } => write!(
-                f,
-                "its segments span {span:#x} bytes, far more than any ld.so"
+            SegmentsOutOfOrder { index } => (
+                "loadable segment \x01 is out of address order",
+                [D(index as u64), D(0), D(0)],
             ),
-            EntryOutsideCode { entry } => {
-                write!(
-                    f,
-                    "its entry point {entry:#x} is not inside an executable segment"
-                )
-            }
-            ReadOnlyBss { index } => {
-                write!(f, "loadable segment {index} has a bss but is not writable")
-            }
-            HasInterpreter => {
-                f.write_str("it names an interpreter itself: it is a program, not an ld.so")
-            }
-            IsRld => f.write_str("it is rld-loader itself, not glibc's ld.so"),
-        }
+            SegmentsOverlap { index } => (
+                "loadable segment \x01 overlaps the one before it",
+                [D(index as u64), D(0), D(0)],
+            ),
+            FileSizeExceedsMemSize { index } => (
+                "loadable segment \x01 has p_filesz larger than p_memsz",
+                [D(index as u64), D(0), D(0)],
+            ),
+            SegmentPastEof { index, end, size } => (
+                "loadable segment \x01 ends at byte \x01, past the end of the \x01-byte file (truncated?)",
+                [D(index as u64), X(end), D(size)],
+            ),
+            BadAlignment { index, align } => (
+                "loadable segment \x01 has alignment \x01, not a power of two",
+                [D(index as u64), X(align), D(0)],
+            ),
+            OffsetMisaligned { index } => (
+                "loadable segment \x01 has an address and file offset that differ modulo the page size",
+                [D(index as u64), D(0), D(0)],
+            ),
+            SpanTooLarge { span } => (
+                "its segments span \x01 bytes, far more than any ld.so",
+                [X(span), D(0), D(0)],
+            ),
+            EntryOutsideCode { entry } => (
+                "its entry point \x01 is not inside an executable segment",
+                [X(entry), D(0), D(0)],
+            ),
+            ReadOnlyBss { index } => (
+                "loadable segment \x01 has a bss but is not writable",
+                [D(index as u64), D(0), D(0)],
+            ),
+            HasInterpreter => (
+                "it names an interpreter itself: it is a program, not an ld.so",
+                [D(0); 3],
+            ),
+            IsRld => ("it is rld-loader itself, not glibc's ld.so", [D(0); 3]),
+        };
+        fill(out, template, &args);
     }
 }
+
+crate::display_via_show!(ElfError);
 
 /// The fields of the ELF header rld uses.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

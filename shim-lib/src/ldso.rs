@@ -3,13 +3,16 @@
 //! architecture, gives way to the next.
 
 use core::ffi::CStr;
-use core::fmt;
+
+use log::Level;
 
 use crate::config::{Candidate, Config, Source};
 use crate::elf::{self, EHDR_SIZE, ElfError, MAX_PHNUM, PHDR_SIZE};
+use crate::logging;
 use crate::map::{self, Mapped};
 use crate::sys::{Errno, Fd};
-use crate::text::Shown;
+use crate::text::Piece::{B, S, X};
+use crate::text::{BufWriter, Out, Show, render};
 
 /// Longest path rld will open (Linux's `PATH_MAX`, NUL included).
 pub const PATH_MAX: usize = 4096;
@@ -38,13 +41,16 @@ impl Problem {
     }
 }
 
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Show for Problem {
+    fn show(&self, out: &mut dyn Out) {
         match self {
-            Problem::Os(e) => e.fmt(f),
-            Problem::NotRegular(kind) => write!(f, "it is {kind}, not a file"),
-            Problem::Elf(e) => e.fmt(f),
-            Problem::Map(e) => write!(f, "mapping it failed: {e}"),
+            Problem::Os(e) => e.show(out),
+            Problem::NotRegular(kind) => render(out, &[S("it is "), S(kind), S(", not a file")]),
+            Problem::Elf(e) => e.show(out),
+            Problem::Map(e) => {
+                render(out, &[S("mapping it failed: ")]);
+                e.show(out);
+            }
         }
     }
 }
@@ -56,17 +62,16 @@ pub struct Rejected<'e> {
     pub problem: Problem,
 }
 
-impl fmt::Display for Rejected<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} (from {}): {}",
-            Shown(self.candidate.path),
-            self.candidate.source,
-            self.problem
-        )
+impl Show for Rejected<'_> {
+    fn show(&self, out: &mut dyn Out) {
+        render(out, &[B(self.candidate.path), S(" (from ")]);
+        self.candidate.source.show(out);
+        render(out, &[S("): ")]);
+        self.problem.show(out);
     }
 }
+
+crate::display_via_show!(Problem, Rejected<'_>);
 
 /// No candidate could be used.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -107,23 +112,42 @@ enum Hint {
     Memory,
 }
 
-impl fmt::Display for Hint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Show for Hint {
+    fn show(&self, out: &mut dyn Out) {
         let arch = elf::own_arch();
         match self {
-            Hint::Configure => write!(
-                f,
-                "enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for {arch}"
+            Hint::Configure => render(
+                out,
+                &[
+                    S(
+                        "enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for ",
+                    ),
+                    S(arch),
+                ],
             ),
-            Hint::Rebuild => write!(
-                f,
-                "rld's default ld.so is damaged: rebuild the system, or set NIX_LD to the ld.so of a glibc for {arch}"
+            Hint::Rebuild => render(
+                out,
+                &[
+                    S(
+                        "rld's default ld.so is damaged: rebuild the system, or set NIX_LD to the ld.so of a glibc for ",
+                    ),
+                    S(arch),
+                ],
             ),
-            Hint::Fix(var) => write!(
-                f,
-                "set {var} to the ld.so of a glibc for {arch} (the path in $NIX_CC/nix-support/dynamic-linker), or unset it"
+            Hint::Fix(var) => render(
+                out,
+                &[
+                    S("set "),
+                    S(var),
+                    S(" to the ld.so of a glibc for "),
+                    S(arch),
+                    S(" (the path in $NIX_CC/nix-support/dynamic-linker), or unset it"),
+                ],
             ),
-            Hint::Memory => f.write_str("the system is out of memory or address space; try again"),
+            Hint::Memory => render(
+                out,
+                &[S("the system is out of memory or address space; try again")],
+            ),
         }
     }
 }
@@ -134,15 +158,23 @@ pub struct Report<'a> {
     error: &'a LoadError<'a>,
 }
 
-impl fmt::Display for Report<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "rld: cannot run {}: ld.so ", Shown(self.program))?;
+impl Show for Report<'_> {
+    fn show(&self, out: &mut dyn Out) {
+        render(
+            out,
+            &[S("rld: cannot run "), B(self.program), S(": ld.so ")],
+        );
         if let Some(skipped) = &self.error.skipped {
-            write!(f, "{skipped}; then ")?;
+            skipped.show(out);
+            render(out, &[S("; then ")]);
         }
-        write!(f, "{}\nrld: {}", self.error.last, self.error.hint())
+        self.error.last.show(out);
+        render(out, &[S("\nrld: ")]);
+        self.error.hint().show(out);
     }
 }
+
+crate::display_via_show!(Report<'_>);
 
 /// A mapped `ld.so`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -163,13 +195,21 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
     while let Some(candidate) = candidates.next() {
         match load_one(candidate.path, page) {
             Ok(mapped) => {
-                log::debug!(
-                    "using {} (from {}), mapped at {:#x}, entry {:#x}",
-                    Shown(candidate.path),
-                    candidate.source,
-                    mapped.base,
-                    mapped.entry
-                );
+                if logging::enabled(Level::Debug) {
+                    logging::log(
+                        Level::Debug,
+                        &[
+                            S("using "),
+                            B(candidate.path),
+                            S(" (from "),
+                            S(candidate.source.name()),
+                            S("), mapped at "),
+                            X(mapped.base as u64),
+                            S(", entry "),
+                            X(mapped.entry as u64),
+                        ],
+                    );
+                }
                 return Ok(Loaded {
                     mapped,
                     candidate,
@@ -184,7 +224,12 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
                         skipped,
                     });
                 }
-                log::debug!("skipping {rejected}");
+                if logging::enabled(Level::Debug) {
+                    let mut buf = [0u8; 512];
+                    let mut w = BufWriter::new(&mut buf);
+                    rejected.show(&mut w);
+                    logging::log(Level::Debug, &[S("skipping "), B(w.as_bytes())]);
+                }
                 skipped.get_or_insert(rejected);
             }
         }

@@ -25,6 +25,7 @@ mod arch;
 pub mod config;
 pub mod elf;
 pub mod ldso;
+pub mod logging;
 pub mod map;
 pub mod stack;
 pub mod sys;

@@ -7,9 +7,10 @@
 //! `_dl_argv`, `_dl_auxv`), so nothing here ever moves: rld only swaps the
 //! value of single words and records the originals in an [`Undo`].
 
-use core::fmt;
-
 use linux_raw_sys::auxvec::{AT_ENTRY, AT_NULL};
+
+use crate::text::Piece::{D, S};
+use crate::text::{Out, Show, render};
 
 /// More auxiliary vector entries than any kernel passes (Linux has ~30).
 pub const MAX_AUXV: usize = 256;
@@ -24,21 +25,29 @@ pub enum StackError {
     NoRoom,
 }
 
-impl fmt::Display for StackError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Show for StackError {
+    fn show(&self, out: &mut dyn Out) {
         match self {
-            StackError::ArgvUnterminated => f.write_str("the argument vector has no terminator"),
-            StackError::EnvUnterminated => f.write_str("the environment has no terminator"),
+            StackError::ArgvUnterminated => {
+                render(out, &[S("the argument vector has no terminator")])
+            }
+            StackError::EnvUnterminated => render(out, &[S("the environment has no terminator")]),
             StackError::AuxvUnterminated => {
-                f.write_str("the auxiliary vector has no AT_NULL entry")
+                render(out, &[S("the auxiliary vector has no AT_NULL entry")])
             }
-            StackError::MissingAux(key) => write!(f, "the auxiliary vector has no entry {key}"),
-            StackError::NoRoom => {
-                f.write_str("there is no room below the stack for extra arguments")
-            }
+            StackError::MissingAux(key) => render(
+                out,
+                &[S("the auxiliary vector has no entry "), D(*key as u64)],
+            ),
+            StackError::NoRoom => render(
+                out,
+                &[S("there is no room below the stack for extra arguments")],
+            ),
         }
     }
 }
+
+crate::display_via_show!(StackError);
 
 /// The parsed initial stack. Indices are word offsets into `words`.
 #[derive(Debug)]

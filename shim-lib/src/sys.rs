@@ -9,12 +9,13 @@
 #![allow(unsafe_code)]
 
 use core::ffi::CStr;
-use core::fmt;
 
 use linux_raw_sys::errno;
 use linux_raw_sys::general as k;
 
 use crate::arch::syscall;
+use crate::text::Piece::{D, S};
+use crate::text::{Out, Show, fill};
 
 /// A Linux error number that can say its name and meaning without allocating.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -70,14 +71,16 @@ impl Errno {
     }
 }
 
-impl fmt::Display for Errno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Show for Errno {
+    fn show(&self, out: &mut dyn Out) {
         match self.describe() {
-            ("", msg) => write!(f, "{msg} (errno {})", self.0),
-            (name, msg) => write!(f, "{msg} ({name})"),
+            ("", msg) => fill(out, "\x01 (errno \x01)", &[S(msg), D(self.0 as u64)]),
+            (name, msg) => fill(out, "\x01 (\x01)", &[S(msg), S(name)]),
         }
     }
 }
+
+crate::display_via_show!(Errno);
 
 /// Turns a raw system call return into `Ok(value)` or `Err(errno)`.
 fn check(ret: isize) -> Result<usize, Errno> {

@@ -1,0 +1,45 @@
+//! Leveled messages on standard error, `rld: ` first, for the loader.
+//!
+//! The `log` facade would need `core::fmt` (see [`crate::text`]); this keeps
+//! its levels (`log::LevelFilter`, set from `RLD_LOG`/`NIX_LD_LOG`) and
+//! writes [`Piece`]s instead. Off until [`set_level`] is called, so the
+//! `rld` tool, which links this crate too, prints nothing from here.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use log::{Level, LevelFilter};
+
+use crate::sys;
+use crate::text::{BufWriter, Piece, render};
+
+static LEVEL: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the most verbose level that is written.
+pub fn set_level(level: LevelFilter) {
+    // A plain store: a compare-and-swap would link aarch64's out-of-line
+    // atomics, whose constructor needs libc.
+    LEVEL.store(level as usize, Ordering::Relaxed);
+}
+
+pub fn enabled(level: Level) -> bool {
+    level as usize <= LEVEL.load(Ordering::Relaxed)
+}
+
+/// Writes one line at `level`, if enabled.
+pub fn log(level: Level, pieces: &[Piece<'_>]) {
+    if !enabled(level) {
+        return;
+    }
+    let mut buf = [0u8; 1024];
+    let mut w = BufWriter::new(&mut buf);
+    w.push(match level {
+        Level::Error => b"rld: ",
+        Level::Warn => b"rld: warning: ",
+        Level::Info => b"rld: info: ",
+        Level::Debug => b"rld: debug: ",
+        Level::Trace => b"rld: trace: ",
+    });
+    render(&mut w, pieces);
+    w.end_line();
+    sys::write_stderr(w.as_bytes());
+}
