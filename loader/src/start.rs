@@ -219,6 +219,7 @@ fn compose(prefix: &[u8], user: Option<&[u8]>, ours: &[u8]) -> usize {
     }
 }
 
+#[inline(never)]
 fn warn_if_fell_back(loaded: &Loaded<'_>) {
     let Some(skipped) = loaded.skipped else {
         return;
@@ -245,6 +246,7 @@ fn warn_if_fell_back(loaded: &Loaded<'_>) {
 /// `rld-loader [OPTIONS] PROGRAM [ARGS]`: behave like `ld.so` run directly.
 /// The library path goes to `ld.so` as `--library-path`, so the program's
 /// environment is never touched and no trampoline is needed.
+#[inline(never)]
 fn start_direct(
     mut stack: Stack<'_>,
     config: &Config<'_>,

@@ -58,6 +58,7 @@ pub struct Config<'e> {
 impl<'e> Config<'e> {
     /// Resolves the configuration. `getenv` returns a variable's value as
     /// `getenv(3)` would (the first occurrence); `secure` is `AT_SECURE`.
+    #[inline(never)]
     pub fn resolve(getenv: impl Fn(&str) -> Option<&'e [u8]>, secure: bool) -> Config<'e> {
         let default_ld = Candidate {
             path: DEFAULT_LD_SO.as_bytes(),

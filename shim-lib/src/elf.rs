@@ -255,6 +255,7 @@ fn word_at(b: &[u8], off: usize) -> u64 {
 
 /// Checks the ELF header in `head` (the first bytes of a file of
 /// `file_size` bytes) and returns where the program headers are.
+#[inline(never)]
 pub fn parse_header(head: &[u8], file_size: u64) -> Result<Header, ElfError> {
     if file_size == 0 {
         return Err(ElfError::Empty);
@@ -480,6 +481,7 @@ pub fn plan(
 /// Whether a `PT_NOTE` segment found in `head` (the file's first bytes)
 /// carries rld's marker note. Notes beyond `head` are not looked at: rld's
 /// sits right behind its program headers.
+#[inline(never)]
 pub fn is_rld(phdrs: &[u8], head: &[u8]) -> bool {
     phdrs.chunks_exact(PHDR_SIZE).any(|raw| {
         if u32_at(raw, 0) != e::PT_NOTE {

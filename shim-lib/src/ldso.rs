@@ -189,6 +189,7 @@ pub struct Loaded<'e> {
 // The error is large but built once, on the way to exit; there is no
 // allocator to box it.
 #[allow(clippy::result_large_err)]
+#[inline(never)]
 pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadError<'e>> {
     let mut skipped: Option<Rejected<'e>> = None;
     let mut candidates = config.candidates().peekable();
@@ -248,6 +249,7 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
 }
 
 /// Opens, checks and maps one `ld.so`.
+#[inline(never)]
 pub fn load_one(path: &[u8], page: usize) -> Result<Mapped, Problem> {
     let mut buf = [0u8; PATH_MAX];
     let cpath = nul_terminated(path, &mut buf).ok_or(Problem::Os(Errno::ENAMETOOLONG))?;
@@ -261,6 +263,7 @@ pub fn load_one(path: &[u8], page: usize) -> Result<Mapped, Problem> {
 }
 
 /// Reads and checks the headers of an open file of `size` bytes.
+#[inline(never)]
 pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem> {
     // One read covers the header and, in every real ld.so, the program
     // headers right behind it.

@@ -9,6 +9,11 @@
 //! Unsafe code is confined to the modules that touch the kernel or raw memory
 //! ([`sys`], [`map`] and the per-arch system call file); each states the
 //! invariants it relies on.
+//!
+//! Functions on the loader's start-up path that run once are marked
+//! `#[inline(never)]`: with LTO, inlining them into the loader's single
+//! caller duplicated code (1.1 KB of a 27 KB loader), and a call costs
+//! nothing measurable once per process.
 
 #![no_std]
 #![deny(unsafe_code)]

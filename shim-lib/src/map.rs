@@ -42,6 +42,7 @@ fn prot(seg: &Segment) -> u32 {
 }
 
 /// Maps `plan` from `fd`. On failure nothing stays mapped.
+#[inline(never)]
 pub fn map(fd: &Fd, plan: &LoadPlan, page: usize) -> Result<Mapped, Errno> {
     let page64 = page as u64;
     let span = plan.span(page64) as usize;
@@ -76,6 +77,7 @@ pub fn map(fd: &Fd, plan: &LoadPlan, page: usize) -> Result<Mapped, Errno> {
     })
 }
 
+#[inline(never)]
 fn map_segments(fd: &Fd, plan: &LoadPlan, base: usize, page: usize) -> Result<(), Errno> {
     let mask = !(page - 1);
     for seg in plan.segments() {

@@ -120,6 +120,7 @@ fn name_of(entry: &[u8]) -> &[u8] {
 impl<'w> Stack<'w> {
     /// Parses the block starting at word `sp` (argc). Words before `sp` are
     /// free headroom that [`insert_args`](Self::insert_args) may use.
+    #[inline(never)]
     pub fn parse(words: &'w mut [usize], sp: usize) -> Result<Self, StackError> {
         let argc = *words.get(sp).ok_or(StackError::ArgvUnterminated)?;
         let argv_end = sp
@@ -214,6 +215,7 @@ impl<'w> Stack<'w> {
     }
 
     /// The first value of variable `name`, as `getenv(3)` finds it.
+    #[inline(never)]
     pub fn getenv<'s>(&self, strings: impl Fn(usize) -> &'s [u8], name: &str) -> Option<&'s [u8]> {
         self.env()
             .iter()
@@ -233,6 +235,7 @@ impl<'w> Stack<'w> {
     /// 5. with no environment, the argument vector's terminator.
     ///
     /// Every choice is undone before the program's entry point.
+    #[inline(never)]
     pub fn choose_env_slot<'s>(&self, strings: impl Fn(usize) -> &'s [u8]) -> EnvSlot<'s> {
         let env = self.env();
         let at = |k: usize| self.env + k;
@@ -279,6 +282,7 @@ impl<'w> Stack<'w> {
     /// [`Undo::apply`], the C library's `environ` (which `ld.so` computed as
     /// the word after its argument terminator) points at the real argument
     /// terminator, a NULL: the empty environment the program was given.
+    #[inline(never)]
     pub fn apply_env(&mut self, slot: EnvSlot<'_>, entry: usize, undo: &mut Undo) {
         match slot {
             EnvSlot::Replace { index, .. } => {

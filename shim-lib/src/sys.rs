@@ -17,6 +17,39 @@ use crate::arch::syscall;
 use crate::text::Piece::{D, S};
 use crate::text::{Out, Show, fill};
 
+/// Names and messages of the errors rld reports, in [`Errno::describe`]'s order.
+const ERRNO_TEXT: &str = concat!(
+    "EPERM Operation not permitted\n",
+    "ENOENT No such file or directory\n",
+    "EIO Input/output error\n",
+    "ENXIO No such device or address\n",
+    "E2BIG Argument list too long\n",
+    "ENOEXEC Exec format error\n",
+    "EBADF Bad file descriptor\n",
+    "EAGAIN Resource temporarily unavailable\n",
+    "ENOMEM Cannot allocate memory\n",
+    "EACCES Permission denied\n",
+    "EFAULT Bad address\n",
+    "EBUSY Device or resource busy\n",
+    "ENODEV No such device\n",
+    "ENOTDIR Not a directory\n",
+    "EISDIR Is a directory\n",
+    "EINVAL Invalid argument\n",
+    "ENFILE Too many open files in system\n",
+    "EMFILE Too many open files\n",
+    "ETXTBSY Text file busy\n",
+    "EFBIG File too large\n",
+    "ENOSPC No space left on device\n",
+    "ESPIPE Illegal seek\n",
+    "EROFS Read-only file system\n",
+    "ENAMETOOLONG File name too long\n",
+    "ELOOP Too many levels of symbolic links\n",
+    "EOVERFLOW Value too large for defined data type\n",
+    "ENODATA No data available\n",
+    "EOPNOTSUPP Operation not supported\n",
+    "ESTALE Stale file handle\n",
+);
+
 /// A Linux error number that can say its name and meaning without allocating.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Errno(pub u32);
@@ -30,38 +63,42 @@ impl Errno {
 
     /// The symbolic name (`ENOENT`) and the usual message, where known.
     pub fn describe(self) -> (&'static str, &'static str) {
-        match self.0 {
-            errno::EPERM => ("EPERM", "Operation not permitted"),
-            errno::ENOENT => ("ENOENT", "No such file or directory"),
-            errno::EIO => ("EIO", "Input/output error"),
-            errno::ENXIO => ("ENXIO", "No such device or address"),
-            errno::E2BIG => ("E2BIG", "Argument list too long"),
-            errno::ENOEXEC => ("ENOEXEC", "Exec format error"),
-            errno::EBADF => ("EBADF", "Bad file descriptor"),
-            errno::EAGAIN => ("EAGAIN", "Resource temporarily unavailable"),
-            errno::ENOMEM => ("ENOMEM", "Cannot allocate memory"),
-            errno::EACCES => ("EACCES", "Permission denied"),
-            errno::EFAULT => ("EFAULT", "Bad address"),
-            errno::EBUSY => ("EBUSY", "Device or resource busy"),
-            errno::ENODEV => ("ENODEV", "No such device"),
-            errno::ENOTDIR => ("ENOTDIR", "Not a directory"),
-            errno::EISDIR => ("EISDIR", "Is a directory"),
-            errno::EINVAL => ("EINVAL", "Invalid argument"),
-            errno::ENFILE => ("ENFILE", "Too many open files in system"),
-            errno::EMFILE => ("EMFILE", "Too many open files"),
-            errno::ETXTBSY => ("ETXTBSY", "Text file busy"),
-            errno::EFBIG => ("EFBIG", "File too large"),
-            errno::ENOSPC => ("ENOSPC", "No space left on device"),
-            errno::ESPIPE => ("ESPIPE", "Illegal seek"),
-            errno::EROFS => ("EROFS", "Read-only file system"),
-            errno::ENAMETOOLONG => ("ENAMETOOLONG", "File name too long"),
-            errno::ELOOP => ("ELOOP", "Too many levels of symbolic links"),
-            errno::EOVERFLOW => ("EOVERFLOW", "Value too large for defined data type"),
-            errno::ENODATA => ("ENODATA", "No data available"),
-            errno::EOPNOTSUPP => ("EOPNOTSUPP", "Operation not supported"),
-            errno::ESTALE => ("ESTALE", "Stale file handle"),
-            _ => ("", "Unknown error"),
-        }
+        let index = match self.0 {
+            errno::EPERM => 0,
+            errno::ENOENT => 1,
+            errno::EIO => 2,
+            errno::ENXIO => 3,
+            errno::E2BIG => 4,
+            errno::ENOEXEC => 5,
+            errno::EBADF => 6,
+            errno::EAGAIN => 7,
+            errno::ENOMEM => 8,
+            errno::EACCES => 9,
+            errno::EFAULT => 10,
+            errno::EBUSY => 11,
+            errno::ENODEV => 12,
+            errno::ENOTDIR => 13,
+            errno::EISDIR => 14,
+            errno::EINVAL => 15,
+            errno::ENFILE => 16,
+            errno::EMFILE => 17,
+            errno::ETXTBSY => 18,
+            errno::EFBIG => 19,
+            errno::ENOSPC => 20,
+            errno::ESPIPE => 21,
+            errno::EROFS => 22,
+            errno::ENAMETOOLONG => 23,
+            errno::ELOOP => 24,
+            errno::EOVERFLOW => 25,
+            errno::ENODATA => 26,
+            errno::EOPNOTSUPP => 27,
+            errno::ESTALE => 28,
+            _ => return ("", "Unknown error"),
+        };
+        // One string, "NAME message" per line, rather than a table of
+        // `&str`s: in the loader each of those would need a relocation.
+        let line = ERRNO_TEXT.lines().nth(index).unwrap_or("");
+        line.split_once(' ').unwrap_or((line, ""))
     }
 
     /// Whether this error means "nothing is there" rather than "something is
@@ -282,5 +319,35 @@ pub fn exit(code: i32) -> ! {
     loop {
         // SAFETY: exit_group takes a plain integer and does not return.
         unsafe { syscall(k::__NR_exit_group, [code as usize, 0, 0, 0, 0, 0]) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_names_and_messages_line_up() {
+        assert_eq!(
+            Errno::ENOENT.describe(),
+            ("ENOENT", "No such file or directory")
+        );
+        assert_eq!(
+            Errno(errno::ESTALE).describe(),
+            ("ESTALE", "Stale file handle")
+        );
+        assert_eq!(
+            Errno(errno::EPERM).describe(),
+            ("EPERM", "Operation not permitted")
+        );
+        assert_eq!(Errno(4000).describe(), ("", "Unknown error"));
+        assert_eq!(
+            std::format!("{}", Errno(errno::ELOOP)),
+            "Too many levels of symbolic links (ELOOP)"
+        );
+        assert_eq!(
+            std::format!("{}", Errno(4000)),
+            "Unknown error (errno 4000)"
+        );
     }
 }
