@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and testing rld needs on Debian/Ubuntu: a C and C++
-# compiler for the test fixtures, and the static libc for the `runas` helper.
+# compiler for the test fixtures (and the static libc for the `runas` and
+# `execenv` helpers), setcap for the file-capability test, strace and
+# patchelf for the benchmark.
 set -euo pipefail
 
-packages=(gcc g++ libc6-dev make util-linux)
+packages=(gcc g++ libc6-dev make util-linux libcap2-bin strace patchelf)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

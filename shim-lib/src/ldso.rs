@@ -28,6 +28,8 @@ pub enum Problem {
     Elf(ElfError),
     /// The kernel refused a mapping.
     Map(Errno),
+    /// A relative path: it would depend on the program's working directory.
+    NotAbsolute,
 }
 
 impl Problem {
@@ -51,6 +53,7 @@ impl Show for Problem {
                 render(out, &[S("mapping it failed: ")]);
                 e.show(out);
             }
+            Problem::NotAbsolute => render(out, &[S("it is not an absolute path")]),
         }
     }
 }
@@ -251,6 +254,9 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
 /// Opens, checks and maps one `ld.so`.
 #[inline(never)]
 pub fn load_one(path: &[u8], page: usize) -> Result<Mapped, Problem> {
+    if !path.starts_with(b"/") {
+        return Err(Problem::NotAbsolute);
+    }
     let mut buf = [0u8; PATH_MAX];
     let cpath = nul_terminated(path, &mut buf).ok_or(Problem::Os(Errno::ENAMETOOLONG))?;
     let fd = Fd::open(cpath).map_err(Problem::Os)?;
@@ -324,6 +330,12 @@ mod tests {
             load_one(b"/nonexistent/ld.so", PAGE),
             Err(Problem::Os(Errno::ENOENT))
         );
+    }
+
+    #[test]
+    fn relative_path_is_refused() {
+        assert_eq!(load_one(b"ld.so", PAGE), Err(Problem::NotAbsolute));
+        assert_eq!(load_one(b"", PAGE), Err(Problem::NotAbsolute));
     }
 
     #[test]

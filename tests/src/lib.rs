@@ -241,7 +241,7 @@ pub fn run<S: AsRef<OsStr>>(program: &Path, args: &[S], env: &[(&str, &str)]) ->
 pub fn outcome(mut cmd: Command) -> Outcome {
     let out = cmd
         .output()
-        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+        .unwrap_or_else(|e| panic!("spawning {:?}: {e}", cmd.get_program()));
     Outcome {
         code: out.status.code(),
         signal: out.status.signal(),

@@ -106,6 +106,36 @@ fn hostile_nix_ld_never_runs_in_setuid_or_setgid_programs() {
     }
 }
 
+/// A file capability sets AT_SECURE too, with no setuid bit at all.
+#[test]
+fn hostile_nix_ld_never_runs_with_file_capabilities() {
+    let s = setup();
+    let prog = program("probe.c", &s.dir, &loader(Default::Present).path, &[]);
+    let capped = s.dir.join("probe-cap");
+    copy_with_mode(&prog, &capped, 0o755);
+    let status = Command::new("setcap")
+        .arg("cap_net_bind_service+ep")
+        .arg(&capped)
+        .status()
+        .expect("setcap (package libcap2-bin) must be installed");
+    assert!(status.success(), "setcap failed");
+    let env = [
+        ("NIX_LD", s.hostile.as_str()),
+        ("LD_PRELOAD", "/tmp/evil.so"),
+    ];
+    let o = run_as_nobody(&s, &capped, &env);
+    assert!(
+        !o.stdout.contains(MARKER),
+        "capability binary ran the hostile ld.so: {o:#?}"
+    );
+    o.assert_success();
+    assert_eq!(o.value("self.ld_library_path"), "<unset>");
+    // Control: the same file without the capability obeys NIX_LD.
+    let plain = s.dir.join("probe-nocap");
+    copy_with_mode(&prog, &plain, 0o755);
+    assert!(run_as_nobody(&s, &plain, &env).stdout.contains(MARKER));
+}
+
 #[test]
 fn setuid_program_sees_glibc_strip_ld_variables() {
     let s = setup();
