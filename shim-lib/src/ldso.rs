@@ -34,7 +34,7 @@ pub enum Problem {
 
 impl Problem {
     /// Whether the next candidate should be tried rather than failing.
-    fn falls_through(&self) -> bool {
+    pub fn falls_through(&self) -> bool {
         match self {
             Problem::Os(e) => e.is_missing(),
             Problem::Elf(e) => e.is_foreign_arch(),
@@ -254,6 +254,17 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
 /// Opens, checks and maps one `ld.so`.
 #[inline(never)]
 pub fn load_one(path: &[u8], page: usize) -> Result<Mapped, Problem> {
+    let (fd, plan) = open_checked(path, page)?;
+    map::map(&fd, &plan, page).map_err(Problem::Map)
+}
+
+/// Everything [`load_one`] checks, without mapping anything: what the `rld`
+/// tool reports for a candidate.
+pub fn check_one(path: &[u8], page: usize) -> Result<elf::LoadPlan, Problem> {
+    open_checked(path, page).map(|(_, plan)| plan)
+}
+
+fn open_checked(path: &[u8], page: usize) -> Result<(Fd, elf::LoadPlan), Problem> {
     if !path.starts_with(b"/") {
         return Err(Problem::NotAbsolute);
     }
@@ -265,7 +276,7 @@ pub fn load_one(path: &[u8], page: usize) -> Result<Mapped, Problem> {
         return Err(Problem::NotRegular(info.kind()));
     }
     let plan = read_plan(&fd, info.size, page as u64)?;
-    map::map(&fd, &plan, page).map_err(Problem::Map)
+    Ok((fd, plan))
 }
 
 /// Reads and checks the headers of an open file of `size` bytes.
@@ -322,6 +333,18 @@ mod tests {
         let head = unsafe { core::slice::from_raw_parts(m.base as *const u8, 64) };
         assert_eq!(head, &file[..64]);
         assert!(m.phdr.is_some());
+    }
+
+    #[test]
+    fn check_one_checks_without_mapping() {
+        let plan = check_one(b"/lib64/ld-linux-x86-64.so.2", PAGE).unwrap();
+        assert!(plan.segments().iter().any(|s| s.executable()));
+        assert_eq!(
+            check_one(b"/etc/passwd", PAGE),
+            Err(Problem::Elf(ElfError::NotElf))
+        );
+        assert!(Problem::Os(Errno::ENOENT).falls_through());
+        assert!(!Problem::NotAbsolute.falls_through());
     }
 
     #[test]

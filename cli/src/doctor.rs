@@ -1,0 +1,499 @@
+//! `rld doctor`: why a program will or will not run, and what to add.
+//!
+//! Builds a [`Report`] from the file alone (goblin, never running it), the
+//! loader's configuration ([`Settings`]) and the library search
+//! ([`search`]); [`render`](crate::render) prints it for people and serde
+//! for programs.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::inspect::{self, ElfFacts, FileKind, Script};
+use crate::nixpkgs::{self, Provider};
+use crate::search::{self, Library, MissingVersion, SearchPath, Skipped};
+use crate::settings::{Env, Settings};
+use crate::system::System;
+
+/// Exit code: the program will run.
+pub const RUNS: i32 = 0;
+/// Exit code: it will run once something is added (libraries, versions,
+/// rld itself, an ld.so).
+pub const NEEDS_SOMETHING: i32 = 1;
+/// Exit code: it cannot run here at all (missing file, not a program,
+/// another architecture, musl), or rld could not examine it.
+pub const CANNOT_RUN: i32 = 2;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Analyse as rld would run it even when its interpreter is another
+    /// ld.so (what `rld run` does).
+    pub assume_rld: bool,
+    /// Ask `nix-locate` about missing sonames.
+    pub locate: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Interpreter {
+    pub path: String,
+    pub exists: bool,
+    /// `rld-loader`, `nix-ld`, `ld.so` (a real glibc loader), or `None` when
+    /// missing.
+    pub is: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Missing {
+    pub soname: String,
+    pub needed_by: Vec<String>,
+    pub providers: Vec<Provider>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Fix {
+    /// The attributes to add, in order, deduplicated.
+    pub attributes: Vec<String>,
+    /// Sonames no table or index knows.
+    pub unknown: Vec<String>,
+    /// `programs.rld.enable = true;` and/or `programs.rld.libraries = …;`.
+    pub nixos: String,
+    pub dev_shell: String,
+}
+
+/// Which ld.so the library search assumed, and why.
+#[derive(Debug, Serialize)]
+pub struct LdSo {
+    pub path: Option<PathBuf>,
+    /// `NIX_LD`, `rld's default`, `the program's interpreter`, …
+    pub source: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub program: String,
+    /// `runs`, `needs-libraries`, `needs-configuration`, `cannot-run`.
+    pub verdict: &'static str,
+    pub exit_code: i32,
+    /// What kind of file it is, in words.
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elf: Option<ElfFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script: Option<Script>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interpreter: Option<Interpreter>,
+    /// `rld` when libraries were resolved as rld-loader runs the program,
+    /// `interpreter` when as its own (non-rld) interpreter does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_as: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ld_so: Option<LdSo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
+    pub libraries: Vec<Library>,
+    pub skipped: Vec<Skipped>,
+    pub missing: Vec<Missing>,
+    pub missing_versions: Vec<MissingVersion>,
+    /// What stops it from running, one sentence each, with the fix.
+    pub problems: Vec<String>,
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+impl Report {
+    fn new(program: &Path, file: String) -> Report {
+        Report {
+            program: program.display().to_string(),
+            verdict: "runs",
+            exit_code: RUNS,
+            file,
+            elf: None,
+            script: None,
+            interpreter: None,
+            resolved_as: None,
+            ld_so: None,
+            settings: None,
+            libraries: vec![],
+            skipped: vec![],
+            missing: vec![],
+            missing_versions: vec![],
+            problems: vec![],
+            notes: vec![],
+            fix: None,
+        }
+    }
+
+    fn cannot_run(mut self, why: String) -> Report {
+        self.verdict = "cannot-run";
+        self.exit_code = CANNOT_RUN;
+        self.problems.push(why);
+        self
+    }
+}
+
+/// The one sentence behind the shell's `required file not found`.
+pub fn required_file_not_found(program: &str, interpreter: &str) -> String {
+    format!(
+        "{interpreter} does not exist: the kernel cannot start {program}'s ELF interpreter, which is what the shell's \"cannot execute: required file not found\" means; fix: set programs.rld.enable = true; in configuration.nix (or run it once with `rld run {program}`)"
+    )
+}
+
+pub fn doctor(program: &Path, env: &Env, opts: Options) -> Report {
+    let shown = program.display().to_string();
+    match inspect::inspect(program) {
+        FileKind::Unreadable(e) => {
+            let what = if e.kind() == std::io::ErrorKind::NotFound {
+                "missing".to_owned()
+            } else {
+                "unreadable".to_owned()
+            };
+            Report::new(program, what)
+                .cannot_run(format!("cannot read {shown}: {}", crate::io_words(&e)))
+        }
+        FileKind::NotRegular(what) => Report::new(program, what.to_owned())
+            .cannot_run(format!("{shown} is {what}, not a program")),
+        FileKind::NotProgram { what } => Report::new(program, what.to_owned()).cannot_run(format!(
+            "{shown} is {what}: not an ELF program or a #! script, so no loader can run it"
+        )),
+        FileKind::BadElf(e) => Report::new(program, "a damaged ELF file".into())
+            .cannot_run(format!("{shown} is a damaged ELF file: {e}")),
+        FileKind::Script(script) => script_report(program, script),
+        FileKind::Elf(facts) => elf_report(program, *facts, env, opts),
+    }
+}
+
+fn script_report(program: &Path, script: Script) -> Report {
+    let shown = program.display().to_string();
+    let mut r = Report::new(program, format!("a script (#!{})", script.shebang));
+    let interp = script.interpreter.display().to_string();
+    if !script.interpreter_exists {
+        let name = script
+            .interpreter
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        r = r.cannot_run(format!(
+            "its #! interpreter {interp} does not exist, so the kernel fails with \"required file not found\" (rld cannot help: it serves ELF programs); fix: run it as `{name} {shown}`, or change its first line to `#!/usr/bin/env {name}`"
+        ));
+    } else if !crate::is_executable(program) {
+        r.notes.push(format!(
+            "{shown} is not executable (no x permission): run `chmod +x {shown}` or `{interp} {shown}`"
+        ));
+    } else {
+        r.notes.push(format!(
+            "the kernel runs it with {interp}; run `rld doctor {interp}` if that program does not start"
+        ));
+    }
+    r.script = Some(script);
+    r
+}
+
+fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Report {
+    let shown = program.display().to_string();
+    let mut r = Report::new(
+        program,
+        format!("ELF {}-bit {} {}", facts.class, facts.machine, facts.kind),
+    );
+    r.elf = Some(facts.clone());
+    let Some(system) = facts.system().filter(|s| s.runs_here()) else {
+        let extra = match facts.system() {
+            Some(s) => format!(
+                " unless this machine emulates it (boot.binfmt.emulatedSystems = [ \"{}\" ];)",
+                s.nix
+            ),
+            None => String::new(),
+        };
+        return r.cannot_run(format!(
+            "it is built for {}-bit {}; this machine runs {} programs{extra}",
+            facts.class,
+            facts.machine,
+            System::host().platform
+        ));
+    };
+    if matches!(facts.kind, "object" | "core" | "unknown") {
+        return r.cannot_run(format!(
+            "it is an ELF {}, not a program or a library",
+            facts.kind
+        ));
+    }
+    if facts.is_musl && !facts.is_static {
+        let interp = facts.interpreter.as_deref().unwrap_or("libc.so");
+        let loader = Path::new(interp)
+            .file_name()
+            .filter(|n| n.to_string_lossy().starts_with("ld-musl"))
+            .map_or("ld-musl-x86_64.so.1".into(), |n| {
+                n.to_string_lossy().into_owned()
+            });
+        return r.cannot_run(format!(
+            "it is linked against musl ({interp}); rld starts glibc programs only; run it with musl's loader: `${{pkgs.musl}}/lib/{loader} {shown}`, or use a glibc build"
+        ));
+    }
+    if facts.kind != "shared-object" && !crate::is_executable(program) {
+        r.notes.push(format!(
+            "{shown} is not executable (no x permission): run `chmod +x {shown}`"
+        ));
+    }
+    if facts.is_static {
+        r.notes.push(
+            "it is statically linked: the kernel runs it as it is, without ld.so or rld".into(),
+        );
+        return r;
+    }
+    let loading = choose_loader(&mut r, &facts, system, env, opts);
+    let needs_rld = loading.needs_rld;
+    resolve_libraries(&mut r, program, &facts, system, loading, opts);
+    if !r.problems.is_empty() {
+        r.exit_code = NEEDS_SOMETHING;
+        r.verdict = if r.missing.is_empty() {
+            "needs-configuration"
+        } else {
+            "needs-libraries"
+        };
+        r.fix = Some(fix(&r.missing, system, needs_rld));
+    }
+    r
+}
+
+/// Which ld.so will load the program, and with which `LD_LIBRARY_PATH`.
+struct Loading {
+    ld_so: LdSo,
+    library_path: Vec<(String, &'static str)>,
+    under_rld: bool,
+    /// The standard interpreter is missing: rld itself must be enabled.
+    needs_rld: bool,
+}
+
+/// Looks at the interpreter and the loader's configuration; records what
+/// it finds in `r`.
+fn choose_loader(
+    r: &mut Report,
+    facts: &ElfFacts,
+    system: &'static System,
+    env: &Env,
+    opts: Options,
+) -> Loading {
+    let shown = r.program.clone();
+    let settings = Settings::resolve(env, system);
+    let mut loading = Loading {
+        ld_so: match settings.ld_so() {
+            Some(c) => LdSo {
+                path: Some(c.path.clone()),
+                source: c.source.clone(),
+            },
+            None => LdSo {
+                path: None,
+                source: "none usable".into(),
+            },
+        },
+        library_path: settings.search_path(),
+        under_rld: true,
+        needs_rld: false,
+    };
+    match facts.interpreter.clone() {
+        None => r.notes.push(
+            "it is a shared object: the program that loads it (python, node, …) chooses the ld.so; rld's configuration is assumed".into(),
+        ),
+        Some(interp) => {
+            let path = Path::new(&interp);
+            let exists = path.exists();
+            let is = exists.then(|| inspect::shim_name(path).unwrap_or("ld.so"));
+            if !exists && interp == system.interpreter {
+                loading.needs_rld = true;
+                r.problems.push(required_file_not_found(&shown, &interp));
+            } else if !exists {
+                r.problems.push(format!(
+                    "{interp} does not exist: the kernel cannot start {shown}'s ELF interpreter, which is what the shell's \"cannot execute: required file not found\" means; rld is installed only at the standard {std}, so: run it with `rld run {shown}`, or point it there with `patchelf --set-interpreter {std} {shown}`",
+                    std = system.interpreter
+                ));
+            } else if is == Some("ld.so") && opts.assume_rld {
+                r.notes.push(format!(
+                    "{interp} is a real ld.so, not rld; libraries are resolved as `rld run` would (--rld)"
+                ));
+            } else if is == Some("ld.so") {
+                r.notes.push(format!(
+                    "{interp} is a real ld.so, not rld: NIX_LD* is not read; pass --rld to see what `rld run` would do"
+                ));
+                loading.under_rld = false;
+                loading.ld_so = LdSo {
+                    path: Some(path.to_path_buf()),
+                    source: "its PT_INTERP".into(),
+                };
+                loading
+                    .library_path
+                    .retain(|(_, label)| *label == "LD_LIBRARY_PATH");
+            }
+            r.interpreter = Some(Interpreter {
+                path: interp,
+                exists,
+                is,
+            });
+        }
+    }
+    if loading.under_rld {
+        if loading.ld_so.path.is_none() {
+            let tried: Vec<String> = settings
+                .candidates
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} (from {}): {}",
+                        c.path.display(),
+                        c.source,
+                        c.problem.as_deref().unwrap_or("?")
+                    )
+                })
+                .collect();
+            r.problems.push(format!(
+                "rld has no usable ld.so for {}: {}; fix: enable programs.rld, or set {} or NIX_LD to the ld.so of a glibc for {}",
+                system.nix,
+                tried.join("; "),
+                system.nix_ld_var(),
+                system.platform
+            ));
+        }
+        for dir in &settings.missing_library_dirs {
+            let gc = if dir.starts_with("/nix/store") {
+                " (a garbage-collected store path?)"
+            } else {
+                ""
+            };
+            r.notes.push(format!(
+                "{} in the library path (from {}) does not exist{gc}",
+                dir.display(),
+                settings.library_path_source,
+            ));
+        }
+        r.settings = Some(settings);
+    }
+    r.resolved_as = Some(if loading.under_rld {
+        "rld"
+    } else {
+        "interpreter"
+    });
+    loading
+}
+
+/// Resolves the libraries and symbol versions; records what is missing in
+/// `r`, each with the packages that provide it.
+fn resolve_libraries(
+    r: &mut Report,
+    program: &Path,
+    facts: &ElfFacts,
+    system: &System,
+    loading: Loading,
+    opts: Options,
+) {
+    // glibc's default directory is its own lib/: the chosen ld.so's.
+    let default_dirs = loading
+        .ld_so
+        .path
+        .as_ref()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .into_iter()
+        .collect();
+    let search = SearchPath {
+        library_path: loading.library_path,
+        default_dirs,
+        ld_so: loading.ld_so.path.clone(),
+    };
+    r.ld_so = Some(loading.ld_so);
+    let res = search::resolve(program, facts, system, &search);
+    if let Some(m) = &res.mismatched_libc {
+        r.notes.push(m.clone());
+    }
+    for lib in res.missing() {
+        r.missing.push(Missing {
+            soname: lib.soname.clone(),
+            needed_by: lib.needed_by.clone(),
+            providers: nixpkgs::providers(&lib.soname, opts.locate),
+        });
+    }
+    if !r.missing.is_empty() {
+        let names: Vec<&str> = r.missing.iter().map(|m| m.soname.as_str()).collect();
+        let are = if names.len() == 1 {
+            "library is"
+        } else {
+            "libraries are"
+        };
+        r.problems.push(format!(
+            "{} {are} missing: {}",
+            names.len(),
+            names.join(", ")
+        ));
+    }
+    for v in &res.missing_versions {
+        let what = if v.version.starts_with("GLIBC_") {
+            "glibc: point NIX_LD at its ld.so"
+        } else {
+            "library"
+        };
+        r.problems.push(format!(
+            "{} needs version {} of {}, but {} provides only up to {}; fix: use a newer {what} (a newer nixpkgs), or a build of the program for an older one",
+            v.required_by,
+            v.version,
+            v.library,
+            v.library_path.display(),
+            v.newest.as_deref().unwrap_or("older versions"),
+        ));
+    }
+    r.libraries = res.libraries;
+    r.skipped = res.skipped;
+    r.missing_versions = res.missing_versions;
+}
+
+/// The snippets to paste.
+fn fix(missing: &[Missing], system: &System, needs_rld: bool) -> Fix {
+    let mut attributes: Vec<String> = Vec::new();
+    let mut unknown = Vec::new();
+    for m in missing {
+        let first = m.providers.iter().find_map(|p| match p {
+            Provider::Attribute { attribute, .. } => Some(attribute.clone()),
+            Provider::Note { .. } => None,
+        });
+        match first {
+            Some(a) if !attributes.contains(&a) => attributes.push(a),
+            Some(_) => {}
+            None if m.providers.is_empty() => unknown.push(m.soname.clone()),
+            None => {}
+        }
+    }
+    let pkgs = system.pkgs();
+    let list = if attributes.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", attributes.join(" "))
+    };
+    // The module's `libraries` option replaces its default list, so the
+    // snippet adds to the default rather than dropping it. 32-bit programs
+    // get their libraries from `libraries32`.
+    let option = if system.is_64 {
+        "libraries"
+    } else {
+        "libraries32"
+    };
+    let mut nixos = String::new();
+    if needs_rld {
+        nixos.push_str("programs.rld.enable = true;\n");
+    }
+    if !attributes.is_empty() {
+        nixos.push_str(&format!(
+            "programs.rld.{option} = options.programs.rld.{option}.default ++ (with {pkgs}; [ {list}]);\n"
+        ));
+    }
+    let var_suffix = if system == System::host() {
+        String::new()
+    } else {
+        format!("_{}", system.name)
+    };
+    let dev_shell = format!(
+        "pkgs.mkShell {{\n  NIX_LD{var_suffix} = {pkgs}.stdenv.cc.bintools.dynamicLinker;\n  NIX_LD_LIBRARY_PATH{var_suffix} = pkgs.lib.makeLibraryPath (with {pkgs}; [ {list}]);\n}}\n"
+    );
+    Fix {
+        attributes,
+        unknown,
+        nixos,
+        dev_shell,
+    }
+}

@@ -1,0 +1,340 @@
+//! What a file is, read from its bytes with goblin: never by running it.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use goblin::elf::Elf;
+use goblin::elf::dynamic::{DF_1_NODEFLIB, DF_1_PIE};
+use goblin::elf::header::{ELFCLASS32, ELFCLASS64, ET_DYN, ET_EXEC};
+use serde::Serialize;
+
+use crate::system::{System, machine_name};
+
+/// What kind of file a program is.
+#[derive(Debug)]
+pub enum FileKind {
+    /// It does not exist or cannot be read.
+    Unreadable(std::io::Error),
+    /// A directory, FIFO, device or socket.
+    NotRegular(&'static str),
+    /// A `#!` script.
+    Script(Script),
+    /// Not ELF and not a script: text, an archive, anything.
+    NotProgram {
+        what: &'static str,
+    },
+    /// An ELF file goblin could not parse.
+    BadElf(String),
+    Elf(Box<ElfFacts>),
+}
+
+#[derive(Debug, Serialize)]
+pub struct Script {
+    /// The `#!` line, without `#!`.
+    pub shebang: String,
+    pub interpreter: PathBuf,
+    pub interpreter_exists: bool,
+}
+
+/// The ELF fields rld's answers rest on.
+#[derive(Debug, Clone, Serialize)]
+pub struct ElfFacts {
+    pub class: u8,
+    pub machine: String,
+    #[serde(skip)]
+    pub machine_number: u16,
+    /// `x86_64_linux` etc., or `None` for a machine rld does not serve.
+    pub system: Option<&'static str>,
+    /// `executable`, `pie-executable`, `static-pie-executable`,
+    /// `shared-object`, `object`, `core`.
+    pub kind: &'static str,
+    pub interpreter: Option<String>,
+    /// No interpreter and no `DT_NEEDED`: the kernel runs it as it is.
+    pub is_static: bool,
+    pub is_musl: bool,
+    pub soname: Option<String>,
+    pub needed: Vec<String>,
+    pub rpath: Vec<String>,
+    pub runpath: Vec<String>,
+    /// `DF_1_NODEFLIB`: the default directories are not searched for it.
+    pub nodeflib: bool,
+    /// Versions it needs: (file, version, weak).
+    #[serde(skip)]
+    pub version_needs: Vec<(String, String, bool)>,
+    /// Versions it defines (`GLIBC_2.38`, …).
+    #[serde(skip)]
+    pub version_defs: Vec<String>,
+}
+
+impl ElfFacts {
+    pub fn system(&self) -> Option<&'static System> {
+        System::of_elf(self.class == 64, self.machine_number)
+    }
+}
+
+/// Reads and classifies `path`.
+pub fn inspect(path: &Path) -> FileKind {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return FileKind::Unreadable(e),
+    };
+    let ft = meta.file_type();
+    if !ft.is_file() {
+        use std::os::unix::fs::FileTypeExt;
+        let what = if ft.is_dir() {
+            "a directory"
+        } else if ft.is_fifo() {
+            "a FIFO"
+        } else if ft.is_socket() {
+            "a socket"
+        } else {
+            "a device"
+        };
+        return FileKind::NotRegular(what);
+    }
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return FileKind::Unreadable(e),
+    };
+    classify(&bytes)
+}
+
+/// Classifies a file's contents.
+pub fn classify(bytes: &[u8]) -> FileKind {
+    if bytes.starts_with(b"\x7fELF") {
+        return match parse_elf(bytes) {
+            Ok(facts) => FileKind::Elf(Box::new(facts)),
+            Err(e) => FileKind::BadElf(e),
+        };
+    }
+    if let Some(rest) = bytes.strip_prefix(b"#!") {
+        let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
+        let line = String::from_utf8_lossy(line).trim().to_owned();
+        // The kernel splits the line into the interpreter and one argument.
+        let interpreter = PathBuf::from(line.split([' ', '\t']).next().unwrap_or_default());
+        let interpreter_exists = !interpreter.as_os_str().is_empty() && interpreter.exists();
+        return FileKind::Script(Script {
+            shebang: line,
+            interpreter,
+            interpreter_exists,
+        });
+    }
+    let what = if bytes.is_empty() {
+        "an empty file"
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        "a zip archive"
+    } else if bytes.starts_with(&[0x1f, 0x8b]) {
+        "a gzip archive"
+    } else if bytes.starts_with(b"MZ") {
+        "a Windows program"
+    } else if bytes.starts_with(&[0xcf, 0xfa, 0xed, 0xfe])
+        || bytes.starts_with(&[0xca, 0xfe, 0xba, 0xbe])
+    {
+        "a macOS (Mach-O) program"
+    } else if std::str::from_utf8(&bytes[..bytes.len().min(4096)]).is_ok() {
+        "a text file without a #! line"
+    } else {
+        "not an ELF file or a script"
+    };
+    FileKind::NotProgram { what }
+}
+
+/// Reads only the ELF identity of a file: class and machine. Used for the
+/// many library candidates, which need no more.
+pub fn elf_identity(path: &Path) -> std::io::Result<Option<(bool, u16)>> {
+    let mut head = [0u8; 64];
+    let mut f = fs::File::open(path)?;
+    let mut got = 0;
+    while got < head.len() {
+        let n = f.read(&mut head[got..])?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    match Elf::parse_header(&head[..got]) {
+        Ok(h) => Ok(Some((
+            h.e_ident[goblin::elf::header::EI_CLASS] == ELFCLASS64,
+            h.e_machine,
+        ))),
+        Err(_) => Ok(None),
+    }
+}
+
+pub fn parse_elf(bytes: &[u8]) -> Result<ElfFacts, String> {
+    let elf = Elf::parse(bytes).map_err(|e| format!("goblin could not parse it: {e}"))?;
+    let class = match elf.header.e_ident[goblin::elf::header::EI_CLASS] {
+        ELFCLASS32 => 32,
+        ELFCLASS64 => 64,
+        c => return Err(format!("unknown ELF class {c}")),
+    };
+    let flags_1 = elf.dynamic.as_ref().map_or(0, |d| d.info.flags_1);
+    let interpreter = elf.interpreter.map(str::to_owned);
+    let needed: Vec<String> = elf.libraries.iter().map(|s| s.to_string()).collect();
+    let kind = match elf.header.e_type {
+        ET_EXEC => "executable",
+        ET_DYN if interpreter.is_some() => "pie-executable",
+        ET_DYN if flags_1 & DF_1_PIE != 0 => "static-pie-executable",
+        ET_DYN => "shared-object",
+        goblin::elf::header::ET_REL => "object",
+        goblin::elf::header::ET_CORE => "core",
+        _ => "unknown",
+    };
+    let is_static = interpreter.is_none() && needed.is_empty() && kind.ends_with("executable");
+    let is_musl = interpreter
+        .as_deref()
+        .is_some_and(|i| i.contains("ld-musl"))
+        || needed
+            .iter()
+            .any(|n| n == "libc.so" || n.starts_with("libc.musl-"));
+    let split = |v: &[&str]| -> Vec<String> {
+        v.iter()
+            .flat_map(|s| s.split(':'))
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut version_needs = Vec::new();
+    if let Some(verneed) = &elf.verneed {
+        for need in verneed.iter() {
+            let file = elf.dynstrtab.get_at(need.vn_file).unwrap_or("?").to_owned();
+            for aux in need.iter() {
+                let name = elf.dynstrtab.get_at(aux.vna_name).unwrap_or("?").to_owned();
+                let weak = aux.vna_flags & goblin::elf::symver::VER_FLG_WEAK != 0;
+                version_needs.push((file.clone(), name, weak));
+            }
+        }
+    }
+    let mut version_defs = Vec::new();
+    if let Some(verdef) = &elf.verdef {
+        for def in verdef.iter() {
+            // The first aux entry is the version's own name; the rest
+            // are its parents.
+            if let Some(aux) = def.iter().next()
+                && let Some(name) = elf.dynstrtab.get_at(aux.vda_name)
+            {
+                version_defs.push(name.to_owned());
+            }
+        }
+    }
+    let machine_number = elf.header.e_machine;
+    Ok(ElfFacts {
+        class,
+        machine: machine_name(machine_number),
+        machine_number,
+        system: System::of_elf(class == 64, machine_number).map(|s| s.name),
+        kind,
+        interpreter,
+        is_static,
+        is_musl,
+        soname: elf.soname.map(str::to_owned),
+        needed,
+        rpath: split(&elf.rpaths),
+        runpath: split(&elf.runpaths),
+        nodeflib: flags_1 & DF_1_NODEFLIB != 0,
+        version_needs,
+        version_defs,
+    })
+}
+
+/// Whether a file is rld-loader or nix-ld: a shim that reads `NIX_LD`,
+/// rather than a real ld.so.
+pub fn shim_name(path: &Path) -> Option<&'static str> {
+    let meta = fs::metadata(path).ok()?;
+    // Shims are small; a real ld.so is a few hundred KiB. Bound the read.
+    if meta.len() > 8 << 20 {
+        return None;
+    }
+    let bytes = fs::read(path).ok()?;
+    shim_kind(&bytes)
+}
+
+/// See [`shim_name`]. rld-loader carries an ELF note (owner `rld`, type
+/// [`rld_shim::elf::RLD_NOTE_TYPE`]) on every architecture; nix-ld is known
+/// by naming `NIX_LD_LIBRARY_PATH`, which glibc's ld.so does not.
+pub fn shim_kind(bytes: &[u8]) -> Option<&'static str> {
+    if has_rld_note(bytes) {
+        return Some("rld-loader");
+    }
+    let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    has(b"NIX_LD_LIBRARY_PATH").then_some("nix-ld")
+}
+
+fn has_rld_note(bytes: &[u8]) -> bool {
+    let Ok(elf) = goblin::elf::Elf::parse(bytes) else {
+        return false;
+    };
+    let Some(notes) = elf.iter_note_headers(bytes) else {
+        return false;
+    };
+    notes
+        .flatten()
+        .any(|n| n.name == "rld" && n.n_type == rld_shim::elf::RLD_NOTE_TYPE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_text_and_empty_files() {
+        match classify(b"#!/definitely/not/here -x\necho\n") {
+            FileKind::Script(s) => {
+                assert_eq!(s.shebang, "/definitely/not/here -x");
+                assert_eq!(s.interpreter, Path::new("/definitely/not/here"));
+                assert!(!s.interpreter_exists);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            classify(b"hello\n"),
+            FileKind::NotProgram {
+                what: "a text file without a #! line"
+            }
+        ));
+        assert!(matches!(
+            classify(b""),
+            FileKind::NotProgram {
+                what: "an empty file"
+            }
+        ));
+    }
+
+    #[test]
+    fn shims_are_told_from_a_real_ld_so() {
+        let real = fs::read("/lib64/ld-linux-x86-64.so.2").unwrap();
+        assert_eq!(shim_kind(&real), None);
+        assert_eq!(
+            shim_kind(b"..NIX_LD_LIBRARY_PATH..rld: cannot run.."),
+            Some("nix-ld")
+        );
+        assert_eq!(
+            shim_kind(b"..NIX_LD_LIBRARY_PATH..[nix-ld] FATAL.."),
+            Some("nix-ld")
+        );
+    }
+
+    #[test]
+    fn truncated_elf_is_an_error_not_a_panic() {
+        let real = fs::read("/proc/self/exe").unwrap();
+        for len in [4, 20, 63, 64, 200, 4096] {
+            let _ = classify(&real[..len.min(real.len())]);
+        }
+        assert!(matches!(classify(&real[..20]), FileKind::BadElf(_)));
+    }
+
+    #[test]
+    fn this_test_binary_is_a_dynamic_host_program() {
+        let facts = parse_elf(&fs::read("/proc/self/exe").unwrap()).unwrap();
+        assert_eq!(facts.system(), Some(System::host()));
+        assert!(facts.interpreter.is_some());
+        assert!(facts.needed.iter().any(|n| n == "libc.so.6"));
+        assert!(!facts.is_static && !facts.is_musl);
+        assert!(
+            facts
+                .version_needs
+                .iter()
+                .any(|(f, v, _)| f == "libc.so.6" && v.starts_with("GLIBC_2."))
+        );
+    }
+}

@@ -1,0 +1,115 @@
+//! `rld run`: run a program through the configured ld.so, the way
+//! rld-loader does when it is run directly: exec the real ld.so with
+//! `--library-path`, so nothing in the environment changes.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+use crate::Error;
+use crate::inspect::{self, FileKind};
+use crate::settings::{Env, Settings};
+use crate::system::System;
+
+/// Replaces this process with the program; returns only on failure.
+pub fn run(program: &OsStr, args: &[OsString], env: &Env) -> Error {
+    let path = Path::new(program);
+    let shown = path.display();
+    let facts = match inspect::inspect(path) {
+        FileKind::Elf(facts) if facts.interpreter.is_some() => facts,
+        FileKind::Unreadable(e) => {
+            return Error::CannotStart(format!("cannot run {shown}: {}", crate::io_words(&e)));
+        }
+        FileKind::Elf(_) | FileKind::Script(_) => {
+            // Static, or a script: nothing for ld.so to do.
+            log::info!("{shown} needs no ld.so; executing it as it is");
+            let e = Command::new(path).args(args).exec();
+            return Error::CannotStart(format!("cannot run {shown}: {}", crate::io_words(&e)));
+        }
+        FileKind::NotProgram { what } => {
+            return Error::CannotStart(format!("cannot run {shown}: it is {what}"));
+        }
+        FileKind::NotRegular(what) => {
+            return Error::CannotStart(format!("cannot run {shown}: it is {what}"));
+        }
+        FileKind::BadElf(e) => return Error::CannotStart(format!("cannot run {shown}: {e}")),
+    };
+    let Some(system) = facts.system().filter(|s| s.runs_here()) else {
+        return Error::CannotStart(format!(
+            "cannot run {shown}: it is built for {}-bit {}; this machine runs {} programs",
+            facts.class,
+            facts.machine,
+            System::host().platform
+        ));
+    };
+    let settings = Settings::resolve(env, system);
+    let Some(ld_so) = settings.ld_so() else {
+        let tried: Vec<String> = settings
+            .candidates
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} (from {}): {}",
+                    c.path.display(),
+                    c.source,
+                    c.problem.as_deref().unwrap_or("?")
+                )
+            })
+            .collect();
+        return Error::CannotStart(format!(
+            "cannot run {shown}: no usable ld.so: {}\nrld: set {} or NIX_LD to the ld.so of a glibc for {} (the path in $NIX_CC/nix-support/dynamic-linker), or enable programs.rld",
+            tried.join("; then "),
+            system.nix_ld_var(),
+            system.platform
+        ));
+    };
+    for c in &settings.candidates {
+        if let Some(p) = c
+            .problem
+            .as_deref()
+            .filter(|_| c.falls_through && !c.path.as_os_str().is_empty())
+            && !p.starts_with("not tried")
+        {
+            log::warn!(
+                "skipping ld.so {} (from {}): {p}; using {}",
+                c.path.display(),
+                c.source,
+                ld_so.path.display()
+            );
+        }
+    }
+    let library_path: Vec<&str> = settings
+        .user_library_path
+        .as_deref()
+        .into_iter()
+        .chain([settings.library_path.as_str()])
+        .collect();
+    let library_path = library_path.join(":");
+    log::debug!(
+        "exec {} --library-path {library_path} {shown} (ld.so from {}, library path from {})",
+        ld_so.path.display(),
+        ld_so.source,
+        settings.library_path_source
+    );
+    // ld.so takes the program path from its own argv; a name starting with
+    // `-` would be read as an option, so make it a path.
+    let program: OsString = if program.as_bytes().starts_with(b"-") {
+        Path::new(".").join(program).into_os_string()
+    } else {
+        program.to_owned()
+    };
+    let e = Command::new(&ld_so.path)
+        .arg("--library-path")
+        .arg(&library_path)
+        .arg(&program)
+        .args(args)
+        .exec();
+    Error::CannotStart(format!(
+        "cannot run {shown}: executing ld.so {} (from {}) failed: {}",
+        ld_so.path.display(),
+        ld_so.source,
+        crate::io_words(&e)
+    ))
+}

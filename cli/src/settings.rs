@@ -1,0 +1,226 @@
+//! What rld-loader would use for a program of a given system: which `ld.so`
+//! (and why the ones before it were passed over), which library path, and
+//! which variable or default each came from.
+//!
+//! The precedence is rld-shim's own [`Config::resolve`]; nothing here
+//! re-implements it. For a system other than the host's, the variable names
+//! rld-shim asks for (`NIX_LD_x86_64_linux`) are answered with that system's
+//! (`NIX_LD_i686_linux`), which is exactly what the loader built for that
+//! system reads.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use rld_shim::config::{Config, NIX_LD_LIBRARY_PATH_SYSTEM, NIX_LD_SYSTEM, Source};
+use rld_shim::ldso;
+use serde::Serialize;
+
+use crate::system::{System, machine_name};
+
+/// A snapshot of the environment, so tests and the resolver see one state.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    vars: BTreeMap<String, Vec<u8>>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        let mut vars = BTreeMap::new();
+        for (k, v) in std::env::vars_os() {
+            if let Ok(k) = k.into_string() {
+                // getenv(3) returns the first occurrence; so does this.
+                vars.entry(k).or_insert_with(|| v.into_vec());
+            }
+        }
+        Env { vars }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.vars.get(name).map(Vec::as_slice)
+    }
+
+    pub fn get_os(&self, name: &str) -> Option<OsString> {
+        self.get(name).map(|v| OsString::from_vec(v.to_vec()))
+    }
+}
+
+/// Where a setting came from, as users name it.
+pub fn source_name(source: Source, system: &System) -> String {
+    match source {
+        Source::Var(name) if name == NIX_LD_SYSTEM => system.nix_ld_var(),
+        Source::Var(name) if name == NIX_LD_LIBRARY_PATH_SYSTEM => system.nix_ld_library_path_var(),
+        Source::Var(name) => name.to_owned(),
+        Source::Default => "rld's default".to_owned(),
+    }
+}
+
+/// One `ld.so` candidate and what the loader would make of it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CandidateCheck {
+    pub path: PathBuf,
+    pub source: String,
+    /// `None`: usable. Otherwise why not, in words.
+    pub problem: Option<String>,
+    /// Whether the loader passes over this problem to the next candidate
+    /// (a missing file, another architecture) rather than stopping.
+    pub falls_through: bool,
+}
+
+/// The loader's configuration for one system, checked against the files.
+#[derive(Clone, Debug, Serialize)]
+pub struct Settings {
+    pub system: &'static str,
+    /// Candidates in the order the loader tries them.
+    pub candidates: Vec<CandidateCheck>,
+    /// Index into `candidates` of the one the loader would use.
+    #[serde(skip)]
+    pub chosen: Option<usize>,
+    /// The ld.so the loader would use; `None` when rld-loader would fail.
+    pub ld_so: Option<PathBuf>,
+    /// The library path rld adds, and its source.
+    pub library_path: String,
+    pub library_path_source: String,
+    /// The user's own `LD_LIBRARY_PATH`, which ld.so searches first.
+    pub user_library_path: Option<String>,
+    /// Directories in the library path that do not exist.
+    pub missing_library_dirs: Vec<PathBuf>,
+    pub log_level: String,
+}
+
+impl Settings {
+    pub fn resolve(env: &Env, system: &'static System) -> Settings {
+        let nix_ld = system.nix_ld_var();
+        let nix_ld_lp = system.nix_ld_library_path_var();
+        let getenv = |name: &str| {
+            let name = if name == NIX_LD_SYSTEM {
+                nix_ld.as_str()
+            } else if name == NIX_LD_LIBRARY_PATH_SYSTEM {
+                nix_ld_lp.as_str()
+            } else {
+                name
+            };
+            env.get(name)
+        };
+        let config = Config::resolve(getenv, false);
+        let mut candidates = Vec::new();
+        let mut chosen = None;
+        for c in config.candidates() {
+            let path = PathBuf::from(std::ffi::OsStr::from_bytes(c.path));
+            let source = source_name(c.source, system);
+            if chosen.is_some() {
+                candidates.push(CandidateCheck {
+                    path,
+                    source,
+                    problem: Some("not tried: an earlier one is used".into()),
+                    falls_through: true,
+                });
+                continue;
+            }
+            let (problem, falls_through) = match check_ld_so(&path, system) {
+                Ok(()) => (None, false),
+                Err((p, through)) => (Some(p), through),
+            };
+            if problem.is_none() {
+                chosen = Some(candidates.len());
+            }
+            let stop = problem.is_some() && !falls_through;
+            candidates.push(CandidateCheck {
+                path,
+                source,
+                problem,
+                falls_through,
+            });
+            if stop {
+                break;
+            }
+        }
+        let (lp, lp_source) = config
+            .library_path
+            .expect("an unprivileged configuration always has a library path");
+        let library_path = String::from_utf8_lossy(lp).into_owned();
+        let missing_library_dirs = library_path
+            .split(':')
+            .filter(|d| !d.is_empty() && !Path::new(d).is_dir())
+            .map(PathBuf::from)
+            .collect();
+        Settings {
+            system: system.name,
+            ld_so: chosen.map(|i| candidates[i].path.clone()),
+            candidates,
+            chosen,
+            library_path,
+            library_path_source: source_name(lp_source, system),
+            user_library_path: env
+                .get("LD_LIBRARY_PATH")
+                .filter(|v| !v.is_empty())
+                .map(|v| String::from_utf8_lossy(v).into_owned()),
+            missing_library_dirs,
+            log_level: config.log_level.as_str().to_ascii_lowercase(),
+        }
+    }
+
+    /// The `ld.so` the loader would map, if any.
+    pub fn ld_so(&self) -> Option<&CandidateCheck> {
+        self.chosen.map(|i| &self.candidates[i])
+    }
+
+    /// The directories ld.so searches as `LD_LIBRARY_PATH` under rld: the
+    /// user's first, then rld's.
+    pub fn search_path(&self) -> Vec<(String, &'static str)> {
+        let mut dirs = Vec::new();
+        if let Some(user) = &self.user_library_path {
+            dirs.extend(user.split(':').map(|d| (d.to_owned(), "LD_LIBRARY_PATH")));
+        }
+        dirs.extend(self.library_path.split(':').map(|d| (d.to_owned(), "rld")));
+        dirs
+    }
+}
+
+/// Checks a candidate `ld.so` as the loader would, without mapping it. `Err`
+/// carries the problem in words and whether the loader tries the next one.
+fn check_ld_so(path: &Path, system: &System) -> Result<(), (String, bool)> {
+    if system == System::host() {
+        // The loader's own checks, from rld-shim, without the mapping.
+        let problem = match ldso::check_one(path.as_os_str().as_bytes(), 4096) {
+            Ok(_) => return Ok(()),
+            Err(p) => p,
+        };
+        let through = problem.falls_through();
+        return Err((problem.to_string(), through));
+    }
+    // Another system's loader: rld-shim only knows the host's ELF identity,
+    // so check class and machine here; the rest is the same glibc ld.so.
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            let missing = e.kind() == std::io::ErrorKind::NotFound;
+            return Err((crate::io_words(&e), missing));
+        }
+    };
+    match goblin::elf::Elf::parse_header(&bytes) {
+        Err(_) => Err(("not an ELF file".into(), false)),
+        Ok(h) => {
+            let is_64 = h.e_ident[goblin::elf::header::EI_CLASS] == goblin::elf::header::ELFCLASS64;
+            if is_64 != system.is_64 || h.e_machine != system.machine {
+                Err((
+                    format!(
+                        "it is an ld.so for {} ({}-bit); this program needs one for {}",
+                        machine_name(h.e_machine),
+                        if is_64 { 64 } else { 32 },
+                        system.platform
+                    ),
+                    true,
+                ))
+            } else if h.e_type != goblin::elf::header::ET_DYN {
+                Err((
+                    "it is not a position-independent ld.so (ET_DYN)".into(),
+                    false,
+                ))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! `rld env`, `rld run`, help, version, logging and usage errors.
+
+mod support;
+
+use std::process::Command;
+
+use support::{rld, world};
+
+#[test]
+fn env_without_configuration_has_no_ld_so() {
+    let out = rld(["env"]).run();
+    out.code(1)
+        .has("system        x86_64_linux")
+        .row(&["ld.so", "none usable: rld-loader would exit 127"])
+        .row(&["failed", "(from rld's default): No such file or directory"])
+        .row(&["library path", "(from rld's default)"])
+        .has("log level     warn")
+        .has("fix: enable programs.rld in configuration.nix");
+}
+
+#[test]
+fn env_names_each_source_and_warns_about_stale_store_paths() {
+    let w = world();
+    let ld = w.s("glibc/ld-linux-x86-64.so.2");
+    let out = rld(["env"])
+        .env(
+            "NIX_LD_x86_64_linux",
+            "/nix/store/0000-glibc-2.38/lib/ld-linux-x86-64.so.2",
+        )
+        .env("NIX_LD", format!("{ld}\n"))
+        .env(
+            "NIX_LD_LIBRARY_PATH",
+            format!("/nix/store/0000-zlib/lib:{}", w.s("zlib")),
+        )
+        .env("RLD_LOG", "debug")
+        .run();
+    out.code(0)
+        .row(&["ld.so", &ld, "(from NIX_LD)"])
+        .row(&["skipped", "/nix/store/0000-glibc-2.38/lib/ld-linux-x86-64.so.2 (from NIX_LD_x86_64_linux): No such file or directory"])
+        .row(&["after", "(from rld's default): not tried"])
+        .row(&["library path", &format!("/nix/store/0000-zlib/lib:{} (from NIX_LD_LIBRARY_PATH)", w.s("zlib"))])
+        .has("log level     debug")
+        .has("warning: /nix/store/0000-zlib/lib (in the library path, from NIX_LD_LIBRARY_PATH) does not exist: a garbage-collected store path?")
+        .has("warning: /nix/store/0000-glibc-2.38/lib/ld-linux-x86-64.so.2 (from NIX_LD_x86_64_linux) no longer exists");
+}
+
+#[test]
+fn env_json_and_other_systems() {
+    let w = world();
+    let out = rld(["env", "--json"])
+        .env("NIX_LD", "")
+        .env("NIX_LD_x86_64_linux", w.path("glibc/ld-linux-x86-64.so.2"))
+        .env("NIX_LD_LIBRARY_PATH_x86_64_linux", w.path("zlib"))
+        .env("NIX_LD_LIBRARY_PATH", "/ignored")
+        .env("LD_LIBRARY_PATH", "/user/lib")
+        .run();
+    out.code(0);
+    let j = out.json();
+    assert_eq!(j["system"], "x86_64_linux");
+    assert_eq!(j["ld_so"], w.s("glibc/ld-linux-x86-64.so.2"));
+    assert_eq!(j["candidates"][0]["source"], "NIX_LD_x86_64_linux");
+    assert_eq!(j["candidates"][0]["problem"], serde_json::Value::Null);
+    // The empty NIX_LD counts as unset: only the default follows.
+    assert_eq!(j["candidates"].as_array().unwrap().len(), 2);
+    assert_eq!(j["library_path"], w.s("zlib"));
+    assert_eq!(j["library_path_source"], "NIX_LD_LIBRARY_PATH_x86_64_linux");
+    assert_eq!(j["user_library_path"], "/user/lib");
+
+    // i686: the x86_64 variables do not count, the 64-bit ld.so is skipped.
+    let out = rld(["env", "--json", "--system", "i686-linux"])
+        .env("NIX_LD", w.path("glibc/ld-linux-x86-64.so.2"))
+        .env("NIX_LD_LIBRARY_PATH_x86_64_linux", "/not/for/i686")
+        .env("NIX_LD_LIBRARY_PATH_i686_linux", w.path("lib32"))
+        .run();
+    out.code(1);
+    let j = out.json();
+    assert_eq!(j["system"], "i686_linux");
+    assert_eq!(j["ld_so"], serde_json::Value::Null);
+    assert_eq!(j["candidates"][0]["falls_through"], true);
+    assert_eq!(j["library_path_source"], "NIX_LD_LIBRARY_PATH_i686_linux");
+    rld(["env", "--system", "sparc"]).run().code(2);
+}
+
+#[test]
+fn run_uses_the_configured_ld_so_and_leaves_the_environment_alone() {
+    let w = world();
+    let app = w.s("bin/app");
+    // Control: the program does not start by itself (libmissing.so.3).
+    let direct = Command::new(&app).env_clear().output().unwrap();
+    assert_eq!(direct.status.code(), Some(127));
+    let out = rld(["run", &app]).nixos(w, &["stub", "zlib"]).run();
+    out.code(42).has("app ran; LD_LIBRARY_PATH=(unset)");
+    assert_eq!(out.stderr, "");
+    // The user's LD_LIBRARY_PATH is searched first and reaches the program unchanged.
+    let out = rld(["run", &app])
+        .nixos(w, &["zlib"])
+        .env("LD_LIBRARY_PATH", w.path("stub"))
+        .run();
+    out.code(42)
+        .has(&format!("app ran; LD_LIBRARY_PATH={}", w.s("stub")));
+    // Arguments after PROGRAM are the program's, flags included.
+    let out = rld([
+        "run",
+        "/bin/sh",
+        "-c",
+        "echo \"$0\" \"$@\"",
+        "x",
+        "--help",
+        "-q",
+    ])
+    .nixos(w, &[])
+    .run();
+    out.code(0).has("x --help -q");
+    // A static program is executed as it is.
+    rld(["run", &w.s("bin/static")]).run().code(0);
+}
+
+#[test]
+fn run_failures_exit_127_with_rld_lines() {
+    let w = world();
+    let out = rld(["run", &w.s("bin/app")]).run();
+    out.code(127);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "rld: cannot run {}: no usable ld.so: ",
+            w.s("bin/app")
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("\nrld: set NIX_LD_x86_64_linux or NIX_LD to the ld.so of a glibc")
+    );
+    let out = rld(["run", &w.s("bin/none")]).run();
+    out.code(127);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "rld: cannot run {}: No such file or directory\n",
+            w.s("bin/none")
+        )
+    );
+    let out = rld(["run", &w.s("bin/aarch64")]).run();
+    out.code(127);
+    assert!(out.stderr.contains("it is built for 64-bit aarch64"));
+}
+
+#[test]
+fn logging_follows_rld_log_and_flags() {
+    let w = world();
+    let stale = "/nix/store/0000-glibc/lib/ld-linux-x86-64.so.2";
+    let run = |extra: &[&str], log: Option<&str>| {
+        let mut args = extra.to_vec();
+        args.extend(["run", "/bin/true"]);
+        let mut c = rld(args).nixos(w, &[]).env("NIX_LD_x86_64_linux", stale);
+        if let Some(l) = log {
+            c = c.env("RLD_LOG", l);
+        }
+        c.run()
+    };
+    let plain = run(&[], None);
+    plain.code(0);
+    assert!(
+        plain.stderr.contains(&format!(
+            "rld: warn: skipping ld.so {stale} (from NIX_LD_x86_64_linux)"
+        )),
+        "{}",
+        plain.stderr
+    );
+    assert!(!plain.stderr.contains("rld: debug:"));
+    let quiet = run(&["-q"], None);
+    assert_eq!(quiet.stderr, "");
+    let verbose = run(&["-vv"], None);
+    assert!(
+        verbose.stderr.contains("rld: debug: exec "),
+        "{}",
+        verbose.stderr
+    );
+    let by_env = run(&[], Some("debug"));
+    assert!(
+        by_env.stderr.contains("rld: debug: exec "),
+        "{}",
+        by_env.stderr
+    );
+    let nix_ld_log = rld(["run", "/bin/true"])
+        .nixos(w, &[])
+        .env("NIX_LD_LOG", "error")
+        .env("NIX_LD_x86_64_linux", stale)
+        .run();
+    assert_eq!(nix_ld_log.stderr, "");
+}
+
+#[test]
+fn help_version_and_usage_errors() {
+    let out = rld(["--version"]).run();
+    out.code(0);
+    assert!(
+        out.stdout.starts_with(&format!(
+            "rld {} (x86_64_linux; default ld.so /",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{}",
+        out.stdout
+    );
+    rld(["--help"])
+        .run()
+        .code(0)
+        .row(&["doctor", "Say why PROGRAM will or will not run"])
+        .row(&["-v, --verbose"]);
+    rld(["doctor", "--help"])
+        .run()
+        .code(0)
+        .has("rld doctor [--json] [--rld] [--no-locate] PROGRAM")
+        .has("Exit status: 0 it will run; 1 it will run once something is added")
+        .has("--no-locate");
+    rld(["help", "run"])
+        .run()
+        .code(0)
+        .has("it executes the real ld.so as `ld.so --library-path LIBS PROGRAM");
+    rld(["env", "-h"]).run().code(0).has("--system SYSTEM");
+    for (args, msg) in [
+        (vec!["frobnicate"], "rld: unknown command \"frobnicate\""),
+        (vec![], "rld: no command given"),
+        (vec!["doctor"], "rld: doctor needs a PROGRAM"),
+        (vec!["env", "--rld"], "rld: --rld belongs to `rld doctor`"),
+        (vec!["doctor", "--bogus", "x"], "rld: unknown flag --bogus"),
+    ] {
+        let out = rld(&args).run();
+        out.code(2);
+        assert!(out.stderr.starts_with(msg), "{args:?}: {}", out.stderr);
+        assert_eq!(out.stdout, "");
+    }
+}

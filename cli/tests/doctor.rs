@@ -1,0 +1,638 @@
+//! `rld doctor` against compiled fixtures and the machine's own programs.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use support::{cc, readelf_needed, rld, world};
+
+#[test]
+fn runpath_origin_found_and_missing_libraries_named() {
+    let w = world();
+    let out = rld(["doctor", "--rld", &w.s("bin/app")])
+        .nixos(w, &[])
+        .run();
+    out.code(1)
+        .row(&[
+            "libfound.so.1 ",
+            &format!("{}/bin/../lib/libfound.so.1", w.root.display()),
+            &format!("(RUNPATH of {})", w.s("bin/app")),
+        ])
+        .row(&[
+            "libmissing.so.3 ",
+            "MISSING, needed by ",
+            &w.s("bin/app"),
+            " -> no known package",
+        ])
+        .row(&["libz.so.1 ", "MISSING, needed by ", "-> zlib (rld's table)"])
+        .row(&[
+            "libc.so.6 ",
+            &w.s("glibc/libc.so.6"),
+            "(ld.so's own directory)",
+        ])
+        .has("problem: 2 libraries are missing: libmissing.so.3, libz.so.1")
+        .has("verdict: it will not run until the missing libraries are added (exit 1)")
+        .has("programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);")
+        .has("NIX_LD = pkgs.stdenv.cc.bintools.dynamicLinker;")
+        .has("NIX_LD_LIBRARY_PATH = pkgs.lib.makeLibraryPath (with pkgs; [ zlib ]);")
+        .has("No package known for libmissing.so.3");
+}
+
+#[test]
+fn the_same_program_runs_once_the_libraries_are_on_the_path() {
+    let w = world();
+    rld(["doctor", "--rld", &w.s("bin/app")])
+        .nixos(w, &["stub", "zlib"])
+        .run()
+        .code(0)
+        .has("(rld's library path)")
+        .has("verdict: it will run (exit 0)")
+        .lacks("MISSING");
+    // The user's LD_LIBRARY_PATH is searched before rld's path.
+    let out = rld(["doctor", "--json", "--rld", &w.s("bin/app")])
+        .nixos(w, &["zlib"])
+        .env("LD_LIBRARY_PATH", w.path("stub"))
+        .run();
+    out.code(0);
+    let j = out.json();
+    let lib = |name: &str| {
+        j["libraries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["soname"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(lib("libmissing.so.3")["found_via"], "LD_LIBRARY_PATH");
+    assert_eq!(lib("libz.so.1")["found_via"], "rld's library path");
+    assert_eq!(lib("libz.so.1")["path"], w.s("zlib/libz.so.1"));
+}
+
+#[test]
+fn json_report_of_missing_libraries() {
+    let w = world();
+    let out = rld(["doctor", "--json", "--rld", &w.s("bin/app")])
+        .nixos(w, &[])
+        .run();
+    out.code(1);
+    let j = out.json();
+    assert_eq!(j["verdict"], "needs-libraries");
+    assert_eq!(j["exit_code"], 1);
+    assert_eq!(j["elf"]["class"], 64);
+    assert_eq!(j["elf"]["machine"], "x86_64");
+    assert_eq!(j["elf"]["kind"], "pie-executable");
+    assert_eq!(j["elf"]["runpath"][0], "$ORIGIN/../lib");
+    assert_eq!(j["ld_so"]["source"], "NIX_LD");
+    assert_eq!(j["settings"]["library_path_source"], "NIX_LD_LIBRARY_PATH");
+    let needed: Vec<&str> = j["elf"]["needed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(needed, readelf_needed(&w.s("bin/app")));
+    let missing: Vec<&str> = j["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["soname"].as_str().unwrap())
+        .collect();
+    assert_eq!(missing, ["libmissing.so.3", "libz.so.1"]);
+    assert_eq!(j["missing"][1]["providers"][0]["attribute"], "zlib");
+    assert_eq!(j["missing"][1]["providers"][0]["from"], "rld's table");
+    assert_eq!(j["missing"][0]["providers"].as_array().unwrap().len(), 0);
+    assert_eq!(j["fix"]["attributes"][0], "zlib");
+    assert_eq!(j["fix"]["unknown"][0], "libmissing.so.3");
+    assert_eq!(
+        j["fix"]["nixos"],
+        "programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);\n"
+    );
+}
+
+#[test]
+fn rpath_reaches_dependencies_but_runpath_does_not() {
+    let w = world();
+    let rpath = rld(["doctor", "--json", &w.s("chain/bin/rpath_app")]).run();
+    rpath.code(0);
+    let j = rpath.json();
+    let dep = j["libraries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["soname"] == "libdep.so.1")
+        .unwrap();
+    assert_eq!(
+        dep["found_via"],
+        format!("RPATH of {}", w.s("chain/bin/rpath_app"))
+    );
+    assert_eq!(dep["needed_by"][0], "libfound.so.1");
+
+    let runpath = rld(["doctor", &w.s("chain/bin/runpath_app")]).run();
+    runpath
+        .code(1)
+        .row(&["libdep.so.1 ", "MISSING, needed by libfound.so.1"]);
+
+    // glibc's own ld.so agrees: the RPATH program runs, the RUNPATH one
+    // cannot find libdep.so.1.
+    let ok = Command::new(w.path("chain/bin/rpath_app"))
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(42));
+    let bad = Command::new(w.path("chain/bin/runpath_app"))
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(127));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("libdep.so.1: cannot open shared object file")
+    );
+}
+
+#[test]
+fn wrong_arch_candidate_is_skipped_and_the_search_goes_on() {
+    let w = world();
+    let out = rld(["doctor", "--rld", &w.s("bin/app")])
+        .nixos(w, &["stub", "zlib"])
+        .env("LD_LIBRARY_PATH", w.path("lib32"))
+        .run();
+    out.code(0)
+        .has(&format!(
+            "skipped {}: 32-bit i386, not 64-bit x86_64",
+            w.s("lib32/libfound.so.1")
+        ))
+        .has("(RUNPATH of");
+}
+
+#[test]
+fn a_32_bit_program_is_resolved_for_i686_linux() {
+    let w = world();
+    // NIX_LD holds a 64-bit ld.so, which the i686 loader skips; the i686
+    // variables are the ones that count.
+    let out = rld(["doctor", "--json", &w.s("bin32/prog32")])
+        .nixos(w, &[])
+        .env("NIX_LD_LIBRARY_PATH_i686_linux", w.path("lib32"))
+        .run();
+    out.code(1);
+    let j = out.json();
+    assert_eq!(j["elf"]["class"], 32);
+    assert_eq!(j["elf"]["machine"], "i386");
+    assert_eq!(j["elf"]["system"], "i686_linux");
+    assert_eq!(j["interpreter"]["path"], "/lib/ld-linux.so.2");
+    assert_eq!(j["interpreter"]["exists"], false);
+    assert_eq!(
+        j["settings"]["library_path_source"],
+        "NIX_LD_LIBRARY_PATH_i686_linux"
+    );
+    let cands = j["settings"]["candidates"].as_array().unwrap();
+    assert_eq!(cands[0]["source"], "NIX_LD");
+    assert_eq!(
+        cands[0]["problem"],
+        "it is an ld.so for x86_64 (64-bit); this program needs one for i686"
+    );
+    let lib = &j["libraries"][0];
+    assert_eq!(lib["soname"], "libfound.so.1");
+    assert_eq!(lib["path"], w.s("lib32/libfound.so.1"));
+    let problems = j["problems"].as_array().unwrap();
+    assert!(
+        problems[0]
+            .as_str()
+            .unwrap()
+            .contains("required file not found")
+    );
+    assert!(
+        problems[1]
+            .as_str()
+            .unwrap()
+            .starts_with("rld has no usable ld.so for i686-linux")
+    );
+    // The 32-bit libz.so.1 is missing: named from the i686 package set,
+    // for the module's 32-bit option and the i686 variables.
+    assert_eq!(j["missing"][0]["soname"], "libz.so.1");
+    assert_eq!(
+        j["fix"]["nixos"],
+        "programs.rld.enable = true;\nprograms.rld.libraries32 = \
+         options.programs.rld.libraries32.default ++ (with pkgs.pkgsi686Linux; [ zlib ]);\n"
+    );
+    assert_eq!(
+        j["fix"]["dev_shell"],
+        "pkgs.mkShell {\n  NIX_LD_i686_linux = pkgs.pkgsi686Linux.stdenv.cc.bintools.dynamicLinker;\n  \
+         NIX_LD_LIBRARY_PATH_i686_linux = pkgs.lib.makeLibraryPath (with pkgs.pkgsi686Linux; [ zlib ]);\n}\n"
+    );
+
+    // With a 32-bit "ld.so" named for i686 it is chosen over NIX_LD.
+    let j = rld(["doctor", "--json", &w.s("bin32/prog32")])
+        .nixos(w, &[])
+        .env("NIX_LD_i686_linux", w.path("lib32/libfound.so.1"))
+        .run()
+        .json();
+    assert_eq!(j["ld_so"]["source"], "NIX_LD_i686_linux");
+}
+
+#[test]
+fn missing_interpreter_explains_required_file_not_found() {
+    let w = world();
+    let prog = w.s("bin/nointerp");
+    // What the shell really says.
+    let shell = Command::new("bash").arg("-c").arg(&prog).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&shell.stderr).contains("cannot execute: required file not found")
+    );
+    rld(["doctor", &prog])
+        .nixos(w, &[])
+        .run()
+        .code(1)
+        .has(&format!(
+            "interpreter  {}/nowhere/ld-linux-x86-64.so.2 MISSING",
+            w.root.display()
+        ))
+        .has("which is what the shell's \"cannot execute: required file not found\" means")
+        .has("rld is installed only at the standard /lib64/ld-linux-x86-64.so.2, so: run it with `rld run")
+        .has(&format!("patchelf --set-interpreter /lib64/ld-linux-x86-64.so.2 {prog}"))
+        .lacks("programs.rld.enable");
+}
+
+/// NixOS as far as the interpreter goes: nothing at /lib64 (a tmpfs over it
+/// in a private mount namespace). rld itself is started by the real ld.so.
+#[test]
+fn nothing_at_lib64_is_the_nixos_case() {
+    let w = world();
+    let ld = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
+    let script = format!(
+        "mount -t tmpfs none /lib64 && {ld} /bin/bash -c /usr/bin/git; exec {ld} {} doctor /usr/bin/git",
+        env!("CARGO_BIN_EXE_rld")
+    );
+    let out = Command::new("unshare")
+        .args([
+            "--mount",
+            "--map-root-user",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("NIX_LD", w.path("glibc/ld-linux-x86-64.so.2"))
+        .env("NIX_LD_LIBRARY_PATH", w.path("empty"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // What the shell says, and what rld says about it.
+    assert!(
+        stderr.contains("/usr/bin/git: cannot execute: required file not found"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    for want in [
+        "interpreter  /lib64/ld-linux-x86-64.so.2 MISSING",
+        "which is what the shell's \"cannot execute: required file not found\" means; fix: set programs.rld.enable = true;",
+        "programs.rld.enable = true;\n  programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ pcre2 zlib ]);",
+    ] {
+        assert!(stdout.contains(want), "{want:?} not in:\n{stdout}");
+    }
+}
+
+#[test]
+fn too_old_glibc_is_a_missing_version() {
+    let w = world();
+    let out = rld(["doctor", "--json", "--rld", &w.s("chain/bin/rpath_app")])
+        .env("NIX_LD", w.path("oldglibc/ld-linux-x86-64.so.2"))
+        .env("NIX_LD_LIBRARY_PATH", w.path("empty"))
+        .run();
+    out.code(1);
+    let j = out.json();
+    assert_eq!(j["verdict"], "needs-configuration");
+    let v = j["missing_versions"].as_array().unwrap();
+    let glibc = v
+        .iter()
+        .find(|m| m["version"] == "GLIBC_2.34")
+        .expect("GLIBC_2.34 reported");
+    assert_eq!(glibc["library"], "libc.so.6");
+    assert_eq!(glibc["newest"], "GLIBC_2.17");
+    assert_eq!(glibc["library_path"], w.s("oldglibc/libc.so.6"));
+    // GLIBC_2.2.5 is defined by the stand-in: not reported.
+    assert!(v.iter().all(|m| m["version"] != "GLIBC_2.2.5"));
+    // The real libc.so.6 has it: no missing version there.
+    let j = rld(["doctor", "--json", "--rld", &w.s("chain/bin/rpath_app")])
+        .nixos(w, &[])
+        .run()
+        .json();
+    assert_eq!(j["missing_versions"].as_array().unwrap().len(), 0);
+    assert_eq!(j["exit_code"], 0);
+}
+
+#[test]
+fn static_script_text_missing_and_foreign_files() {
+    let w = world();
+    rld(["doctor", &w.s("bin/static")])
+        .run()
+        .code(0)
+        .has("ELF 64-bit x86_64 executable")
+        .has("statically linked: the kernel runs it as it is");
+    rld(["doctor", &w.s("bin/script-ok")])
+        .run()
+        .code(0)
+        .has("a script (#!/bin/sh)")
+        .has("the kernel runs it with /bin/sh");
+    rld(["doctor", &w.s("bin/script-bad")])
+        .run()
+        .code(2)
+        .has("its #! interpreter /nonexistent/bash does not exist")
+        .has("#!/usr/bin/env bash");
+    rld(["doctor", &w.s("bin/notes.txt")])
+        .run()
+        .code(2)
+        .has("a text file without a #! line");
+    rld(["doctor", &w.s("bin/none")])
+        .run()
+        .code(2)
+        .has(&format!(
+            "cannot read {}: No such file or directory",
+            w.s("bin/none")
+        ));
+    rld(["doctor", &w.s("bin")])
+        .run()
+        .code(2)
+        .has("is a directory, not a program");
+    rld(["doctor", &w.s("bin/aarch64")])
+        .run()
+        .code(2)
+        .has("it is built for 64-bit aarch64; this machine runs x86_64 programs")
+        .has("boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ];");
+    rld(["doctor", &w.s("bin/musl")])
+        .run()
+        .code(2)
+        .has("it is linked against musl (/lib/ld-musl-x86_64.so.1)");
+    for (file, kind, code) in [
+        ("bin/static", "executable", 0),
+        ("bin/script-bad", "", 2),
+        ("bin/none", "", 2),
+        ("bin/aarch64", "pie-executable", 2),
+    ] {
+        let j = rld(["doctor", "--json", &w.s(file)]).run().json();
+        assert_eq!(j["exit_code"], code, "{file}");
+        if !kind.is_empty() {
+            assert_eq!(j["elf"]["kind"], kind, "{file}");
+        }
+    }
+    let j = rld(["doctor", "--json", &w.s("bin/script-bad")])
+        .run()
+        .json();
+    assert_eq!(j["script"]["interpreter"], "/nonexistent/bash");
+    assert_eq!(j["script"]["interpreter_exists"], false);
+    assert_eq!(j["file"], "a script (#!/nonexistent/bash -e)");
+    let j = rld(["doctor", "--json", &w.s("bin/none")]).run().json();
+    assert_eq!(j["file"], "missing");
+    assert_eq!(j["verdict"], "cannot-run");
+}
+
+#[test]
+fn a_shared_object_is_accepted() {
+    let w = world();
+    let out = rld(["doctor", "--json", &w.s("chain/lib/libfound.so.1")])
+        .nixos(w, &[])
+        .run();
+    out.code(1);
+    let j = out.json();
+    assert_eq!(j["elf"]["kind"], "shared-object");
+    assert_eq!(j["elf"]["soname"], "libfound.so.1");
+    assert_eq!(j["missing"][0]["soname"], "libdep.so.1");
+    rld(["doctor", &w.s("chain/lib/libfound.so.1")])
+        .nixos(w, &["chain/deplib"])
+        .run()
+        .code(0)
+        .has("it is a shared object");
+}
+
+#[test]
+fn nix_locate_is_asked_when_on_path() {
+    let w = world();
+    let bin = w.path("fake-nix-index");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = w.path("fake-nix-index/args");
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" >> {}\necho missingpkg.out\necho '(missingpkg.dev)'\n",
+        log.display()
+    );
+    std::fs::write(bin.join("nix-locate"), script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        bin.join("nix-locate"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let out = rld(["doctor", "--rld", &w.s("bin/app")])
+        .nixos(w, &["zlib"])
+        .env("PATH", &path)
+        .run();
+    out.code(1)
+        .row(&[
+            "libmissing.so.3 ",
+            "MISSING, needed by",
+            "-> missingpkg (nix-locate)",
+        ])
+        .has("programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ missingpkg ]);");
+    let args = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        args.trim(),
+        "--minimal --top-level --whole-name --at-root /lib/libmissing.so.3"
+    );
+    // --no-locate leaves it alone.
+    std::fs::remove_file(&log).unwrap();
+    rld(["doctor", "--no-locate", "--rld", &w.s("bin/app")])
+        .nixos(w, &["zlib"])
+        .env("PATH", &path)
+        .run()
+        .code(1)
+        .has(" -> no known package");
+    assert!(!log.exists());
+}
+
+/// The machine's own programs: every DT_NEEDED that readelf lists is
+/// reported, and found next to Debian's ld.so.
+#[test]
+fn real_binaries_of_this_machine() {
+    for prog in ["/usr/bin/python3.11", "/usr/bin/git", "/usr/bin/perl"] {
+        let out = rld(["doctor", "--json", prog]).run();
+        out.code(0);
+        let j = out.json();
+        assert_eq!(j["resolved_as"], "interpreter", "{prog}");
+        assert_eq!(j["interpreter"]["is"], "ld.so", "{prog}");
+        let direct: Vec<String> = j["libraries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["needed_by"].as_array().unwrap().iter().any(|n| n == prog))
+            .map(|l| l["soname"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(direct, readelf_needed(prog), "{prog}");
+        for l in j["libraries"].as_array().unwrap() {
+            let path = l["path"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{prog}: {l} missing"));
+            assert!(std::path::Path::new(path).exists());
+        }
+    }
+}
+
+/// The same programs under rld with a glibc directory that holds only
+/// ld.so, libc.so.6 and libm.so.6: libz.so.1 (python, git) and every other
+/// library of perl's is missing and named.
+#[test]
+fn real_binaries_under_a_bare_glibc() {
+    let w = world();
+    for prog in ["/usr/bin/python3.11", "/usr/bin/git"] {
+        assert!(readelf_needed(prog).contains(&"libz.so.1".to_owned()));
+        rld(["doctor", "--rld", prog])
+            .nixos(w, &[])
+            .run()
+            .code(1)
+            .row(&[
+                "libz.so.1 ",
+                "MISSING, needed by ",
+                prog,
+                "-> zlib (rld's table)",
+            ])
+            .row(&[
+                "programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ ",
+                "zlib ",
+                "]);",
+            ]);
+    }
+    let out = rld(["doctor", "--json", "--rld", "/usr/bin/perl"])
+        .nixos(w, &[])
+        .run();
+    out.code(1);
+    let j = out.json();
+    let missing: Vec<&str> = j["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["soname"].as_str().unwrap())
+        .collect();
+    for soname in readelf_needed("/usr/bin/perl") {
+        if !w.path("glibc").join(&soname).exists() {
+            assert!(
+                missing.contains(&soname.as_str()),
+                "{soname} not reported missing: {missing:?}"
+            );
+        }
+    }
+}
+
+/// A Python extension module of this machine: a shared object with no
+/// interpreter, whose libssl.so.3 and libcrypto.so.3 rld names.
+#[test]
+fn a_real_python_extension_module() {
+    let w = world();
+    let ssl = "/usr/lib/python3.11/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so";
+    let out = rld(["doctor", "--json", ssl]).nixos(w, &[]).run();
+    out.code(1);
+    let j = out.json();
+    assert_eq!(j["elf"]["kind"], "shared-object");
+    assert_eq!(j["resolved_as"], "rld");
+    let missing: Vec<&str> = j["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["soname"].as_str().unwrap())
+        .collect();
+    let mut want: Vec<String> = readelf_needed(ssl);
+    want.retain(|s| !w.path("glibc").join(s).exists());
+    assert_eq!(missing, want);
+    assert_eq!(j["fix"]["attributes"], serde_json::json!(["openssl"]));
+    // With Debian's library directory on rld's path it loads.
+    rld(["doctor", ssl])
+        .nixos(w, &["empty", "/usr/lib/x86_64-linux-gnu"])
+        .run()
+        .code(0);
+}
+
+/// An LD_LIBRARY_PATH holding another glibc's libc.so.6 shadows the one
+/// beside the chosen ld.so: rld says so.
+#[test]
+fn libc_from_another_glibc_is_pointed_out() {
+    let w = world();
+    let j = rld(["doctor", "--json", "--rld", &w.s("chain/bin/rpath_app")])
+        .nixos(w, &[])
+        .env("LD_LIBRARY_PATH", "/lib/x86_64-linux-gnu")
+        .run()
+        .json();
+    let libc = j["libraries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["soname"] == "libc.so.6")
+        .unwrap();
+    assert_eq!(libc["found_via"], "LD_LIBRARY_PATH");
+    let note = format!(
+        "libc.so.6 comes from /usr/lib/x86_64-linux-gnu but ld.so from {}; they must come from the same glibc",
+        std::fs::canonicalize(w.path("glibc")).unwrap().display()
+    );
+    assert!(
+        j["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with(&note)),
+        "{}",
+        j["notes"]
+    );
+    // Without it, no such note.
+    let j = rld(["doctor", "--json", "--rld", &w.s("chain/bin/rpath_app")])
+        .nixos(w, &[])
+        .run()
+        .json();
+    assert!(
+        j["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| !n.as_str().unwrap().contains("comes from"))
+    );
+}
+
+/// A program whose interpreter is the real rld-loader (built here) is
+/// recognised by the loader's ELF note, and resolved the way rld runs it.
+#[test]
+fn rld_loader_as_interpreter_is_recognised() {
+    let w = world();
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("loader");
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "rld-loader",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let loader = target.join("release/rld-loader");
+    let prog = w.path("bin/via-rld");
+    cc(
+        &w.root,
+        &format!(
+            "{} -o {} -Wl,--dynamic-linker={}",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hello.c"),
+            prog.display(),
+            loader.display()
+        ),
+    );
+    rld(["doctor", prog.to_str().unwrap()])
+        .env("NIX_LD", "/lib64/ld-linux-x86-64.so.2")
+        .run()
+        .has("(rld-loader)")
+        .has("/lib64/ld-linux-x86-64.so.2 (from NIX_LD)");
+}
