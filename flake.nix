@@ -1,0 +1,216 @@
+{
+  description = "rld: run unpatched Linux binaries on NixOS (a nix-ld compatible ELF interpreter shim)";
+
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-unstable";
+
+  outputs =
+    { self, nixpkgs }:
+    let
+      inherit (nixpkgs) lib;
+
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+        "i686-linux"
+      ];
+      # VM tests need a 64-bit host that NixOS tests run on.
+      vmTestSystems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+
+      forAllSystems = f: lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+
+      # The i686 loader for x86_64 systems, built with the prefix under which
+      # nixos-module/rld.nix links the 32-bit ld.so and libraries (an
+      # assertion there catches a mismatch).
+      rldI686 =
+        pkgs:
+        pkgs.pkgsi686Linux.callPackage ./nix/package.nix {
+          defaultPrefix = "/run/current-system/sw/share/rld32";
+        };
+    in
+    {
+      packages = forAllSystems (
+        pkgs:
+        let
+          rld = pkgs.callPackage ./nix/package.nix { };
+        in
+        {
+          inherit rld;
+          default = rld;
+        }
+        // lib.optionalAttrs pkgs.stdenv.hostPlatform.isx86_64 { rld-i686 = rldI686 pkgs; }
+      );
+
+      overlays.default = final: _prev: { rld = final.callPackage ./nix/package.nix { }; };
+
+      # The module with its packages defaulting to this flake's builds.
+      nixosModules.default =
+        { lib, pkgs, ... }:
+        let
+          inherit (pkgs.stdenv.hostPlatform) system;
+        in
+        {
+          imports = [ ./nixos-module/rld.nix ];
+          programs.rld.package = lib.mkDefault self.packages.${system}.rld;
+          programs.rld.package32 = lib.mkDefault self.packages.${system}.rld-i686;
+        };
+      nixosModules.rld = self.nixosModules.default;
+
+      lib = {
+        # The NIX_LD* variables for a dev shell, so unpatched programs run in
+        # it with these libraries, whether the machine runs rld or nix-ld:
+        #
+        #   pkgs.mkShell ({ packages = [ ... ]; }
+        #     // rld.lib.mkDevShellEnv pkgs { libraries = [ pkgs.zlib ]; })
+        #
+        # A dev shell sets the unsuffixed names, which rld reads after the
+        # per-system ones; the NixOS module sets the unsuffixed names too.
+        mkDevShellEnv =
+          pkgs:
+          { libraries ? [ ]
+          , extraLibraryPaths ? [ ]
+          }:
+          {
+            NIX_LD = pkgs.stdenv.cc.bintools.dynamicLinker;
+            NIX_LD_LIBRARY_PATH = lib.concatStringsSep ":" (
+              lib.optional (libraries != [ ]) (lib.makeLibraryPath libraries) ++ extraLibraryPaths
+            );
+          };
+      };
+
+      devShells = forAllSystems (pkgs: {
+        # For working on rld itself.
+        default = pkgs.mkShell {
+          inputsFrom = [ self.packages.${pkgs.stdenv.hostPlatform.system}.rld ];
+          packages = [
+            pkgs.clippy
+            pkgs.rustfmt
+            pkgs.nixpkgs-fmt
+            pkgs.deadnix
+          ];
+        };
+        # The documented example: a shell in which a downloaded toolchain
+        # finds libstdc++, zlib and OpenSSL.
+        example = pkgs.mkShell (
+          {
+            packages = [ pkgs.file ];
+          }
+          // self.lib.mkDevShellEnv pkgs {
+            libraries = [
+              pkgs.stdenv.cc.cc
+              pkgs.zlib
+              pkgs.openssl
+            ];
+          }
+        );
+      });
+
+      formatter = forAllSystems (pkgs: pkgs.nixpkgs-fmt);
+
+      checks = forAllSystems (
+        pkgs:
+        let
+          inherit (pkgs.stdenv.hostPlatform) system;
+          inherit (self.packages.${system}) rld;
+          test = file: import file { inherit pkgs self; };
+          nixSources = lib.fileset.toSource {
+            root = ./.;
+            fileset = lib.fileset.unions [
+              ./flake.nix
+              ./nix
+              ./nixos-module
+            ];
+          };
+        in
+        {
+          # Builds the loader (and CLI), runs the unit tests and the install
+          # check that starts the installed loader.
+          inherit rld;
+
+          clippy = rld.overrideAttrs (old: {
+            pname = "rld-clippy";
+            nativeBuildInputs = old.nativeBuildInputs ++ [ pkgs.clippy ];
+            buildPhase = ''
+              runHook preBuild
+              # Two runs, as in nix/package.nix: one run would unify the CLI's
+              # std features into the no_std loader.
+              cargo clippy --offline --workspace --exclude rld --all-targets -- -D warnings
+              if [ -e cli/Cargo.toml ]; then
+                cargo clippy --offline -p rld --all-targets -- -D warnings
+              fi
+              runHook postBuild
+            '';
+            doCheck = false;
+            doInstallCheck = false;
+            installPhase = "touch $out";
+          });
+
+          rustfmt =
+            pkgs.runCommand "rld-rustfmt"
+              {
+                nativeBuildInputs = [
+                  pkgs.cargo
+                  pkgs.rustfmt
+                ];
+              }
+              ''
+                export HOME=$TMPDIR
+                cd ${rld.src}
+                cargo fmt --all --check
+                touch $out
+              '';
+
+          nix-format =
+            pkgs.runCommand "rld-nix-format"
+              {
+                nativeBuildInputs = [
+                  pkgs.nixpkgs-fmt
+                  pkgs.deadnix
+                ];
+              }
+              ''
+                cd ${nixSources}
+                nixpkgs-fmt --check flake.nix nix nixos-module
+                deadnix --fail flake.nix nix nixos-module
+                touch $out
+              '';
+
+          # The module's own evaluation test, with the real lib.evalModules.
+          module-eval =
+            let
+              result = import ./nixos-module/eval { inherit lib; };
+            in
+            pkgs.runCommand "rld-module-eval" { inherit result; } ''
+              echo "$result"
+              touch $out
+            '';
+
+          nix-ld-conflict = test ./nixos-module/tests/nix-ld-conflict.nix;
+
+          # lib.mkDevShellEnv: the variables, and that they name real files.
+          dev-shell-env =
+            let
+              env = self.lib.mkDevShellEnv pkgs {
+                libraries = [ pkgs.zlib ];
+                extraLibraryPaths = [ "/run/opengl-driver/lib" ];
+              };
+            in
+            assert env.NIX_LD == pkgs.stdenv.cc.bintools.dynamicLinker;
+            assert env.NIX_LD_LIBRARY_PATH == "${lib.getLib pkgs.zlib}/lib:/run/opengl-driver/lib";
+            pkgs.runCommand "rld-dev-shell-env" env ''
+              test -x "$NIX_LD"
+              test -e "''${NIX_LD_LIBRARY_PATH%%:*}/libz.so.1"
+              touch $out
+            '';
+        }
+        // lib.optionalAttrs (lib.elem system vmTestSystems) {
+          unpatched-binary = test ./nixos-module/tests/unpatched-binary.nix;
+          no-session-variables = test ./nixos-module/tests/no-session-variables.nix;
+          library-option = test ./nixos-module/tests/library-option.nix;
+          setuid-wrapper = test ./nixos-module/tests/setuid-wrapper.nix;
+        }
+      );
+    };
+}

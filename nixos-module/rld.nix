@@ -1,0 +1,305 @@
+# programs.rld: run unpatched binaries built for other Linux distributions.
+#
+# Installs rld-loader at the FHS ELF interpreter path (through
+# environment.ldso, which also replaces the stub-ld message), links a default
+# library directory with an `ld.so` into the system profile where the loader
+# looks when no variable is set, and sets the nix-ld compatible NIX_LD and
+# NIX_LD_LIBRARY_PATH session variables.
+{ config
+, lib
+, pkgs
+, ...
+}:
+
+let
+  cfg = config.programs.rld;
+
+  # The loaders' compiled-in default prefixes (see nix/package.nix) live in
+  # the system profile, so a `nixos-rebuild switch` updates what they find
+  # without rebuilding them, and running programs keep working across it.
+  profile = "/run/current-system/sw";
+  prefix = "/share/rld";
+  prefix32 = "/share/rld32";
+
+  # One directory holding `lib/ld.so` and every library's `lib/` entries.
+  libraryDirectory =
+    { name
+    , prefix
+    , libraries
+    , dynamicLinker
+    }:
+    pkgs.buildEnv {
+      inherit name;
+      paths = map lib.getLib libraries;
+      pathsToLink = [ "/lib" ];
+      extraPrefix = prefix;
+      # Several packages ship the same helper library; the first one wins.
+      ignoreCollisions = true;
+      postBuild = ''
+        mkdir -p "$out${prefix}/lib"
+        ln -sf ${dynamicLinker} "$out${prefix}/lib/ld.so"
+      '';
+    };
+
+  libraries = libraryDirectory {
+    name = "rld-libraries";
+    inherit prefix;
+    inherit (cfg) libraries;
+    inherit (pkgs.stdenv.cc.bintools) dynamicLinker;
+  };
+
+  libraries32 = libraryDirectory {
+    name = "rld-libraries-i686";
+    prefix = prefix32;
+    libraries = cfg.libraries32;
+    inherit (pkgs.pkgsi686Linux.stdenv.cc.bintools) dynamicLinker;
+  };
+
+  # A package built with another compiled-in prefix would look for `ld.so`
+  # where this module puts nothing: fine in a login shell (NIX_LD is set),
+  # broken under `env -i`, in services and in every setuid program.
+  prefixMatches = package: expected: (package.defaultPrefix or expected) == expected;
+
+  interpreter = cfg.package.interpreterPath or "the ELF interpreter path";
+in
+{
+  options.programs.rld = {
+    enable = lib.mkEnableOption "rld, an ELF interpreter shim that lets unpatched binaries built for other Linux distributions run";
+
+    package = lib.mkPackageOption pkgs "rld" {
+      example = "inputs.rld.packages.\${pkgs.stdenv.hostPlatform.system}.rld";
+    };
+
+    package32 = lib.mkOption {
+      type = lib.types.package;
+      default = pkgs.pkgsi686Linux.rld.override { defaultPrefix = profile + prefix32; };
+      defaultText = lib.literalExpression ''
+        pkgs.pkgsi686Linux.rld.override {
+          defaultPrefix = "${profile}${prefix32}";
+        }
+      '';
+      example = lib.literalExpression ''
+        inputs.rld.packages.x86_64-linux.rld-i686
+      '';
+      description = ''
+        The i686 build of rld installed at {file}`/lib/ld-linux.so.2` when
+        {option}`programs.rld.enable32Bit` is set. It must be built with
+        `defaultPrefix = "${profile}${prefix32}"` so that it finds the
+        32-bit {file}`ld.so` and libraries without any variable set.
+      '';
+    };
+
+    libraries = lib.mkOption {
+      type = lib.types.listOf lib.types.package;
+      default = [
+        pkgs.zlib
+        pkgs.zstd
+        pkgs.stdenv.cc.cc
+        pkgs.curl
+        pkgs.openssl
+        pkgs.attr
+        pkgs.libssh
+        pkgs.bzip2
+        pkgs.libxml2
+        pkgs.acl
+        pkgs.libsodium
+        pkgs.util-linux
+        pkgs.xz
+        pkgs.systemd
+      ];
+      defaultText = lib.literalExpression ''
+        [
+          pkgs.zlib
+          pkgs.zstd
+          pkgs.stdenv.cc.cc
+          pkgs.curl
+          pkgs.openssl
+          pkgs.attr
+          pkgs.libssh
+          pkgs.bzip2
+          pkgs.libxml2
+          pkgs.acl
+          pkgs.libsodium
+          pkgs.util-linux
+          pkgs.xz
+          pkgs.systemd
+        ]
+      '';
+      example = lib.literalExpression ''
+        options.programs.rld.libraries.default ++ [
+          pkgs.libGL
+          pkgs.glib
+        ]
+      '';
+      description = ''
+        Packages whose {file}`lib` directories (the `lib` output where there
+        is one) are linked into rld's default library directory,
+        {file}`${profile}${prefix}/lib`. Every unpatched program finds these
+        libraries, including programs started with an empty environment and
+        system services.
+
+        Setting this option replaces the default list; to add to it, write
+        `options.programs.rld.libraries.default ++ [ ... ]` (with `options`
+        taken from the module arguments).
+      '';
+    };
+
+    libraries32 = lib.mkOption {
+      type = lib.types.listOf lib.types.package;
+      default = [
+        pkgs.pkgsi686Linux.zlib
+        pkgs.pkgsi686Linux.zstd
+        pkgs.pkgsi686Linux.stdenv.cc.cc
+        pkgs.pkgsi686Linux.openssl
+        pkgs.pkgsi686Linux.bzip2
+        pkgs.pkgsi686Linux.xz
+      ];
+      defaultText = lib.literalExpression ''
+        [
+          pkgs.pkgsi686Linux.zlib
+          pkgs.pkgsi686Linux.zstd
+          pkgs.pkgsi686Linux.stdenv.cc.cc
+          pkgs.pkgsi686Linux.openssl
+          pkgs.pkgsi686Linux.bzip2
+          pkgs.pkgsi686Linux.xz
+        ]
+      '';
+      example = lib.literalExpression ''
+        options.programs.rld.libraries32.default ++ [ pkgs.pkgsi686Linux.libGL ]
+      '';
+      description = ''
+        i686 packages linked into the 32-bit library directory,
+        {file}`${profile}${prefix32}/lib`, used when
+        {option}`programs.rld.enable32Bit` is set.
+      '';
+    };
+
+    extraLibraryPaths = lib.mkOption {
+      type = lib.types.listOf (lib.types.strMatching "/[^:]*");
+      default = [ ];
+      example = [ "/run/opengl-driver/lib" ];
+      description = ''
+        Directories searched after the default library directory, for
+        libraries that are not in a package, such as the graphics driver's
+        {file}`/run/opengl-driver/lib`. They reach programs through
+        `NIX_LD_LIBRARY_PATH`, so they take effect only with
+        {option}`programs.rld.setSessionVariables` and not for system
+        services, programs started with an empty environment, or setuid
+        programs.
+      '';
+    };
+
+    enable32Bit = lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      example = true;
+      description = ''
+        Whether to also run 32-bit x86 binaries: installs the i686 build of
+        rld ({option}`programs.rld.package32`) at {file}`/lib/ld-linux.so.2`
+        through {option}`environment.ldso32`, with its own library directory
+        ({option}`programs.rld.libraries32`) and, with
+        {option}`programs.rld.setSessionVariables`, the
+        `NIX_LD_i686_linux` and `NIX_LD_LIBRARY_PATH_i686_linux` variables.
+        Only available on x86_64.
+      '';
+    };
+
+    setSessionVariables = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      example = false;
+      description = ''
+        Whether to set `NIX_LD` and `NIX_LD_LIBRARY_PATH` (the variables
+        nix-ld reads too) in every session through
+        {option}`environment.sessionVariables`. rld finds the same
+        {file}`ld.so` and default library directory without them; they are
+        needed for {option}`programs.rld.extraLibraryPaths` and by tools that
+        check for them. Setuid programs ignore them either way.
+      '';
+    };
+  };
+
+  config = lib.mkIf cfg.enable {
+    assertions = [
+      {
+        assertion = !(config.programs.nix-ld.enable or false);
+        message = ''
+          programs.rld.enable and programs.nix-ld.enable are both set, but only
+          one ELF loader can be installed at ${interpreter}. Set
+          programs.nix-ld.enable = false: rld reads the same NIX_LD and
+          NIX_LD_LIBRARY_PATH variables, so dev shells written for nix-ld keep
+          working; move programs.nix-ld.libraries to programs.rld.libraries.
+        '';
+      }
+      {
+        assertion = !cfg.enable32Bit || pkgs.stdenv.hostPlatform.isx86_64;
+        message = ''
+          programs.rld.enable32Bit installs an i686 loader at
+          /lib/ld-linux.so.2, which NixOS supports only on x86_64 (this system
+          is ${pkgs.stdenv.hostPlatform.system}). Set
+          programs.rld.enable32Bit = false.
+        '';
+      }
+      {
+        assertion = prefixMatches cfg.package (profile + prefix);
+        message = ''
+          programs.rld.package was built with defaultPrefix =
+          "${cfg.package.defaultPrefix or ""}", but this module links ld.so and
+          the libraries under "${profile}${prefix}". Use a package built with
+          the default prefix, e.g. pkgs.rld.override { defaultPrefix =
+          "${profile}${prefix}"; }.
+        '';
+      }
+      {
+        # Only where the previous assertion holds: elsewhere package32's
+        # default (pkgsi686Linux) does not evaluate.
+        assertion =
+          !(cfg.enable32Bit && pkgs.stdenv.hostPlatform.isx86_64)
+          || prefixMatches cfg.package32 (profile + prefix32);
+        message = ''
+          programs.rld.package32 was built with defaultPrefix =
+          "${cfg.package32.defaultPrefix or ""}", but this module links the
+          32-bit ld.so and libraries under "${profile}${prefix32}". Use
+          pkgs.pkgsi686Linux.rld.override { defaultPrefix =
+          "${profile}${prefix32}"; }.
+        '';
+      }
+    ];
+
+    warnings = lib.optional (cfg.extraLibraryPaths != [ ] && !cfg.setSessionVariables) ''
+      programs.rld.extraLibraryPaths reaches programs only through
+      NIX_LD_LIBRARY_PATH, which programs.rld.setSessionVariables = false
+      leaves unset, so those directories are never searched. Set
+      programs.rld.setSessionVariables = true or move the libraries into
+      programs.rld.libraries.
+    '';
+
+    environment.ldso = "${cfg.package}/libexec/rld-loader";
+    environment.ldso32 = lib.mkIf cfg.enable32Bit "${cfg.package32}/libexec/rld-loader";
+
+    # The package also brings the `rld` diagnostic tool when it has one.
+    environment.systemPackages = [
+      cfg.package
+      libraries
+    ]
+    ++ lib.optional cfg.enable32Bit libraries32;
+    environment.pathsToLink = [ prefix ] ++ lib.optional cfg.enable32Bit prefix32;
+
+    environment.sessionVariables = lib.mkIf cfg.setSessionVariables (
+      {
+        NIX_LD = "${profile}${prefix}/lib/ld.so";
+        NIX_LD_LIBRARY_PATH = lib.concatStringsSep ":" (
+          [ "${profile}${prefix}/lib" ] ++ cfg.extraLibraryPaths
+        );
+      }
+      // lib.optionalAttrs cfg.enable32Bit {
+        # Without these, 32-bit programs would take NIX_LD (skipped: wrong
+        # architecture) and search the 64-bit NIX_LD_LIBRARY_PATH.
+        NIX_LD_i686_linux = "${profile}${prefix32}/lib/ld.so";
+        NIX_LD_LIBRARY_PATH_i686_linux = "${profile}${prefix32}/lib";
+      }
+    );
+  };
+
+  meta.maintainers = [ ];
+}

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Checks the Nix side of rld on a machine without nixpkgs (Debian/Ubuntu):
+#
+#   1. every .nix file parses          (nix-instantiate --parse, Debian's nix-bin)
+#   2. formatting                      (nixpkgs-fmt --check)
+#   3. dead code                       (deadnix --fail)
+#   4. the module's evaluation test    (nix-instantiate --eval --strict nixos-module/eval),
+#      which evaluates nixos-module/rld.nix with a minimal stand-in for lib and
+#      the module system (nixos-module/eval/lib-stand-in.nix, NOT nixpkgs)
+#   5. the same test against deliberately broken copies of the module, each of
+#      which must fail it
+#   6. only with RLD_NIXPKGS_LIB=/path/to/nixpkgs/lib (a nixpkgs or
+#      nixpkgs.lib checkout's lib/ directory): the evaluation test with the
+#      real lib.evalModules; each VM test's testScript evaluated against
+#      placeholder packages and parsed as Python; and `nix flake check
+#      --no-build` with nixpkgs replaced by a stub whose `lib` is that real lib
+#      and whose packages are placeholder derivations.
+#
+# What this cannot do: build anything with nixpkgs, or run the VM tests; they
+# are the flake's `checks` (`nix flake check` on a machine with nixpkgs).
+# Installs nix-bin with apt and nixpkgs-fmt and deadnix with cargo if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+start=$SECONDS
+
+step() { printf '\n== %s\n' "$*"; }
+sudo=""
+[ "$(id -u)" = 0 ] || sudo="sudo"
+
+step "tools"
+if ! command -v nix-instantiate >/dev/null; then
+  echo "check-nix: installing nix-bin" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nix-bin >/dev/null
+fi
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+for tool in nixpkgs-fmt deadnix; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "check-nix: installing $tool with cargo (about 30 s)" >&2
+    cargo install --quiet --locked "$tool"
+  fi
+done
+nix-instantiate --version
+# nixpkgs-fmt 1.3 prints its version without a newline and exits 1.
+# shellcheck disable=SC2005
+echo "$(nixpkgs-fmt --version 2>&1 || true)"
+deadnix --version
+
+mapfile -t files < <(find . \( -path ./target -o -path ./.git \) -prune -o -name '*.nix' -print | sort)
+echo "${#files[@]} .nix files: ${files[*]}"
+
+step "parse"
+for f in "${files[@]}"; do
+  nix-instantiate --parse "$f" >/dev/null
+done
+echo "all parse"
+
+step "nixpkgs-fmt --check"
+nixpkgs-fmt --check "${files[@]}"
+
+step "deadnix --fail"
+deadnix --fail "${files[@]}"
+echo "no dead code"
+
+# Nix must not need a daemon or a writable profile for evaluation.
+export NIX_CONFIG="experimental-features = nix-command flakes"
+
+step "module evaluation test (lib stand-in)"
+nix-instantiate --eval --strict nixos-module/eval --arg module "$root/nixos-module/rld.nix"
+
+step "module evaluation test against broken modules (each must fail)"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# sed scripts over Nix code: `${...}` in them is Nix, not shell.
+# shellcheck disable=SC2016
+mutations=(
+  's|/libexec/rld-loader";$|/bin/rld-loader";|'
+  's|prefix = "/share/rld";|prefix = "/share/nix-ld";|'
+  's|assertion = !(config.programs.nix-ld.enable or false);|assertion = true;|'
+  's|paths = map lib.getLib libraries;|paths = libraries;|'
+  '/^        pkgs.systemd$/d'
+  's|NIX_LD_i686_linux = |NIX_LD_i686 = |'
+  's|\[ "${profile}${prefix}/lib" \] ++ cfg.extraLibraryPaths|cfg.extraLibraryPaths ++ [ "${profile}${prefix}/lib" ]|'
+  's|environment.sessionVariables = lib.mkIf cfg.setSessionVariables|environment.sessionVariables = lib.mkIf true|'
+  's|config = lib.mkIf cfg.enable {|config = {|'
+  's|inherit (pkgs.pkgsi686Linux.stdenv.cc.bintools) dynamicLinker;|inherit (pkgs.stdenv.cc.bintools) dynamicLinker;|'
+  's|ln -sf ${dynamicLinker}|ln -sf /lib64/ld-linux-x86-64.so.2|'
+  's|!cfg.enable32Bit [|][|] pkgs.stdenv.hostPlatform.isx86_64;|true;|'
+)
+broken="$tmp/rld.nix"
+for m in "${mutations[@]}"; do
+  sed "$m" nixos-module/rld.nix >"$broken"
+  if cmp -s "$broken" nixos-module/rld.nix; then
+    echo "check-nix: mutation '$m' no longer applies to nixos-module/rld.nix; update it" >&2
+    exit 1
+  fi
+  if out=$(nix-instantiate --eval --strict nixos-module/eval --arg module "$broken" 2>&1); then
+    echo "check-nix: the evaluation test passed a broken module ($m)" >&2
+    exit 1
+  fi
+  failed=$(grep -o '"check":"[^"]*"' <<<"$out" | cut -d'"' -f4 | paste -sd, -)
+  echo "caught: $m  -> ${failed:-evaluation error}"
+done
+
+step "real nixpkgs lib"
+if [ -z "${RLD_NIXPKGS_LIB:-}" ]; then
+  echo "skipped: set RLD_NIXPKGS_LIB to a nixpkgs lib/ directory to run the evaluation"
+  echo "test with the real lib.evalModules and 'nix flake check' against a stub nixpkgs."
+  echo "(nixpkgs cannot be fetched here, and the flake check needs a real lib.)"
+else
+  nixlib=$(realpath "$RLD_NIXPKGS_LIB")
+  nix-instantiate --eval --strict nixos-module/eval --arg module "$root/nixos-module/rld.nix" \
+    --arg lib "import $nixlib"
+
+  step "VM test scripts: evaluate against placeholders, parse as Python"
+  # The test driver would only find a Python syntax error at run time.
+  cat >"$tmp/test-script.nix" <<'EOF'
+{ lib, file }:
+let
+  drv = name: derivation { inherit name; system = "x86_64-linux"; builder = "/bin/sh"; } // { version = "0"; };
+  pkgs = {
+    inherit lib;
+    stdenv = {
+      hostPlatform = { system = "x86_64-linux"; libDir = "lib64"; };
+      cc.bintools.dynamicLinker = "/nix/store/placeholder-glibc/lib/ld-linux-x86-64.so.2";
+    };
+    runCommandCC = name: _: _: drv name;
+    runCommand = name: _: _: drv name;
+    patchelf = drv "patchelf";
+    zlib = drv "zlib";
+    testers.runNixOSTest = t:
+      if builtins.isFunction t.testScript
+      then t.testScript { nodes.machine.programs.rld.package = drv "rld"; }
+      else t.testScript;
+  };
+in
+import file { inherit pkgs; self.nixosModules.default = { }; }
+EOF
+  for t in nixos-module/tests/*.nix; do
+    case $t in */common.nix | */nix-ld-conflict.nix) continue ;; esac
+    nix eval --raw --impure --expr "import $tmp/test-script.nix { lib = import $nixlib; file = $root/$t; }" >"$tmp/script.py"
+    python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[2])' "$tmp/script.py" "$t"
+    echo "$t: testScript evaluates and parses"
+  done
+
+  step "nix flake check --no-build, nixpkgs replaced by a stub"
+  # The stub: real lib, placeholder derivations for packages. This checks
+  # that every output evaluates and has the type its name promises, that the
+  # module-eval check passes with the real lib, and nothing more: no
+  # package is built and the VM tests only have their node configurations
+  # and test scripts evaluated against placeholders.
+  mkdir -p "$tmp/stub" "$tmp/src"
+  cp -r "$nixlib" "$tmp/stub/lib"
+  cat >"$tmp/stub/flake.nix" <<'EOF'
+{
+  outputs = _:
+    let
+      lib = import ./lib;
+      fake = system: name: derivation {
+        inherit name system;
+        builder = "/bin/sh";
+        args = [ "-c" "echo placeholder; exit 1" ];
+      } // { version = "0"; };
+      pkgsFor = system: isx86_64:
+        let
+          drv = fake system;
+          self = {
+            inherit lib;
+            path = ./.;
+            stdenv = {
+              hostPlatform = { inherit system isx86_64; libDir = if isx86_64 then "lib64" else "lib"; };
+              cc = { cc = drv "gcc"; bintools.dynamicLinker = "/nix/store/placeholder-glibc/lib/ld.so"; };
+            };
+            callPackage = fn: args:
+              let p = drv "rld"; in p // {
+                src = drv "rld-src";
+                overrideAttrs = f: p // f { nativeBuildInputs = [ ]; };
+                passthru = args;
+              };
+            # Forces the environment, as instantiating a real one would.
+            runCommand = name: env: _script: builtins.deepSeq env (drv name);
+            runCommandCC = self.runCommand;
+            mkShell = args: drv "shell" // { env = args; };
+            testers.runNixOSTest = t:
+              let
+                nodes = lib.mapAttrs (_: _: { programs.rld.package = drv "rld"; }) t.nodes;
+                script = if builtins.isFunction t.testScript then t.testScript { inherit nodes; } else t.testScript;
+              in builtins.seq script (drv t.name);
+            nixos = _: { config = { assertions = [ ]; system.build.toplevel = drv "toplevel"; }; };
+            pkgsi686Linux = self // { callPackage = self.callPackage; };
+          } // lib.genAttrs [ "clippy" "rustfmt" "cargo" "nixpkgs-fmt" "deadnix" "file" "patchelf" "zlib" "openssl" ] drv;
+        in
+        self;
+    in
+    {
+      inherit lib;
+      legacyPackages = {
+        x86_64-linux = pkgsFor "x86_64-linux" true;
+        aarch64-linux = pkgsFor "aarch64-linux" false;
+        i686-linux = pkgsFor "i686-linux" false;
+      };
+    };
+}
+EOF
+  # A copy, so that untracked files are seen and no flake.lock is written
+  # next to the real flake.
+  tar --exclude=./target --exclude=./.git -cf - . | tar -xf - -C "$tmp/src"
+  nix flake check --no-build --no-write-lock-file \
+    --override-input nixpkgs "path:$tmp/stub" "path:$tmp/src"
+  nix flake show --no-write-lock-file --override-input nixpkgs "path:$tmp/stub" "path:$tmp/src" 2>/dev/null \
+    | sed 's/\x1b\[[0-9;]*m//g'
+fi
+
+printf '\ncheck-nix: all passed in %ds\n' $((SECONDS - start))
