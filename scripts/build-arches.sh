@@ -18,18 +18,8 @@ for t in "${targets[@]}"; do
   rustup target add "$t" >/dev/null || { echo "build-arches: cannot add Rust target $t (rustup target add $t failed)" >&2; exit 1; }
 done
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  sudo=""
-  [ "$(id -u)" = 0 ] || sudo="sudo"
-  echo "build-arches: installing ${missing[*]}" >&2
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null ||
-    { echo "build-arches: apt-get could not install ${missing[*]}" >&2; exit 1; }
-fi
+source scripts/lib.sh
+apt_install "${packages[@]}" || { echo "build-arches: the cross toolchains or qemu-user are missing" >&2; exit 1; }
 
 for t in "${targets[@]}"; do
   cargo build --release --quiet -p rld-loader --target "$t"

@@ -20,6 +20,7 @@
 mod arch;
 #[cfg(not(target_arch = "x86_64"))]
 mod mem;
+mod note;
 mod raw;
 mod relocate;
 mod start;

@@ -18,17 +18,6 @@ pub const RELOC_RELATIVE: u32 = 3;
 /// Words of headroom `_start` leaves below the kernel's argc.
 pub const HEADROOM: usize = 2;
 
-core::arch::global_asm!(
-    ".pushsection .note.rld,\"aR\",@note",
-    ".balign 4",
-    ".long 4",
-    ".long 0",
-    ".long {kind}",
-    ".asciz \"rld\"",
-    ".popsection",
-    kind = const rld_shim::elf::RLD_NOTE_TYPE,
-);
-
 /// The kernel enters here.
 ///
 /// # Safety

@@ -20,20 +20,6 @@ pub const RELOC_RELATIVE: u32 = 8;
 /// can prepend arguments (`--library-path DIR`) without moving anything else.
 pub const HEADROOM: usize = 2;
 
-// Marks this file as rld-loader (owner "rld", type RLD_NOTE_TYPE), so that
-// a NIX_LD pointing back at rld (on NixOS, /lib64/ld-linux-x86-64.so.2 *is*
-// rld) is refused instead of rld mapping itself again and again.
-core::arch::global_asm!(
-    ".pushsection .note.rld,\"aR\",@note",
-    ".balign 4",
-    ".long 4",
-    ".long 0",
-    ".long {kind}",
-    ".asciz \"rld\"",
-    ".popsection",
-    kind = const rld_shim::elf::RLD_NOTE_TYPE,
-);
-
 /// The kernel enters here.
 ///
 /// # Safety
