@@ -1,0 +1,37 @@
+//! Any words as an initial process stack, any strings behind its pointers:
+//! parsing, the slot choice, the rewrite and its undo must neither panic
+//! nor index out of bounds, and the undo must restore every word.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rld_shim::stack::{Stack, Undo};
+
+fuzz_target!(|data: &[u8]| {
+    // The first bytes are strings ("NAME=VALUE", split at NUL), the rest
+    // the stack words; a word w names string w - 1.
+    let (text, raw) = data.split_at(data.len() / 2);
+    let strings: Vec<&[u8]> = text.split(|&b| b == 0).collect();
+    let mut words: Vec<usize> = raw
+        .chunks(2)
+        .map(|c| (c[0] as usize) | ((*c.get(1).unwrap_or(&0) as usize) << 8))
+        .map(|w| if w > strings.len() * 4 { w % (strings.len() + 1) } else { w })
+        .collect();
+    let original = words.clone();
+    let lookup = |p: usize| strings.get(p.wrapping_sub(1)).copied().unwrap_or(b"");
+    for headroom in [0, 2] {
+        if headroom > words.len() {
+            continue;
+        }
+        let Ok(mut stack) = Stack::parse(&mut words, headroom) else {
+            continue;
+        };
+        let _ = stack.getenv(lookup, "NIX_LD");
+        let slot = stack.choose_env_slot(lookup);
+        let mut undo = Undo::new();
+        stack.apply_env(slot, 0xabcd, &mut undo);
+        let _ = stack.redirect_entry(0x1111, &mut undo);
+        let _ = stack.aux(6);
+        undo.apply(stack.words());
+        assert_eq!(words, original);
+    }
+});
