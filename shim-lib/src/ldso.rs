@@ -2,7 +2,7 @@
 //! [`Config`] are tried in order; a missing one, or one built for another
 //! architecture, gives way to the next.
 
-use core::ffi::CStr;
+use core::mem::MaybeUninit;
 
 use log::Level;
 
@@ -14,8 +14,7 @@ use crate::sys::{Errno, Fd};
 use crate::text::Piece::{B, S, X};
 use crate::text::{BufWriter, Out, Show, render};
 
-/// Longest path rld will open (Linux's `PATH_MAX`, NUL included).
-pub const PATH_MAX: usize = 4096;
+pub use crate::sys::PATH_MAX;
 
 /// Why one candidate could not be used.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -268,9 +267,7 @@ fn open_checked(path: &[u8], page: usize) -> Result<(Fd, elf::LoadPlan), Problem
     if !path.starts_with(b"/") {
         return Err(Problem::NotAbsolute);
     }
-    let mut buf = [0u8; PATH_MAX];
-    let cpath = nul_terminated(path, &mut buf).ok_or(Problem::Os(Errno::ENAMETOOLONG))?;
-    let fd = Fd::open(cpath).map_err(Problem::Os)?;
+    let fd = Fd::open_path(path).map_err(Problem::Os)?;
     let info = fd.stat().map_err(Problem::Os)?;
     if !info.is_regular() {
         return Err(Problem::NotRegular(info.kind()));
@@ -283,36 +280,26 @@ fn open_checked(path: &[u8], page: usize) -> Result<(Fd, elf::LoadPlan), Problem
 #[inline(never)]
 pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem> {
     // One read covers the header and, in every real ld.so, the program
-    // headers right behind it.
-    let mut head = [0u8; EHDR_SIZE + MAX_PHNUM * PHDR_SIZE];
-    let want = head.len().min(size.min(usize::MAX as u64) as usize);
-    fd.pread_exact(&mut head[..want], 0).map_err(Problem::Os)?;
-    let header = elf::parse_header(&head[..want], size).map_err(Problem::Elf)?;
+    // headers right behind it. Uninitialised: zeroing it would cost more
+    // than everything else rld does.
+    let mut buf = [MaybeUninit::<u8>::uninit(); EHDR_SIZE + MAX_PHNUM * PHDR_SIZE];
+    let want = buf.len().min(size.min(usize::MAX as u64) as usize);
+    let head = fd.pread_into(&mut buf[..want], 0).map_err(Problem::Os)?;
+    let header = elf::parse_header(head, size).map_err(Problem::Elf)?;
     let ph_len = header.phnum * PHDR_SIZE;
     let ph_start = header.phoff as usize;
-    if ph_start + ph_len > want {
-        // The program headers sit elsewhere (e_phoff is not always 64).
-        fd.pread_exact(&mut head[..ph_len], header.phoff)
-            .map_err(Problem::Os)?;
-        elf::plan(&header, &head[..ph_len], size, page).map_err(Problem::Elf)
-    } else {
+    if ph_start + ph_len <= want {
         let phdrs = &head[ph_start..ph_start + ph_len];
-        if elf::is_rld(phdrs, &head[..want]) {
+        if elf::is_rld(phdrs, head) {
             return Err(Problem::Elf(ElfError::IsRld));
         }
-        elf::plan(&header, phdrs, size, page).map_err(Problem::Elf)
+        return elf::plan(&header, phdrs, size, page).map_err(Problem::Elf);
     }
-}
-
-/// Copies `path` into `buf` with a terminating NUL; `None` if it does not
-/// fit or holds a NUL of its own.
-pub fn nul_terminated<'b>(path: &[u8], buf: &'b mut [u8; PATH_MAX]) -> Option<&'b CStr> {
-    if path.len() >= PATH_MAX {
-        return None;
-    }
-    buf[..path.len()].copy_from_slice(path);
-    buf[path.len()] = 0;
-    CStr::from_bytes_with_nul(&buf[..=path.len()]).ok()
+    // The program headers sit elsewhere (e_phoff is not always 64).
+    let phdrs = fd
+        .pread_into(&mut buf[..ph_len], header.phoff)
+        .map_err(Problem::Os)?;
+    elf::plan(&header, phdrs, size, page).map_err(Problem::Elf)
 }
 
 #[cfg(test)]
@@ -379,8 +366,13 @@ mod tests {
 
     #[test]
     fn overlong_path_is_enametoolong() {
-        let long = [b'a'; 5000];
+        let mut long = [b'a'; 5000];
+        long[0] = b'/';
         assert_eq!(load_one(&long, PAGE), Err(Problem::Os(Errno::ENAMETOOLONG)));
+        // One byte short of PATH_MAX still fits with its NUL (short
+        // components: the kernel limits those to 255 bytes itself).
+        let fits: std::vec::Vec<u8> = b"/a".iter().copied().cycle().take(PATH_MAX - 1).collect();
+        assert_eq!(load_one(&fits, PAGE), Err(Problem::Os(Errno::ENOENT)));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 #![allow(unsafe_code)]
 
 use core::ffi::CStr;
+use core::mem::MaybeUninit;
 
 use linux_raw_sys::errno;
 use linux_raw_sys::general as k;
@@ -153,6 +154,9 @@ impl FileInfo {
     }
 }
 
+/// Longest path rld opens (Linux's `PATH_MAX`, NUL included).
+pub const PATH_MAX: usize = 4096;
+
 /// An open file descriptor, closed when dropped.
 #[derive(Debug)]
 pub struct Fd(i32);
@@ -177,6 +181,25 @@ impl Fd {
             )
         };
         check(ret).map(|fd| Fd(fd as i32))
+    }
+
+    /// Opens `path` (bytes without a NUL) read-only, copying it into an
+    /// uninitialised stack buffer to add the NUL: zeroing 4 KiB first would
+    /// be most of the loader's own instructions.
+    pub fn open_path(path: &[u8]) -> Result<Fd, Errno> {
+        if path.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let mut buf = [MaybeUninit::<u8>::uninit(); PATH_MAX];
+        for (slot, &b) in buf.iter_mut().zip(path) {
+            slot.write(b);
+        }
+        buf[path.len()].write(0);
+        // SAFETY: the first `path.len() + 1` bytes were just written.
+        let bytes =
+            unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), path.len() + 1) };
+        let cpath = CStr::from_bytes_with_nul(bytes).map_err(|_| Errno::EINVAL)?;
+        Fd::open(cpath)
     }
 
     pub fn raw(&self) -> i32 {
@@ -212,22 +235,60 @@ impl Fd {
 
     /// Reads up to `buf.len()` bytes at `offset`; returns how many were read.
     pub fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
-        let (ptr, len) = (buf.as_mut_ptr() as usize, buf.len());
+        self.pread_raw(
+            [
+                self.0 as usize,
+                buf.as_mut_ptr() as usize,
+                buf.len(),
+                0,
+                0,
+                0,
+            ],
+            offset,
+        )
+    }
+
+    /// `pread64` with `args` = (fd, buffer, length, ..): the buffer must be
+    /// valid for writes of the length.
+    fn pread_raw(&self, mut args: [usize; 6], offset: u64) -> Result<usize, Errno> {
         // 32-bit kernels take the 64-bit offset as two words, low first.
+        args[3] = offset as usize;
         #[cfg(target_pointer_width = "32")]
-        let args = [
-            self.0 as usize,
-            ptr,
-            len,
-            offset as usize,
-            (offset >> 32) as usize,
-            0,
-        ];
-        #[cfg(target_pointer_width = "64")]
-        let args = [self.0 as usize, ptr, len, offset as usize, 0, 0];
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
-        let ret = unsafe { syscall(k::__NR_pread64, args) };
-        check(ret)
+        {
+            args[4] = (offset >> 32) as usize;
+        }
+        // SAFETY: every caller passes a buffer valid for the length.
+        check(unsafe { syscall(k::__NR_pread64, args) })
+    }
+
+    /// Fills the uninitialised `buf` from `offset` (a short read is
+    /// truncation: `EIO`) and returns it, initialised.
+    pub fn pread_into<'b>(
+        &self,
+        buf: &'b mut [MaybeUninit<u8>],
+        offset: u64,
+    ) -> Result<&'b [u8], Errno> {
+        let mut done = 0;
+        while done < buf.len() {
+            let rest = &mut buf[done..];
+            // SAFETY: `rest` is valid for writes of `rest.len()` bytes; the
+            // kernel only writes into it.
+            let args = [
+                self.0 as usize,
+                rest.as_mut_ptr() as usize,
+                rest.len(),
+                0,
+                0,
+                0,
+            ];
+            let n = self.pread_raw(args, offset + done as u64)?;
+            if n == 0 {
+                return Err(Errno::EIO);
+            }
+            done += n;
+        }
+        // SAFETY: the loop above filled every byte.
+        Ok(unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), buf.len()) })
     }
 
     /// Fills `buf` from `offset`, treating a short read as truncation.
