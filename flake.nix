@@ -12,6 +12,7 @@
         "x86_64-linux"
         "aarch64-linux"
         "i686-linux"
+        "riscv64-linux"
       ];
       # VM tests need a 64-bit host that NixOS tests run on.
       vmTestSystems = [
