@@ -495,16 +495,20 @@ pub fn is_rld(phdrs: &[u8], head: &[u8]) -> bool {
         else {
             return false;
         };
-        let mut at = 0;
-        while let Some(n) = notes.get(at..at + 12) {
-            let (namesz, descsz, kind) =
-                (u32_at(n, 0) as usize, u32_at(n, 4) as usize, u32_at(n, 8));
-            if kind == RLD_NOTE_TYPE && notes.get(at + 12..at + 16) == Some(b"rld\0") && namesz == 4
+        let mut at: usize = 0;
+        while let Some(n) = notes.get(at..at.saturating_add(12)) {
+            let (namesz, descsz, kind) = (u32_at(n, 0) as u64, u32_at(n, 4) as u64, u32_at(n, 8));
+            if kind == RLD_NOTE_TYPE && namesz == 4 && notes.get(at + 12..at + 16) == Some(b"rld\0")
             {
                 return true;
             }
-            let padded = |x: usize| x.div_ceil(4) * 4;
-            at += 12 + padded(namesz) + padded(descsz);
+            // In u64: on 32-bit targets a crafted size must not wrap `at`
+            // back to where it was (an endless loop).
+            let next = at as u64 + 12 + namesz.div_ceil(4) * 4 + descsz.div_ceil(4) * 4;
+            match usize::try_from(next) {
+                Ok(next) if next > at => at = next,
+                _ => break,
+            }
         }
         false
     })

@@ -287,9 +287,11 @@ pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem
     let head = fd.pread_into(&mut buf[..want], 0).map_err(Problem::Os)?;
     let header = elf::parse_header(head, size).map_err(Problem::Elf)?;
     let ph_len = header.phnum * PHDR_SIZE;
-    let ph_start = header.phoff as usize;
-    if ph_start + ph_len <= want {
-        let phdrs = &head[ph_start..ph_start + ph_len];
+    let ph_start = usize::try_from(header.phoff).unwrap_or(usize::MAX);
+    if let Some(phdrs) = ph_start
+        .checked_add(ph_len)
+        .and_then(|end| head.get(ph_start..end))
+    {
         if elf::is_rld(phdrs, head) {
             return Err(Problem::Elf(ElfError::IsRld));
         }

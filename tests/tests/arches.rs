@@ -314,3 +314,48 @@ fn aarch64_program_under_qemu_in_the_nixos_root() {
     assert_eq!(o.value("self.entry_is_start"), "1");
     assert_eq!(o.value("self.ld_library_path"), "<unset>");
 }
+
+/// A note whose size wraps a 32-bit offset back to where it was must not
+/// turn rld's note scan into an endless loop (found by review on i686).
+#[test]
+fn i686_crafted_note_size_does_not_hang() {
+    let arch = Arch::I686;
+    let dir = TempDir::new("note32");
+    let prog = arch.program(
+        &["probe.c"],
+        &dir,
+        "probe",
+        &arch.loader(Default::Missing).path,
+        &[],
+    );
+    let mut elf = vec![0u8; 0x6c];
+    elf[..4].copy_from_slice(b"\x7fELF");
+    elf[4] = 1; // ELFCLASS32
+    elf[5] = 1;
+    elf[6] = 1;
+    elf[16..18].copy_from_slice(&3u16.to_le_bytes()); // ET_DYN
+    elf[18..20].copy_from_slice(&3u16.to_le_bytes()); // EM_386
+    elf[20..24].copy_from_slice(&1u32.to_le_bytes());
+    elf[28..32].copy_from_slice(&52u32.to_le_bytes()); // e_phoff
+    elf[42..44].copy_from_slice(&32u16.to_le_bytes()); // e_phentsize
+    elf[44..46].copy_from_slice(&1u16.to_le_bytes()); // e_phnum
+    elf[52..56].copy_from_slice(&4u32.to_le_bytes()); // PT_NOTE
+    elf[56..60].copy_from_slice(&0x60u32.to_le_bytes()); // p_offset
+    elf[68..72].copy_from_slice(&12u32.to_le_bytes()); // p_filesz
+    elf[0x64..0x68].copy_from_slice(&0xffff_fff4u32.to_le_bytes()); // descsz
+    elf[0x68..0x6c].copy_from_slice(&1u32.to_le_bytes());
+    let path = dir.join("evil32.so");
+    fs::write(&path, elf).unwrap();
+    let mut cmd = std::process::Command::new("timeout");
+    cmd.args(["-s", "KILL", "10"])
+        .arg(&prog)
+        .env_clear()
+        .env("NIX_LD", &path);
+    let o = outcome(cmd);
+    assert_rld_error(&o, "crafted note");
+    assert!(
+        o.stderr.contains("it has no loadable segment"),
+        "{}",
+        o.stderr
+    );
+}

@@ -74,12 +74,14 @@ pub unsafe fn jump_to(entry: usize, sp: *const usize) -> ! {
     // SAFETY: per the function's contract; nothing of ours runs afterwards.
     unsafe {
         asm!(
-            "mov rsp, {sp}",
+            "mov rsp, rsi",
             "xor edx, edx",
             "xor ebp, ebp",
-            "jmp {entry}",
-            sp = in(reg) sp,
-            entry = in(reg) entry,
+            "jmp rax",
+            // Fixed registers: the asm zeroes rdx and rbp, so neither may
+            // carry an operand.
+            in("rsi") sp,
+            in("rax") entry,
             options(noreturn),
         )
     }
