@@ -22,7 +22,7 @@ use rld_shim::ldso::{self, Loaded, Problem};
 use rld_shim::logging;
 use rld_shim::stack::{self, EnvSlot, Stack, StackError, Undo};
 use rld_shim::sys;
-use rld_shim::text::Piece::{B, D, S, X};
+use rld_shim::text::Piece::{B, D, S};
 use rld_shim::text::{BufWriter, Piece, Show, render};
 
 use crate::arch::{self, HEADROOM};
@@ -152,48 +152,66 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     }
 
     let mapped = loaded.mapped;
+    let Some((ours, _)) = config.library_path else {
+        // Privileged: the environment stays exactly as the kernel gave it.
+        stack
+            .set_aux(AT_BASE, mapped.base, None)
+            .unwrap_or_else(|e| stack_fail(e));
+        return (mapped.entry, stack.sp_ptr());
+    };
+    let slot = stack.choose_env_slot(cstr);
+    logging::log(
+        Level::Debug,
+        &[S("library path set through "), S(slot_name(slot))],
+    );
+    let user = match slot {
+        EnvSlot::Replace { user, .. } => user,
+        EnvSlot::Relaunch => {
+            // ld.so is started as if run directly on the program (it maps
+            // the program again and rewrites the stack itself): the only
+            // way to add a library path without hiding a variable.
+            let argv0 = stack.argv()[0];
+            let execfn = stack.aux(AT_EXECFN).unwrap_or(argv0);
+            let path = compose(b"", None, ours);
+            let head = [
+                execfn,
+                c"--library-path".as_ptr() as usize,
+                path,
+                c"--argv0".as_ptr() as usize,
+                argv0,
+                execfn,
+            ];
+            return hand_over_directly(stack, &head, &loaded);
+        }
+        EnvSlot::Nowhere => None,
+    };
     stack
         .set_aux(AT_BASE, mapped.base, None)
         .unwrap_or_else(|e| stack_fail(e));
-    if let Some((ours, _)) = config.library_path {
-        let slot = stack.choose_env_slot(cstr);
-        let user = match slot {
-            EnvSlot::Replace { user, .. } => user,
-            _ => None,
-        };
-        let prefix = b"LD_LIBRARY_PATH=";
-        let entry = compose(prefix, user, ours);
-        let mut undo = Undo::new();
-        stack.apply_env(slot, entry, &mut undo);
-        let program_entry = stack
-            .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
-            .unwrap_or_else(|e| stack_fail(e));
-        logging::log(
-            Level::Debug,
-            &[
-                S("library path set through "),
-                S(slot_name(slot)),
-                S("; program entry "),
-                X(program_entry as u64),
-            ],
-        );
-        // SAFETY: single-threaded; the only reference.
-        let pending = unsafe { PENDING.get() };
-        *pending = raw::Pending {
-            words: words_ptr,
-            len: words_len,
-            undo,
-            entry: program_entry,
-        };
-    }
+    let entry = compose(b"LD_LIBRARY_PATH=", user, ours);
+    let mut undo = Undo::new();
+    stack.apply_env(slot, entry, &mut undo);
+    let program_entry = stack
+        .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
+        .unwrap_or_else(|e| stack_fail(e));
+    // SAFETY: single-threaded; the only reference.
+    let pending = unsafe { PENDING.get() };
+    *pending = raw::Pending {
+        words: words_ptr,
+        len: words_len,
+        undo,
+        entry: program_entry,
+    };
     (mapped.entry, stack.sp_ptr())
 }
 
 fn slot_name(slot: EnvSlot<'_>) -> &'static str {
     match slot {
         EnvSlot::Replace { user: Some(_), .. } => "the user's LD_LIBRARY_PATH",
-        EnvSlot::Replace { user: None, .. } => "a borrowed environment word",
-        EnvSlot::ArgvEnd => "the argument terminator (empty environment)",
+        EnvSlot::Replace { user: None, .. } => {
+            "a lent environment word, restored before the program runs"
+        }
+        EnvSlot::Relaunch => "--library-path, with ld.so started as if run directly on the program",
         EnvSlot::Nowhere => "nowhere (no arguments, no environment)",
     }
 }
@@ -248,7 +266,7 @@ fn warn_if_fell_back(loaded: &Loaded<'_>) {
 /// environment is never touched and no trampoline is needed.
 #[inline(never)]
 fn start_direct(
-    mut stack: Stack<'_>,
+    stack: Stack<'_>,
     config: &Config<'_>,
     loaded: &Loaded<'_>,
 ) -> (usize, *const usize) {
@@ -276,6 +294,9 @@ fn start_direct(
         first,
         None | Some(b"--help" | b"--version" | b"--list-tunables" | b"--list-diagnostics")
     );
+    let argv0 = stack.argv()[0];
+    let mut head = [argv0, 0, 0];
+    let mut len = 1;
     if let (Some((ours, source)), false) = (config.library_path, informational) {
         let user = stack
             .env()
@@ -283,9 +304,8 @@ fn start_direct(
             .rev()
             .find_map(|&p| stack::value_of(cstr(p), b"LD_LIBRARY_PATH"));
         let path = compose(b"", user, ours);
-        stack
-            .insert_args(c"--library-path".as_ptr() as usize, path)
-            .unwrap_or_else(|e| stack_fail(e));
+        head = [argv0, c"--library-path".as_ptr() as usize, path];
+        len = 3;
         logging::log(
             Level::Debug,
             &[
@@ -297,9 +317,22 @@ fn start_direct(
             ],
         );
     }
+    hand_over_directly(stack, &head[..len], loaded)
+}
+
+/// Starts `ld.so` the way the kernel starts it when it is run by hand, with
+/// `head` in place of argv\[0\]: `ld.so` recognises that case by
+/// `AT_ENTRY` being its own entry, and then loads the program named by its
+/// arguments itself.
+fn hand_over_directly(
+    mut stack: Stack<'_>,
+    head: &[usize],
+    loaded: &Loaded<'_>,
+) -> (usize, *const usize) {
+    stack
+        .rebuild_argv(head, 1)
+        .unwrap_or_else(|e| stack_fail(e));
     let m = loaded.mapped;
-    // Present ld.so as the program the kernel started, as when it is run
-    // by hand: it recognises that case by AT_ENTRY being its own entry.
     let aux = [
         (AT_ENTRY, m.entry),
         (AT_PHDR, m.phdr.unwrap_or(0)),

@@ -70,9 +70,13 @@ pub enum EnvSlot<'s> {
         index: usize,
         user: Option<&'s [u8]>,
     },
-    /// The environment is empty: lend `ld.so` the argument vector's
-    /// terminator, with argc one less (see [`Stack::apply_env`]).
-    ArgvEnd,
+    /// No word can be lent without hiding a variable from `ld.so`, glibc's
+    /// start-up or the libraries' constructors (or there is no environment
+    /// at all): start `ld.so` as if it were run directly on the program,
+    /// with the library path as `--library-path` (see
+    /// [`Stack::rebuild_argv`]). `ld.so` maps the program again and
+    /// rewrites the stack itself, so nothing needs undoing.
+    Relaunch,
     /// Nowhere (no environment and no arguments at all).
     Nowhere,
 }
@@ -119,7 +123,7 @@ fn name_of(entry: &[u8]) -> &[u8] {
 
 impl<'w> Stack<'w> {
     /// Parses the block starting at word `sp` (argc). Words before `sp` are
-    /// free headroom that [`insert_args`](Self::insert_args) may use.
+    /// free headroom that [`rebuild_argv`](Self::rebuild_argv) may use.
     #[inline(never)]
     pub fn parse(words: &'w mut [usize], sp: usize) -> Result<Self, StackError> {
         let argc = *words.get(sp).ok_or(StackError::ArgvUnterminated)?;
@@ -229,12 +233,14 @@ impl<'w> Stack<'w> {
     ///    last), whose value is kept in front of rld's;
     /// 2. one of rld's own variables (`NIX_LD*`, `RLD_*`), which `ld.so` and
     ///    the program's libraries ignore;
-    /// 3. the last variable that `ld.so` does not read (not `LD_*`, not
-    ///    `GLIBC_TUNABLES`);
-    /// 4. the last variable at all;
-    /// 5. with no environment, the argument vector's terminator.
+    /// 3. `_`, which shells set to the program's path and nothing reads at
+    ///    start-up;
+    /// 4. otherwise [`EnvSlot::Relaunch`]: any other variable may be read
+    ///    by `ld.so` (`LD_*`), by glibc's tunables (`GLIBC_TUNABLES`,
+    ///    `MALLOC_*`) or by a library's constructor, all before the
+    ///    program's entry point, so none is lent.
     ///
-    /// Every choice is undone before the program's entry point.
+    /// Every word lent is put back before the program's entry point.
     #[inline(never)]
     pub fn choose_env_slot<'s>(&self, strings: impl Fn(usize) -> &'s [u8]) -> EnvSlot<'s> {
         let env = self.env();
@@ -250,56 +256,28 @@ impl<'w> Stack<'w> {
                 user: Some(user),
             };
         }
-        let ours = |e: &[u8]| {
+        let lendable = |e: &[u8]| {
             let n = name_of(e);
-            n.starts_with(b"NIX_LD") || n.starts_with(b"RLD_")
+            n.starts_with(b"NIX_LD") || n.starts_with(b"RLD_") || n == b"_"
         };
-        let ldso_reads = |e: &[u8]| {
-            let n = name_of(e);
-            n.starts_with(b"LD_") || n == b"GLIBC_TUNABLES"
-        };
-        let pick = env
-            .iter()
-            .position(|&p| ours(strings(p)))
-            .or_else(|| env.iter().rposition(|&p| !ldso_reads(strings(p))))
-            .or_else(|| env.len().checked_sub(1));
-        match pick {
+        match env.iter().position(|&p| lendable(strings(p))) {
             Some(k) => EnvSlot::Replace {
                 index: at(k),
                 user: None,
             },
-            None if self.argc > 0 => EnvSlot::ArgvEnd,
+            None if self.argc > 0 => EnvSlot::Relaunch,
             None => EnvSlot::Nowhere,
         }
     }
 
     /// Makes `ld.so` see the environment entry at address `entry` through
-    /// `slot`, recording what it changed in `undo`.
-    ///
-    /// For [`EnvSlot::ArgvEnd`], `ld.so` is shown one argument fewer: argc is
-    /// decremented, the last argument's word becomes the argument terminator
-    /// and the old terminator becomes the one-entry environment. After
-    /// [`Undo::apply`], the C library's `environ` (which `ld.so` computed as
-    /// the word after its argument terminator) points at the real argument
-    /// terminator, a NULL: the empty environment the program was given.
+    /// `slot`, recording what it changed in `undo`. [`EnvSlot::Relaunch`]
+    /// and [`EnvSlot::Nowhere`] change nothing here.
     #[inline(never)]
     pub fn apply_env(&mut self, slot: EnvSlot<'_>, entry: usize, undo: &mut Undo) {
-        match slot {
-            EnvSlot::Replace { index, .. } => {
-                undo.save(self.words, index);
-                self.words[index] = entry;
-            }
-            EnvSlot::ArgvEnd => {
-                let last_arg = self.sp + self.argc;
-                let argv_end = last_arg + 1;
-                undo.save(self.words, self.sp);
-                undo.save(self.words, last_arg);
-                undo.save(self.words, argv_end);
-                self.words[self.sp] = self.argc - 1;
-                self.words[last_arg] = 0;
-                self.words[argv_end] = entry;
-            }
-            EnvSlot::Nowhere => {}
+        if let EnvSlot::Replace { index, .. } = slot {
+            undo.save(self.words, index);
+            self.words[index] = entry;
         }
     }
 
@@ -317,19 +295,29 @@ impl<'w> Stack<'w> {
         Ok(entry)
     }
 
-    /// Inserts two arguments after argv\[0\] by moving argc and argv\[0\] two
-    /// words down into the headroom; the stack pointer moves with them.
-    pub fn insert_args(&mut self, a: usize, b: usize) -> Result<(), StackError> {
-        if self.sp < 2 || self.argc == 0 {
-            return Err(StackError::NoRoom);
-        }
-        let sp = self.sp;
-        self.words[sp - 2] = self.argc + 2;
-        self.words[sp - 1] = self.words[sp + 1];
-        self.words[sp] = a;
-        self.words[sp + 1] = b;
-        self.sp -= 2;
-        self.argc += 2;
+    /// Replaces `argv[..skip]` with `head`: the new arguments are
+    /// `head ++ argv[skip..]`. argc, the arguments and everything after them
+    /// move down into the headroom by as many words as needed, rounded up so
+    /// that the stack pointer keeps the 16-byte alignment the ABIs require
+    /// at process entry; the strings they point to stay where they are.
+    pub fn rebuild_argv(&mut self, head: &[usize], skip: usize) -> Result<(), StackError> {
+        let skip = skip.min(self.argc);
+        let grow = head.len().checked_sub(skip).ok_or(StackError::NoRoom)?;
+        let align = 16 / core::mem::size_of::<usize>();
+        let shift = grow.div_ceil(align) * align;
+        let new_sp = self.sp.checked_sub(shift).ok_or(StackError::NoRoom)?;
+        let down = shift - grow;
+        let tail = self.sp + 1 + skip;
+        let end = self.auxv_end + 2;
+        self.words.copy_within(tail..end, tail - down);
+        self.words[new_sp] = self.argc + grow;
+        self.words[new_sp + 1..new_sp + 1 + head.len()].copy_from_slice(head);
+        self.sp = new_sp;
+        self.argc += grow;
+        self.env -= down;
+        self.env_end -= down;
+        self.auxv -= down;
+        self.auxv_end -= down;
         Ok(())
     }
 }
@@ -374,6 +362,8 @@ mod tests {
     const AT_PAGESZ: usize = 6;
     const AT_BASE: usize = 7;
     const ENTRY: usize = AT_ENTRY as usize;
+    /// Headroom words below argc, as the loader leaves them.
+    const H: usize = 8;
 
     /// A fake stack: strings are numbered from 1 and `strings(p)` looks up
     /// number `p`, so the tests need no raw pointers.
@@ -385,7 +375,8 @@ mod tests {
     impl Fake {
         fn new(args: &[&'static str], env: &[&'static str]) -> Fake {
             let mut strings = Vec::new();
-            let mut words = vec![0, 0, args.len()];
+            let mut words = vec![0; H];
+            words.push(args.len());
             for a in args {
                 strings.push(a.as_bytes());
                 words.push(strings.len());
@@ -415,7 +406,7 @@ mod tests {
     #[test]
     fn parses_the_kernel_layout() {
         let mut f = Fake::new(&["prog", "a"], &["A=1", "B=2"]);
-        let s = Stack::parse(&mut f.words, 2).unwrap();
+        let s = Stack::parse(&mut f.words, H).unwrap();
         assert_eq!(s.argc(), 2);
         assert_eq!(s.argv(), &[1, 2]);
         assert_eq!(s.env(), &[3, 4]);
@@ -451,7 +442,7 @@ mod tests {
     fn set_aux_changes_one_entry_and_records_it() {
         let mut f = Fake::new(&["p"], &[]);
         let original = f.words.clone();
-        let mut s = Stack::parse(&mut f.words, 2).unwrap();
+        let mut s = Stack::parse(&mut f.words, H).unwrap();
         let mut undo = Undo::new();
         s.set_aux(AT_BASE as u32, 0x1234, Some(&mut undo)).unwrap();
         assert_eq!(s.aux(AT_BASE as u32), Some(0x1234));
@@ -465,7 +456,7 @@ mod tests {
     fn getenv_returns_the_first_occurrence() {
         let mut f = Fake::new(&["p"], &["NIX_LD=/a", "NIX_LD=/b", "NIX_LDX=/c"]);
         let strings = f.strings.clone();
-        let s = Stack::parse(&mut f.words, 2).unwrap();
+        let s = Stack::parse(&mut f.words, H).unwrap();
         assert_eq!(s.getenv(|p| strings[p - 1], "NIX_LD"), Some(&b"/a"[..]));
         assert_eq!(s.getenv(|p| strings[p - 1], "NIX_L"), None);
     }
@@ -473,7 +464,7 @@ mod tests {
     fn slot_for(env: &[&'static str]) -> (EnvSlot<'static>, usize) {
         let mut f = Fake::new(&["p"], env);
         let strings = f.strings.clone();
-        let s = Stack::parse(&mut f.words, 2).unwrap();
+        let s = Stack::parse(&mut f.words, H).unwrap();
         let slot = s.choose_env_slot(|p| strings[p - 1]);
         (slot, s.env)
     }
@@ -508,16 +499,8 @@ mod tests {
     }
 
     #[test]
-    fn slot_then_avoids_variables_ld_so_reads() {
-        let (slot, env) = slot_for(&["HOME=/root", "LD_PRELOAD=/x.so", "GLIBC_TUNABLES=a=b"]);
-        assert_eq!(
-            slot,
-            EnvSlot::Replace {
-                index: env,
-                user: None
-            }
-        );
-        let (slot, env) = slot_for(&["LD_BIND_NOW=1", "LD_PRELOAD=/x.so"]);
+    fn slot_lends_only_words_nothing_reads_at_startup() {
+        let (slot, env) = slot_for(&["HOME=/root", "_=/usr/bin/prog", "MALLOC_ARENA_MAX=2"]);
         assert_eq!(
             slot,
             EnvSlot::Replace {
@@ -525,66 +508,94 @@ mod tests {
                 user: None
             }
         );
+        for env in [
+            &["HOME=/root", "PATH=/bin"][..],
+            &["LD_PRELOAD=/x.so", "GLIBC_TUNABLES=a=b"],
+            &["MALLOC_PERTURB_=85"],
+            &["LD_BIND_NOW=1"],
+        ] {
+            assert_eq!(slot_for(env).0, EnvSlot::Relaunch, "{env:?}");
+        }
     }
 
     #[test]
     fn slot_for_an_empty_environment() {
-        assert_eq!(slot_for(&[]).0, EnvSlot::ArgvEnd);
+        assert_eq!(slot_for(&[]).0, EnvSlot::Relaunch);
         let mut f = Fake::new(&[], &[]);
-        let s = Stack::parse(&mut f.words, 2).unwrap();
+        let s = Stack::parse(&mut f.words, H).unwrap();
         assert_eq!(s.choose_env_slot(|_| b""), EnvSlot::Nowhere);
     }
 
-    /// For every kind of environment: ld.so sees the new entry, and after the
-    /// undo every word is as the kernel left it.
+    /// For every environment with a word to lend: ld.so sees the new entry,
+    /// and after the undo every word is as the kernel left it.
     #[test]
     fn apply_then_undo_restores_every_word() {
         let envs: &[&[&'static str]] = &[
             &["LD_LIBRARY_PATH=/u", "A=1"],
             &["LD_LIBRARY_PATH="],
             &["NIX_LD=/x"],
-            &["HOME=/", "PATH=/bin"],
-            &["LD_PRELOAD=/p.so"],
-            &[],
+            &["HOME=/", "_=/bin/prog", "PATH=/bin"],
         ];
         for env in envs {
             let mut f = Fake::new(&["prog", "arg1"], env);
             let original = f.words.clone();
             let strings = f.strings.clone();
             let new_entry = 1000;
-            let mut s = Stack::parse(&mut f.words, 2).unwrap();
+            let mut s = Stack::parse(&mut f.words, H).unwrap();
             let mut undo = Undo::default();
             let slot = s.choose_env_slot(|p| strings[p - 1]);
+            assert!(matches!(slot, EnvSlot::Replace { .. }), "{env:?}");
             s.apply_env(slot, new_entry, &mut undo);
             let real_entry = s.redirect_entry(0x9999, &mut undo).unwrap();
             assert_eq!(real_entry, 0x401000);
             // What ld.so sees: argc from the stack, environ after argv.
             let words = s.words();
-            let argc = words[2];
-            let seen = env_as_seen(words, 2, 2 + argc + 2);
+            let argc = words[H];
+            let seen = env_as_seen(words, H, H + argc + 2);
             assert!(seen.contains(&new_entry), "{env:?}: {seen:?}");
-            // Every other variable is still there, unless its word was lent.
-            assert!(seen.len() >= env.len().max(1), "{env:?}");
+            assert_eq!(seen.len(), env.len(), "{env:?}");
             undo.apply(words);
             assert_eq!(words, &original[..], "{env:?}");
-            // ld.so's environ pointer (computed before the undo) still
-            // shows the program's environment.
-            let seen_after = env_as_seen(words, 2, 2 + argc + 2);
-            assert_eq!(seen_after.len(), env.len(), "{env:?}");
         }
     }
 
+    /// Checks that the stack at `sp` parses with `argv`, the environment
+    /// and auxiliary vector of `f`, and a 16-byte aligned stack pointer.
+    fn check_rebuilt(s: &mut Stack<'_>, argv: &[usize], env: &[usize]) {
+        let sp = s.sp();
+        assert_eq!((sp * core::mem::size_of::<usize>()) % 16, 0, "alignment");
+        let words = s.words();
+        let again = Stack::parse(words, sp).unwrap();
+        assert_eq!(again.argv(), argv);
+        assert_eq!(again.env(), env);
+        assert_eq!(again.aux(AT_PAGESZ as u32), Some(4096));
+        assert_eq!(again.aux(AT_ENTRY), Some(0x401000));
+    }
+
     #[test]
-    fn insert_args_uses_the_headroom() {
+    fn rebuild_argv_for_direct_invocation_and_relaunch() {
+        // rld-loader ./prog x  ->  rld-loader --library-path LP ./prog x
         let mut f = Fake::new(&["rld-loader", "./prog", "x"], &["A=1"]);
-        let mut s = Stack::parse(&mut f.words, 2).unwrap();
-        s.insert_args(100, 101).unwrap();
-        assert_eq!(s.sp(), 0);
-        let w = s.words();
-        assert_eq!(&w[..7], &[5, 1, 100, 101, 2, 3, 0]);
+        let mut s = Stack::parse(&mut f.words, H).unwrap();
+        s.rebuild_argv(&[1, 100, 101], 1).unwrap();
+        check_rebuilt(&mut s, &[1, 100, 101, 2, 3], &[4]);
+        // prog a b  ->  prog --library-path LP --argv0 prog PATH a b
+        let mut f = Fake::new(&["prog", "a", "b"], &["HOME=/"]);
+        let mut s = Stack::parse(&mut f.words, H).unwrap();
+        s.rebuild_argv(&[9, 100, 101, 102, 1, 9], 1).unwrap();
+        check_rebuilt(&mut s, &[9, 100, 101, 102, 1, 9, 2, 3], &[4]);
+        // An empty environment and one argument.
+        let mut f = Fake::new(&["prog"], &[]);
+        let mut s = Stack::parse(&mut f.words, H).unwrap();
+        s.rebuild_argv(&[9, 100, 101, 102, 1, 9], 1).unwrap();
+        check_rebuilt(&mut s, &[9, 100, 101, 102, 1, 9], &[]);
+        // Not enough headroom.
         let mut f = Fake::new(&["a"], &[]);
-        let mut s = Stack::parse(&mut f.words[2..], 0).unwrap();
-        assert_eq!(s.insert_args(1, 2), Err(StackError::NoRoom));
+        let mut s = Stack::parse(&mut f.words[H - 2..], 2).unwrap();
+        assert_eq!(
+            s.rebuild_argv(&[1, 2, 3, 4, 5, 6], 1),
+            Err(StackError::NoRoom)
+        );
     }
 
     #[test]

@@ -89,32 +89,62 @@ fn program_sees_what_a_native_start_gives() {
     }
 }
 
+/// With no word to lend (an empty environment, or only variables that
+/// ld.so, glibc's start-up or a constructor may read), ld.so is started as
+/// if run directly on the program: the program still sees exactly its own
+/// start, down to the auxiliary vector behind `environ` and its name.
 #[test]
-fn empty_environment_uses_the_default_and_stays_empty() {
+fn nothing_to_lend_starts_ld_so_directly_and_hides_nothing() {
     let p = probe(Default::Present);
-    let shim = run(&p.shimmed, &["x"], &[]);
-    shim.assert_success();
-    assert_eq!(shim.stderr, "");
-    assert_eq!(shim.value("self.env_count"), "0");
-    assert_eq!(shim.value("self.argc"), "2");
-    assert_eq!(shim.value("self.argv1"), "x");
-    assert_eq!(shim.value("self.entry_is_start"), "1");
-    assert_eq!(shim.value("self.auxv_after_argv"), "1");
-    // Known limit (README): with an empty environment, rld lends ld.so the
-    // argument terminator, and libc's `environ` ends up pointing at it, so a
-    // walk from `environ` finds an empty auxiliary vector. getauxval() and a
-    // walk from argv (as the kernel's layout defines it) are right.
-    assert_eq!(shim.value("self.auxv_after_environ"), "0");
-    assert_eq!(shim.value("self.ld_library_path"), "<unset>");
+    let cases: &[&[(&str, &str)]] = &[
+        &[],
+        &[("HOME", "/root"), ("PATH", "/usr/bin")],
+        &[("MALLOC_PERTURB_", "85"), ("PROBE_MALLOC", "1")],
+        &[("LD_BIND_NOW", "1")],
+    ];
+    let native_dir = p.native.parent().unwrap().to_str().unwrap();
+    let shim_dir = p.shimmed.parent().unwrap().to_str().unwrap();
+    for env in cases {
+        for args in [&[][..], &["x", "y z"][..]] {
+            let shim = run(&p.shimmed, args, env);
+            let native = run(&p.native, args, env);
+            shim.assert_success();
+            assert_eq!(shim.stderr, "", "{env:?}");
+            let n: std::collections::BTreeMap<_, _> = native
+                .values()
+                .into_iter()
+                .map(|(k, v)| (k, v.replace(native_dir, shim_dir)))
+                .collect();
+            assert_eq!(shim.values(), n, "{env:?} {args:?}");
+            assert_eq!(shim.value("self.auxv_after_environ"), "1");
+            assert_eq!(
+                shim.value("self.invocation_name"),
+                p.shimmed.to_str().unwrap()
+            );
+        }
+    }
+    // glibc's start-up saw MALLOC_PERTURB_ (fresh memory is filled with ~85).
+    let o = run(
+        &p.shimmed,
+        &[] as &[&str],
+        &[("MALLOC_PERTURB_", "85"), ("PROBE_MALLOC", "1")],
+    );
+    assert_eq!(o.value("self.malloc_fill"), "aa");
 }
 
+/// LD_PRELOAD alone in the environment still reaches ld.so.
 #[test]
-fn only_variables_ld_so_reads_still_work() {
+fn ld_preload_alone_still_works() {
     let p = probe(Default::Present);
-    let o = run(&p.shimmed, &[] as &[&str], &[("LD_BIND_NOW", "1")]);
+    let lib = p._dir.join("libpreload.so");
+    compile("cc", &["preload.c"], &lib, &["-shared", "-fPIC"]);
+    let o = run(
+        &p.shimmed,
+        &[] as &[&str],
+        &[("LD_PRELOAD", lib.to_str().unwrap())],
+    );
     o.assert_success();
-    assert_eq!(o.value("self.env0"), "LD_BIND_NOW=1");
-    assert_eq!(o.value("self.env_count"), "1");
+    assert!(o.stdout.starts_with("preloaded=yes\n"), "{}", o.stdout);
 }
 
 #[test]

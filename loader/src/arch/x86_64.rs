@@ -17,8 +17,9 @@ use core::arch::{asm, naked_asm};
 pub const RELOC_RELATIVE: u32 = 8;
 
 /// Words of headroom `_start` leaves below the kernel's argc, so the loader
-/// can prepend arguments (`--library-path DIR`) without moving anything else.
-pub const HEADROOM: usize = 2;
+/// can put arguments in front of the program's (`--library-path DIR`) and
+/// keep the stack pointer 16-byte aligned without touching its own frames.
+pub const HEADROOM: usize = 8;
 
 /// The kernel enters here.
 ///
