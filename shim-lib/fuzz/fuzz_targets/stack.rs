@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rld_shim::stack::{Stack, Undo};
+use rld_shim::stack::{EnvSlot, Stack, Undo};
 
 fuzz_target!(|data: &[u8]| {
     // The first bytes are strings ("NAME=VALUE", split at NUL), the rest
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let original = words.clone();
     let lookup = |p: usize| strings.get(p.wrapping_sub(1)).copied().unwrap_or(b"");
-    for headroom in [0, 2] {
+    for headroom in [0, 2, 8] {
         if headroom > words.len() {
             continue;
         }
@@ -27,6 +27,19 @@ fuzz_target!(|data: &[u8]| {
         };
         let _ = stack.getenv(lookup, "NIX_LD");
         let slot = stack.choose_env_slot(lookup);
+        if slot == EnvSlot::Relaunch {
+            // The rebuilt stack must parse, keep the environment and be
+            // aligned; with too little headroom it is an error, not a panic.
+            let env: Vec<usize> = stack.env().to_vec();
+            if stack.rebuild_argv(&[1, 2, 3, 4, 5, 6], 1).is_ok() {
+                let sp = stack.sp();
+                assert_eq!((sp * core::mem::size_of::<usize>()) % 16, (headroom * core::mem::size_of::<usize>()) % 16);
+                let again = Stack::parse(stack.words(), sp).unwrap();
+                assert_eq!(again.env(), &env[..]);
+            }
+            words.copy_from_slice(&original);
+            continue;
+        }
         let mut undo = Undo::new();
         stack.apply_env(slot, 0xabcd, &mut undo);
         let _ = stack.redirect_entry(0x1111, &mut undo);
