@@ -258,6 +258,8 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
         args.runs
     );
     let mut samples: BTreeMap<(usize, usize), Vec<f64>> = BTreeMap::new();
+    let mut cpu: BTreeMap<(usize, usize), Vec<f64>> = BTreeMap::new();
+    let mut faults: BTreeMap<(usize, usize), Vec<f64>> = BTreeMap::new();
     let live: Vec<(usize, usize)> = (0..PROGRAMS.len())
         .flat_map(|p| (0..variants.len()).map(move |v| (p, v)))
         .filter(|&(p, v)| binaries[p][v].is_some())
@@ -269,9 +271,9 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
             let bin = binaries[p][v].as_ref().unwrap();
             let mut cmd = command(bin, PROGRAMS[p].args, &env);
             let t = Instant::now();
-            let status = cmd.status().map_err(|e| e.to_string())?;
+            let (status, usage) = run_with_usage(&mut cmd)?;
             let us = t.elapsed().as_secs_f64() * 1e6;
-            if !status.success() {
+            if status != 0 {
                 return Err(format!(
                     "{} through {} failed in round {round}",
                     PROGRAMS[p].name, variants[v].name
@@ -279,6 +281,8 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
             }
             if round >= args.warmup {
                 samples.entry((p, v)).or_default().push(us);
+                cpu.entry((p, v)).or_default().push(usage.0);
+                faults.entry((p, v)).or_default().push(usage.1);
             }
         }
     }
@@ -296,10 +300,17 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
         _ => String::new(),
     };
 
-    let report = report(&variants, &samples, &syscalls, &extra, args)?;
+    let report = report(
+        &variants,
+        &[&samples, &cpu, &faults],
+        &syscalls,
+        &extra,
+        args,
+    )?;
     print!("{report}");
     fs::write(out.join("results.md"), &report).map_err(|e| e.to_string())?;
     let svg = plot(&variants, &samples);
+    let _ = (&cpu, &faults);
     fs::write(out.join("startup.svg"), svg).map_err(|e| e.to_string())?;
     eprintln!(
         "wrote {} and {}",
@@ -307,6 +318,34 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
         out.join("startup.svg").display()
     );
     Ok(())
+}
+
+/// Spawns `cmd` and reaps it with wait4: (exit status, (user+system CPU
+/// microseconds, minor page faults)).
+fn run_with_usage(cmd: &mut Command) -> Result<(i32, (f64, f64)), String> {
+    let child = cmd.spawn().map_err(|e| e.to_string())?;
+    let mut status = 0;
+    // SAFETY: rusage is plain data the kernel fills in; the pid is our
+    // child, not yet reaped (std does not wait on drop).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: valid pointers to live locals.
+    if unsafe { libc::wait4(pid, &mut status, 0, &mut usage) } != pid {
+        return Err(format!("wait4: {}", std::io::Error::last_os_error()));
+    }
+    let tv = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    };
+    Ok((
+        code,
+        (
+            tv(usage.ru_utime) + tv(usage.ru_stime),
+            usage.ru_minflt as f64,
+        ),
+    ))
 }
 
 fn command(bin: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
@@ -413,12 +452,13 @@ fn stripped_size(loader: &Path, out: &Path) -> Result<u64, String> {
     sh(Command::new("strip").arg("-o").arg(&copy).arg(loader))?;
     let size = fs::metadata(&copy).map_err(|e| e.to_string())?.len();
     let _ = fs::remove_file(copy);
-    Ok(size)
+    // strip can make an already stripped file a little larger.
+    Ok(size.min(fs::metadata(loader).map_err(|e| e.to_string())?.len()))
 }
 
 fn report(
     variants: &[Variant],
-    samples: &BTreeMap<(usize, usize), Vec<f64>>,
+    all: &[&BTreeMap<(usize, usize), Vec<f64>>; 3],
     syscalls: &[Option<u64>],
     extra: &str,
     args: &Args,
@@ -445,7 +485,8 @@ fn report(
         "Method: fork+exec+wait timed in the parent, {} runs per cell after {} warm-up, all cells interleaved in a rotating order.\n",
         args.runs, args.warmup
     );
-    let _ = write!(r, "| program |");
+    let samples = all[0];
+    let _ = write!(r, "| wall time | ");
     for v in variants {
         let _ = write!(r, " {} |", v.name);
     }
@@ -472,6 +513,29 @@ fn report(
             }
         }
         let _ = writeln!(r);
+    }
+    for (title, table, unit) in [
+        ("CPU time (user + system, wait4)", all[1], "µs"),
+        ("minor page faults", all[2], ""),
+    ] {
+        let _ = writeln!(r, "| {title} |{}", " |".repeat(variants.len()));
+        for (p, prog) in PROGRAMS.iter().enumerate() {
+            let _ = write!(r, "| {} |", prog.name);
+            let native = table.get(&(p, 0)).map(|s| stats(s).median);
+            for v in 0..variants.len() {
+                match table.get(&(p, v)) {
+                    Some(s) => {
+                        let st = stats(s);
+                        let ratio = native.map_or(f64::NAN, |n| st.median / n);
+                        let _ = write!(r, " {:.0}{unit}, {:.3} × |", st.median, ratio);
+                    }
+                    None => {
+                        let _ = write!(r, " not available |");
+                    }
+                }
+            }
+            let _ = writeln!(r);
+        }
     }
     let _ = write!(r, "| syscalls (C hello, `strace -f -c`) |");
     for s in syscalls {
