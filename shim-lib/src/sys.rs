@@ -80,13 +80,21 @@ impl Errno {
             }
         }
         let number = &digits[at..];
-        for line in ERRNO_TEXT.split_terminator('\n') {
-            if let Some(rest) = line.as_bytes().strip_prefix(number)
-                && rest.first() == Some(&b' ')
-            {
-                let (_, rest) = line.split_at(number.len() + 1);
+        // Byte-wise: str's split and char-boundary checks cost the loader
+        // more than the table itself. Every line is ASCII.
+        let text = ERRNO_TEXT.as_bytes();
+        let mut start = 0;
+        while start < text.len() {
+            let end = text[start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |n| start + n);
+            let line = &text[start..end];
+            if line.len() > number.len() && line.starts_with(number) && line[number.len()] == b' ' {
+                let rest = &ERRNO_TEXT[start + number.len() + 1..end];
                 return rest.split_once(' ').unwrap_or((rest, ""));
             }
+            start = end + 1;
         }
         ("", "Unknown error")
     }
