@@ -59,6 +59,13 @@ pub fn cstr(ptr: usize) -> &'static [u8] {
     unsafe { core::ffi::CStr::from_ptr(ptr as *const core::ffi::c_char).to_bytes() }
 }
 
+/// The first byte of the NUL-terminated string at `ptr` (0 if empty).
+pub fn first_byte(ptr: usize) -> u8 {
+    // SAFETY: as for `cstr`: a live NUL-terminated string, so at least one
+    // byte is readable.
+    unsafe { *(ptr as *const u8) }
+}
+
 /// A static cell for data that must outlive `ld.so`'s start-up.
 pub struct Static<T>(UnsafeCell<T>);
 

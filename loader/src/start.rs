@@ -17,7 +17,7 @@ use linux_raw_sys::auxvec::{
     AT_BASE, AT_ENTRY, AT_EXECFN, AT_PAGESZ, AT_PHDR, AT_PHNUM, AT_SECURE,
 };
 use log::Level;
-use rld_shim::config::Config;
+use rld_shim::config::{Config, Vars};
 use rld_shim::ldso::{self, Loaded, Problem};
 use rld_shim::logging;
 use rld_shim::stack::{self, EnvSlot, Stack, StackError, Undo};
@@ -102,7 +102,16 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     let mut stack = Stack::parse(words, HEADROOM).unwrap_or_else(|e| stack_fail(e));
     // Fail safe: without AT_SECURE, assume the process is privileged.
     let secure = stack.aux(AT_SECURE).is_none_or(|v| v != 0);
-    let config = Config::resolve(|name| stack.getenv(cstr, name), secure);
+    // One pass over the environment; only entries that can be rld's
+    // variables (all start with N or R) are measured at all.
+    let vars = Vars::scan(
+        stack
+            .env()
+            .iter()
+            .filter(|&&p| matches!(raw::first_byte(p), b'N' | b'R'))
+            .map(|&p| cstr(p)),
+    );
+    let config = Config::resolve(|name| vars.get(name), secure);
     logging::set_level(config.log_level);
 
     let direct = stack.aux(AT_ENTRY) == Some(arch::_start as *const () as usize);

@@ -3,10 +3,49 @@
 
 use log::LevelFilter;
 
+use crate::stack::value_of;
 use crate::text::{Out, Show};
 use crate::{DEFAULT_LD_SO, DEFAULT_LIBRARY_PATH};
 
 pub use crate::arch::{NIX_LD_LIBRARY_PATH_SYSTEM, NIX_LD_SYSTEM};
+
+/// Every variable [`Config::resolve`] reads.
+pub const VARIABLES: [&str; 6] = [
+    NIX_LD_SYSTEM,
+    "NIX_LD",
+    NIX_LD_LIBRARY_PATH_SYSTEM,
+    "NIX_LD_LIBRARY_PATH",
+    "RLD_LOG",
+    "NIX_LD_LOG",
+];
+
+/// The first value of each of [`VARIABLES`], found in one pass over an
+/// environment: the loader's `getenv` for [`Config::resolve`], which would
+/// otherwise scan the environment once per variable on every start.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Vars<'e>([Option<&'e [u8]>; 6]);
+
+impl<'e> Vars<'e> {
+    /// Scans `NAME=VALUE` entries; the first occurrence wins, as getenv.
+    pub fn scan(env: impl IntoIterator<Item = &'e [u8]>) -> Self {
+        let mut vars = Vars::default();
+        for entry in env {
+            for (slot, name) in vars.0.iter_mut().zip(VARIABLES) {
+                if slot.is_none() {
+                    *slot = value_of(entry, name.as_bytes());
+                }
+            }
+        }
+        vars
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'e [u8]> {
+        VARIABLES
+            .iter()
+            .position(|&n| n == name)
+            .and_then(|i| self.0[i])
+    }
+}
 
 /// Where a setting came from; shown in messages so users know what to change.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -142,6 +181,25 @@ mod tests {
 
     fn paths<'a>(c: &Config<'a>) -> Vec<(&'a [u8], Source)> {
         c.candidates().map(|c| (c.path, c.source)).collect()
+    }
+
+    #[test]
+    fn vars_scan_keeps_first_occurrences_like_getenv() {
+        let env: [&[u8]; 5] = [
+            b"NIX_LD=/a",
+            b"HOME=/",
+            b"NIX_LD=/b",
+            b"RLD_LOG=debug",
+            b"NIX_LDX=/c",
+        ];
+        let vars = Vars::scan(env);
+        assert_eq!(vars.get("NIX_LD"), Some(&b"/a"[..]));
+        assert_eq!(vars.get("RLD_LOG"), Some(&b"debug"[..]));
+        assert_eq!(vars.get("NIX_LD_LOG"), None);
+        assert_eq!(vars.get("HOME"), None, "only the variables rld reads");
+        let c = Config::resolve(|n| vars.get(n), false);
+        assert_eq!(c.log_level, LevelFilter::Debug);
+        assert_eq!(c.candidates().next().unwrap().path, b"/a");
     }
 
     #[test]

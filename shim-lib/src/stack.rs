@@ -218,14 +218,6 @@ impl<'w> Stack<'w> {
         Ok(())
     }
 
-    /// The first value of variable `name`, as `getenv(3)` finds it.
-    #[inline(never)]
-    pub fn getenv<'s>(&self, strings: impl Fn(usize) -> &'s [u8], name: &str) -> Option<&'s [u8]> {
-        self.env()
-            .iter()
-            .find_map(|&p| value_of(strings(p), name.as_bytes()))
-    }
-
     /// Chooses the environment word that will carry `LD_LIBRARY_PATH` for
     /// `ld.so`, preferring words whose absence during start-up nobody notices:
     ///
@@ -450,15 +442,6 @@ mod tests {
         assert_eq!(s.set_aux(99, 1, None), Err(StackError::MissingAux(99)));
         undo.apply(s.words());
         assert_eq!(f.words, original);
-    }
-
-    #[test]
-    fn getenv_returns_the_first_occurrence() {
-        let mut f = Fake::new(&["p"], &["NIX_LD=/a", "NIX_LD=/b", "NIX_LDX=/c"]);
-        let strings = f.strings.clone();
-        let s = Stack::parse(&mut f.words, H).unwrap();
-        assert_eq!(s.getenv(|p| strings[p - 1], "NIX_LD"), Some(&b"/a"[..]));
-        assert_eq!(s.getenv(|p| strings[p - 1], "NIX_L"), None);
     }
 
     fn slot_for(env: &[&'static str]) -> (EnvSlot<'static>, usize) {

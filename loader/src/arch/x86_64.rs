@@ -113,7 +113,9 @@ pub unsafe extern "C" fn memcpy(dest: *mut u8, src: *const u8, n: usize) -> *mut
 pub unsafe extern "C" fn memmove(dest: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     if (dest as usize).wrapping_sub(src as usize) >= n {
         // Forward copy cannot overwrite unread source bytes.
-        // SAFETY: valid ranges per the caller; see the test above.
+        // SAFETY: valid ranges per the caller, and dest is not inside
+        // [src, src + n), so the forward copy reads every byte before
+        // overwriting it.
         return unsafe { memcpy(dest, src, n) };
     }
     // SAFETY: copy backwards from the last byte; the direction flag is

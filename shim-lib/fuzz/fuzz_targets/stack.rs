@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         let Ok(mut stack) = Stack::parse(&mut words, headroom) else {
             continue;
         };
-        let _ = stack.getenv(lookup, "NIX_LD");
+        let _ = rld_shim::config::Vars::scan(stack.env().iter().map(|&p| lookup(p)));
         let slot = stack.choose_env_slot(lookup);
         if slot == EnvSlot::Relaunch {
             // The rebuilt stack must parse, keep the environment and be
