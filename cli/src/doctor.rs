@@ -332,22 +332,11 @@ fn choose_loader(
     }
     if loading.under_rld {
         if loading.ld_so.path.is_none() {
-            let tried: Vec<String> = settings
-                .candidates
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{} (from {}): {}",
-                        c.path.display(),
-                        c.source,
-                        c.problem.as_deref().unwrap_or("?")
-                    )
-                })
-                .collect();
+            let tried = settings.tried("; ");
             r.problems.push(format!(
                 "rld has no usable ld.so for {}: {}; fix: enable programs.rld, or set {} or NIX_LD to the ld.so of a glibc for {}",
                 system.nix,
-                tried.join("; "),
+                tried,
                 system.nix_ld_var(),
                 system.platform
             ));

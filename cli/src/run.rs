@@ -46,21 +46,10 @@ pub fn run(program: &OsStr, args: &[OsString], env: &Env) -> Error {
     };
     let settings = Settings::resolve(env, system);
     let Some(ld_so) = settings.ld_so() else {
-        let tried: Vec<String> = settings
-            .candidates
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} (from {}): {}",
-                    c.path.display(),
-                    c.source,
-                    c.problem.as_deref().unwrap_or("?")
-                )
-            })
-            .collect();
+        let tried = settings.tried("; then ");
         return Error::CannotStart(format!(
             "cannot run {shown}: no usable ld.so: {}\nrld: set {} or NIX_LD to the ld.so of a glibc for {} (the path in $NIX_CC/nix-support/dynamic-linker), or enable programs.rld",
-            tried.join("; then "),
+            tried,
             system.nix_ld_var(),
             system.platform
         ));

@@ -166,6 +166,22 @@ impl Settings {
         self.chosen.map(|i| &self.candidates[i])
     }
 
+    /// Every candidate tried and why it was passed over, joined by `sep`.
+    pub fn tried(&self, sep: &str) -> String {
+        self.candidates
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} (from {}): {}",
+                    c.path.display(),
+                    c.source,
+                    c.problem.as_deref().unwrap_or("?")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(sep)
+    }
+
     /// The directories ld.so searches as `LD_LIBRARY_PATH` under rld: the
     /// user's first, then rld's.
     pub fn search_path(&self) -> Vec<(String, &'static str)> {
