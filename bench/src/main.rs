@@ -432,7 +432,6 @@ struct Stats {
     median: f64,
     p10: f64,
     p90: f64,
-    n: usize,
 }
 
 fn stats(v: &[f64]) -> Stats {
@@ -443,7 +442,6 @@ fn stats(v: &[f64]) -> Stats {
         median: at(0.5),
         p10: at(0.1),
         p90: at(0.9),
-        n: s.len(),
     }
 }
 
@@ -485,54 +483,41 @@ fn report(
         "Method: fork+exec+wait timed in the parent, {} runs per cell after {} warm-up, all cells interleaved in a rotating order.\n",
         args.runs, args.warmup
     );
-    let samples = all[0];
-    let _ = write!(r, "| wall time | ");
-    for v in variants {
-        let _ = write!(r, " {} |", v.name);
-    }
-    let _ = writeln!(r);
-    let _ = writeln!(r, "|---|{}", "---|".repeat(variants.len()));
-    for (p, prog) in PROGRAMS.iter().enumerate() {
-        let _ = write!(r, "| {} |", prog.name);
-        let native = samples.get(&(p, 0)).map(|s| stats(s).median);
-        for v in 0..variants.len() {
-            match samples.get(&(p, v)) {
-                Some(s) => {
-                    let st = stats(s);
-                    let ratio = native.map_or(f64::NAN, |n| st.median / n);
-                    let _ = write!(
-                        r,
-                        " {:.0} µs ({:.0}–{:.0}), **{:.3} ×** |",
-                        st.median, st.p10, st.p90, ratio
-                    );
-                    debug_assert_eq!(st.n, args.runs);
-                }
-                None => {
-                    let _ = write!(r, " not available |");
-                }
+    let tables = [
+        ("wall time", all[0]),
+        ("CPU time (user + system, wait4)", all[1]),
+        ("minor page faults", all[2]),
+    ];
+    for (i, (title, table)) in tables.into_iter().enumerate() {
+        if i == 0 {
+            let _ = write!(r, "| {title} |");
+            for v in variants {
+                let _ = write!(r, " {} |", v.name);
             }
+            let _ = writeln!(r);
+            let _ = writeln!(r, "|---|{}", "---|".repeat(variants.len()));
+        } else {
+            let _ = writeln!(r, "| {title} |{}", " |".repeat(variants.len()));
         }
-        let _ = writeln!(r);
-    }
-    for (title, table, unit) in [
-        ("CPU time (user + system, wait4)", all[1], "µs"),
-        ("minor page faults", all[2], ""),
-    ] {
-        let _ = writeln!(r, "| {title} |{}", " |".repeat(variants.len()));
         for (p, prog) in PROGRAMS.iter().enumerate() {
             let _ = write!(r, "| {} |", prog.name);
             let native = table.get(&(p, 0)).map(|s| stats(s).median);
             for v in 0..variants.len() {
-                match table.get(&(p, v)) {
-                    Some(s) => {
-                        let st = stats(s);
-                        let ratio = native.map_or(f64::NAN, |n| st.median / n);
-                        let _ = write!(r, " {:.0}{unit}, {:.3} × |", st.median, ratio);
-                    }
-                    None => {
-                        let _ = write!(r, " not available |");
-                    }
-                }
+                let Some(s) = table.get(&(p, v)) else {
+                    let _ = write!(r, " not available |");
+                    continue;
+                };
+                let st = stats(s);
+                let ratio = native.map_or(f64::NAN, |n| st.median / n);
+                let _ = match i {
+                    0 => write!(
+                        r,
+                        " {:.0} µs ({:.0}–{:.0}), **{ratio:.3} ×** |",
+                        st.median, st.p10, st.p90
+                    ),
+                    1 => write!(r, " {:.0} µs, {ratio:.3} × |", st.median),
+                    _ => write!(r, " {:.0}, {ratio:.3} × |", st.median),
+                };
             }
             let _ = writeln!(r);
         }
