@@ -25,6 +25,8 @@ fn main() {
             "-z",
             "norelro",
             "--hash-style=gnu",
+            "-z",
+            "pack-relative-relocs",
             "-e",
             "_start",
             "--no-eh-frame-hdr",
@@ -44,6 +46,7 @@ fn main() {
         "-Wl,-z,norelro",
         "-Wl,-z,noseparate-code",
         "-Wl,--hash-style=gnu",
+        "-Wl,-z,pack-relative-relocs",
         "-Wl,-e,_start",
         "-Wl,--no-eh-frame-hdr",
     ] {
