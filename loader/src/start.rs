@@ -22,8 +22,8 @@ use rld_shim::ldso::{self, Loaded, Problem};
 use rld_shim::logging;
 use rld_shim::stack::{self, EnvSlot, Stack, StackError, Undo};
 use rld_shim::sys;
-use rld_shim::text::Piece::{B, D, S};
-use rld_shim::text::{BufWriter, Piece, Show, render};
+use rld_shim::text::Piece::{B, N, V};
+use rld_shim::text::{BufWriter, Msg, Show, fill};
 
 use crate::arch::{self, HEADROOM};
 use crate::raw::{self, PENDING, cstr};
@@ -68,30 +68,11 @@ fn fail(message: &dyn Show) -> ! {
     sys::exit(127)
 }
 
-/// A message made of pieces, for [`fail`].
-struct Pieces<'a>(&'a [Piece<'a>]);
-
-impl Show for Pieces<'_> {
-    fn show(&self, out: &mut dyn rld_shim::text::Out) {
-        render(out, self.0)
-    }
-}
-
 fn stack_fail(e: StackError) -> ! {
-    struct Message(StackError);
-    impl Show for Message {
-        fn show(&self, out: &mut dyn rld_shim::text::Out) {
-            render(out, &[S("rld: cannot start the program: ")]);
-            self.0.show(out);
-            render(
-                out,
-                &[S(
-                    "\nrld: the kernel or the program that ran it passed a malformed process stack",
-                )],
-            );
-        }
-    }
-    fail(&Message(e))
+    fail(&Msg(
+        "rld: cannot start the program: \x01\nrld: the kernel or the program that ran it passed a malformed process stack",
+        &[V(&e)],
+    ))
 }
 
 /// Decides, maps `ld.so`, rewrites the stack; returns where to jump and the
@@ -126,30 +107,20 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     };
     logging::log(
         Level::Debug,
-        &[
-            S(if direct {
-                "invoked directly for "
-            } else {
-                "starting "
-            }),
-            B(program),
-            S(if secure {
-                " (privileged: variables ignored)"
-            } else {
-                ""
-            }),
-        ],
+        if direct {
+            "invoked directly for \x01"
+        } else if secure {
+            "starting \x01 (privileged: variables ignored)"
+        } else {
+            "starting \x01"
+        },
+        &[B(program)],
     );
     if let Some((path, source)) = config.library_path {
         logging::log(
             Level::Debug,
-            &[
-                S("library path "),
-                B(path),
-                S(" (from "),
-                S(source.name()),
-                S(")"),
-            ],
+            "library path \x01 (from \x01)",
+            &[B(path), B(source.name().as_bytes())],
         );
     }
 
@@ -171,7 +142,8 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     let slot = stack.choose_env_slot(cstr);
     logging::log(
         Level::Debug,
-        &[S("library path set through "), S(slot_name(slot))],
+        "library path set through \x01",
+        &[B(slot_name(slot).as_bytes())],
     );
     let user = match slot {
         EnvSlot::Replace { user, .. } => user,
@@ -230,19 +202,14 @@ fn slot_name(slot: EnvSlot<'_>) -> &'static str {
 fn compose(prefix: &[u8], user: Option<&[u8]>, ours: &[u8]) -> usize {
     let len = stack::library_path_len(prefix, user, ours);
     let buf = raw::scratch(len).unwrap_or_else(|e| {
-        fail(&Pieces(&[
-            S("rld: cannot run the program: no memory for a "),
-            D(len as u64),
-            S("-byte library path: "),
-            S(e.describe().1),
-            S("\nrld: shorten NIX_LD_LIBRARY_PATH"),
-        ]))
+        fail(&Msg(
+            "rld: cannot run the program: no memory for a \x01-byte library path: \x01\nrld: shorten NIX_LD_LIBRARY_PATH",
+            &[N(len as u64), V(&e)],
+        ))
     });
     match stack::compose_library_path(prefix, user, ours, buf) {
         Some(s) => s.as_ptr() as usize,
-        None => fail(&Pieces(&[S(
-            "rld: internal error composing the library path",
-        )])),
+        None => fail(&Msg("rld: internal error composing the library path", &[])),
     }
 }
 
@@ -256,15 +223,12 @@ fn warn_if_fell_back(loaded: &Loaded<'_>) {
     {
         logging::log(
             Level::Warn,
+            "\x01 (from \x01) does not exist (garbage-collected?); using \x01 (from \x01)",
             &[
                 B(skipped.candidate.path),
-                S(" (from "),
-                S(skipped.candidate.source.name()),
-                S(") does not exist (garbage-collected?); using "),
+                B(skipped.candidate.source.name().as_bytes()),
                 B(loaded.candidate.path),
-                S(" (from "),
-                S(loaded.candidate.source.name()),
-                S(")"),
+                B(loaded.candidate.source.name().as_bytes()),
             ],
         );
     }
@@ -283,16 +247,16 @@ fn start_direct(
     if first == Some(b"--version") {
         let mut buf = [0u8; 256];
         let mut w = BufWriter::new(&mut buf);
-        render(
+        fill(
             &mut w,
+            concat!(
+                "rld-loader ",
+                env!("CARGO_PKG_VERSION"),
+                " (rld), running \x01 (from \x01)\n"
+            ),
             &[
-                S("rld-loader "),
-                S(rld_shim::VERSION),
-                S(" (rld), running "),
                 B(loaded.candidate.path),
-                S(" (from "),
-                S(loaded.candidate.source.name()),
-                S(")\n"),
+                B(loaded.candidate.source.name().as_bytes()),
             ],
         );
         sys::write_all(1, w.as_bytes());
@@ -317,13 +281,8 @@ fn start_direct(
         len = 3;
         logging::log(
             Level::Debug,
-            &[
-                S("passing --library-path "),
-                B(cstr(path)),
-                S(" (from "),
-                S(source.name()),
-                S(")"),
-            ],
+            "passing --library-path \x01 (from \x01)",
+            &[B(cstr(path)), B(source.name().as_bytes())],
         );
     }
     hand_over_directly(stack, &head[..len], loaded)

@@ -4,8 +4,8 @@
 
 use linux_raw_sys::elf_uapi as e;
 
-use crate::text::Piece::{D, S, X};
-use crate::text::{Out, Piece, Show, fill};
+use crate::text::Piece::{B, N};
+use crate::text::{Out, Show, fill, lookup};
 
 use crate::{ELF_CLASS, ELF_MACHINE};
 
@@ -113,11 +113,11 @@ pub fn machine_name(m: u16) -> &'static str {
     }
 }
 
-fn class_name(class: u8) -> &'static str {
+fn class_name(class: u8) -> &'static [u8] {
     match class as u32 {
-        e::ELFCLASS32 => "32-bit",
-        e::ELFCLASS64 => "64-bit",
-        _ => "unknown-class",
+        e::ELFCLASS32 => b"32-bit",
+        e::ELFCLASS64 => b"64-bit",
+        _ => b"unknown-class",
     }
 }
 
@@ -126,100 +126,94 @@ pub fn own_arch() -> &'static str {
     machine_name(ELF_MACHINE)
 }
 
+/// One line per [`ElfError`], keyed by [`ElfError::key`]; `\x01` is a
+/// value in decimal, `\x02` in hex (see [`fill`]).
+const ELF_TEXT: &str = concat!(
+    "0 the file is empty\n",
+    "1 the file is only \x01 bytes, too short for an ELF header\n",
+    "2 not an ELF file\n",
+    "3 it is a \x01 ELF; this program needs a \x01 \x01 ld.so\n",
+    "4 the ELF has the wrong byte order\n",
+    "5 the ELF version is not 1\n",
+    "6 it is an ld.so for \x01 (\x01); this program needs one for \x01\n",
+    "7 it is \x01 (e_type \x01), not a position-independent ld.so (ET_DYN)\n",
+    "8 its program header size is \x01, not \x01\n",
+    "9 it has \x01 program headers (expected 1 to \x01)\n",
+    "10 its program headers (\x02..\x02) lie past the end of the \x01-byte file (truncated?)\n",
+    "11 it has no loadable segment\n",
+    "12 it has more than \x01 loadable segments\n",
+    "13 loadable segment \x01 is out of address order\n",
+    "14 loadable segment \x01 overlaps the one before it\n",
+    "15 loadable segment \x01 has p_filesz larger than p_memsz\n",
+    "16 loadable segment \x01 ends at byte \x02, past the end of the \x01-byte file (truncated?)\n",
+    "17 loadable segment \x01 has alignment \x02, not a power of two\n",
+    "18 loadable segment \x01 has an address and file offset that differ modulo the page size\n",
+    "19 its segments span \x02 bytes, far more than any ld.so\n",
+    "20 its entry point \x02 is not inside an executable segment\n",
+    "21 loadable segment \x01 has a bss but is not writable\n",
+    "22 it names an interpreter itself: it is a program, not an ld.so\n",
+    "23 it is rld-loader itself, not glibc's ld.so",
+);
+
+impl ElfError {
+    /// The line of [`ELF_TEXT`] and the values it shows.
+    fn key(&self) -> (u64, [u64; 3]) {
+        use ElfError::*;
+        let ix = |i: usize| i as u64;
+        match *self {
+            Empty => (0, [0; 3]),
+            TooShort { len } => (1, [len, 0, 0]),
+            NotElf => (2, [0; 3]),
+            WrongClass { found } => (3, [found as u64, 0, 0]),
+            WrongEndian => (4, [0; 3]),
+            WrongVersion => (5, [0; 3]),
+            WrongMachine { found } => (6, [found as u64, found as u64, 0]),
+            NotDynamic { found } => (7, [found as u64, found as u64, 0]),
+            BadPhentsize { found } => (8, [found as u64, PHDR_SIZE as u64, 0]),
+            BadPhnum { found } => (9, [found as u64, MAX_PHNUM as u64, 0]),
+            PhdrsPastEof { phoff, end, size } => (10, [phoff, end, size]),
+            NoLoadSegment => (11, [0; 3]),
+            TooManyLoadSegments => (12, [MAX_LOADS as u64, 0, 0]),
+            SegmentsOutOfOrder { index } => (13, [ix(index), 0, 0]),
+            SegmentsOverlap { index } => (14, [ix(index), 0, 0]),
+            FileSizeExceedsMemSize { index } => (15, [ix(index), 0, 0]),
+            SegmentPastEof { index, end, size } => (16, [ix(index), end, size]),
+            BadAlignment { index, align } => (17, [ix(index), align, 0]),
+            OffsetMisaligned { index } => (18, [ix(index), 0, 0]),
+            SpanTooLarge { span } => (19, [span, 0, 0]),
+            EntryOutsideCode { entry } => (20, [entry, 0, 0]),
+            ReadOnlyBss { index } => (21, [ix(index), 0, 0]),
+            HasInterpreter => (22, [0; 3]),
+            IsRld => (23, [0; 3]),
+        }
+    }
+}
+
 impl Show for ElfError {
     fn show(&self, out: &mut dyn Out) {
-        use ElfError::*;
-        let kind = |t: u16| match t as u32 {
-            e::ET_EXEC => "a fixed-address executable",
-            e::ET_REL => "an object file",
-            e::ET_CORE => "a core dump",
-            _ => "an unknown kind of ELF",
-        };
-        let (template, args): (&str, [Piece<'_>; 3]) = match *self {
-            Empty => ("the file is empty", [D(0); 3]),
-            TooShort { len } => (
-                "the file is only \x01 bytes, too short for an ELF header",
-                [D(len), D(0), D(0)],
-            ),
-            NotElf => ("not an ELF file", [D(0); 3]),
-            WrongClass { found } => (
-                "it is a \x01 ELF; this program needs a \x01 \x01 ld.so",
-                [
-                    S(class_name(found)),
-                    S(class_name(ELF_CLASS)),
-                    S(own_arch()),
-                ],
-            ),
-            WrongEndian => ("the ELF has the wrong byte order", [D(0); 3]),
-            WrongVersion => ("the ELF version is not 1", [D(0); 3]),
-            WrongMachine { found } => (
-                "it is an ld.so for \x01 (\x01); this program needs one for \x01",
-                [S(machine_name(found)), D(found as u64), S(own_arch())],
-            ),
-            NotDynamic { found } => (
-                "it is \x01 (e_type \x01), not a position-independent ld.so (ET_DYN)",
-                [S(kind(found)), D(found as u64), D(0)],
-            ),
-            BadPhentsize { found } => (
-                "its program header size is \x01, not \x01",
-                [D(found as u64), D(PHDR_SIZE as u64), D(0)],
-            ),
-            BadPhnum { found } => (
-                "it has \x01 program headers (expected 1 to \x01)",
-                [D(found as u64), D(MAX_PHNUM as u64), D(0)],
-            ),
-            PhdrsPastEof { phoff, end, size } => (
-                "its program headers (\x01..\x01) lie past the end of the \x01-byte file (truncated?)",
-                [X(phoff), X(end), D(size)],
-            ),
-            NoLoadSegment => ("it has no loadable segment", [D(0); 3]),
-            TooManyLoadSegments => (
-                "it has more than \x01 loadable segments",
-                [D(MAX_LOADS as u64), D(0), D(0)],
-            ),
-            SegmentsOutOfOrder { index } => (
-                "loadable segment \x01 is out of address order",
-                [D(index as u64), D(0), D(0)],
-            ),
-            SegmentsOverlap { index } => (
-                "loadable segment \x01 overlaps the one before it",
-                [D(index as u64), D(0), D(0)],
-            ),
-            FileSizeExceedsMemSize { index } => (
-                "loadable segment \x01 has p_filesz larger than p_memsz",
-                [D(index as u64), D(0), D(0)],
-            ),
-            SegmentPastEof { index, end, size } => (
-                "loadable segment \x01 ends at byte \x01, past the end of the \x01-byte file (truncated?)",
-                [D(index as u64), X(end), D(size)],
-            ),
-            BadAlignment { index, align } => (
-                "loadable segment \x01 has alignment \x01, not a power of two",
-                [D(index as u64), X(align), D(0)],
-            ),
-            OffsetMisaligned { index } => (
-                "loadable segment \x01 has an address and file offset that differ modulo the page size",
-                [D(index as u64), D(0), D(0)],
-            ),
-            SpanTooLarge { span } => (
-                "its segments span \x01 bytes, far more than any ld.so",
-                [X(span), D(0), D(0)],
-            ),
-            EntryOutsideCode { entry } => (
-                "its entry point \x01 is not inside an executable segment",
-                [X(entry), D(0), D(0)],
-            ),
-            ReadOnlyBss { index } => (
-                "loadable segment \x01 has a bss but is not writable",
-                [D(index as u64), D(0), D(0)],
-            ),
-            HasInterpreter => (
-                "it names an interpreter itself: it is a program, not an ld.so",
-                [D(0); 3],
-            ),
-            IsRld => ("it is rld-loader itself, not glibc's ld.so", [D(0); 3]),
-        };
-        fill(out, template, &args);
+        let (key, [a, b, c]) = self.key();
+        let own = B(own_arch().as_bytes());
+        let mut args = [N(a), N(b), N(c)];
+        // The values that are shown as words.
+        match *self {
+            ElfError::WrongClass { found } => {
+                args = [B(class_name(found)), B(class_name(ELF_CLASS)), own]
+            }
+            ElfError::WrongMachine { found } => {
+                args[0] = B(machine_name(found).as_bytes());
+                args[2] = own;
+            }
+            ElfError::NotDynamic { found } => {
+                args[0] = B(match found as u32 {
+                    e::ET_EXEC => b"a fixed-address executable",
+                    e::ET_REL => b"an object file",
+                    e::ET_CORE => b"a core dump",
+                    _ => b"an unknown kind of ELF",
+                })
+            }
+            _ => {}
+        }
+        fill(out, lookup(ELF_TEXT, key).unwrap_or(""), &args);
     }
 }
 
@@ -763,18 +757,62 @@ mod tests {
 
     #[test]
     fn every_error_displays_as_one_line() {
-        for err in [
-            ElfError::WrongClass { found: 1 },
-            ElfError::WrongMachine { found: 183 },
-            ElfError::NotDynamic { found: 2 },
-            ElfError::SegmentPastEof {
+        use ElfError::*;
+        let all = [
+            Empty,
+            TooShort { len: 5 },
+            NotElf,
+            WrongClass { found: 1 },
+            WrongEndian,
+            WrongVersion,
+            WrongMachine { found: 183 },
+            NotDynamic { found: 2 },
+            BadPhentsize { found: 32 },
+            BadPhnum { found: 0 },
+            PhdrsPastEof {
+                phoff: 64,
+                end: 0x1000,
+                size: 100,
+            },
+            NoLoadSegment,
+            TooManyLoadSegments,
+            SegmentsOutOfOrder { index: 1 },
+            SegmentsOverlap { index: 1 },
+            FileSizeExceedsMemSize { index: 1 },
+            SegmentPastEof {
                 index: 1,
                 end: 9,
                 size: 3,
             },
-        ] {
+            BadAlignment { index: 1, align: 3 },
+            OffsetMisaligned { index: 1 },
+            SpanTooLarge { span: 1 << 40 },
+            EntryOutsideCode { entry: 0x10 },
+            ReadOnlyBss { index: 1 },
+            HasInterpreter,
+            IsRld,
+        ];
+        let mut keys: Vec<u64> = all.iter().map(|e| e.key().0).collect();
+        keys.dedup();
+        assert_eq!(keys.len(), ELF_TEXT.lines().count(), "one line per error");
+        for err in all {
             let s = std::format!("{err}");
-            assert!(!s.contains('\n') && !s.is_empty(), "{s}");
+            assert!(!s.contains(['\n', '\x01', '\x02']) && s.len() > 10, "{s}");
         }
+        assert_eq!(
+            std::format!("{}", WrongMachine { found: 183 }),
+            "it is an ld.so for aarch64 (183); this program needs one for x86_64"
+        );
+        assert_eq!(
+            std::format!(
+                "{}",
+                SegmentPastEof {
+                    index: 2,
+                    end: 0x1f,
+                    size: 3
+                }
+            ),
+            "loadable segment 2 ends at byte 0x1f, past the end of the 3-byte file (truncated?)"
+        );
     }
 }

@@ -11,8 +11,8 @@ use crate::elf::{self, EHDR_SIZE, ElfError, MAX_PHNUM, PHDR_SIZE};
 use crate::logging;
 use crate::map::{self, Mapped};
 use crate::sys::{Errno, Fd};
-use crate::text::Piece::{B, S, X};
-use crate::text::{BufWriter, Out, Show, render};
+use crate::text::Piece::{B, N, V};
+use crate::text::{Out, Show, fill};
 
 pub use crate::sys::PATH_MAX;
 
@@ -46,13 +46,10 @@ impl Show for Problem {
     fn show(&self, out: &mut dyn Out) {
         match self {
             Problem::Os(e) => e.show(out),
-            Problem::NotRegular(kind) => render(out, &[S("it is "), S(kind), S(", not a file")]),
+            Problem::NotRegular(kind) => fill(out, "it is \x01, not a file", &[B(kind.as_bytes())]),
             Problem::Elf(e) => e.show(out),
-            Problem::Map(e) => {
-                render(out, &[S("mapping it failed: ")]);
-                e.show(out);
-            }
-            Problem::NotAbsolute => render(out, &[S("it is not an absolute path")]),
+            Problem::Map(e) => fill(out, "mapping it failed: \x01", &[V(e)]),
+            Problem::NotAbsolute => out.write(b"it is not an absolute path"),
         }
     }
 }
@@ -66,10 +63,15 @@ pub struct Rejected<'e> {
 
 impl Show for Rejected<'_> {
     fn show(&self, out: &mut dyn Out) {
-        render(out, &[B(self.candidate.path), S(" (from ")]);
-        self.candidate.source.show(out);
-        render(out, &[S("): ")]);
-        self.problem.show(out);
+        fill(
+            out,
+            "\x01 (from \x01): \x01",
+            &[
+                B(self.candidate.path),
+                B(self.candidate.source.name().as_bytes()),
+                V(&self.problem),
+            ],
+        )
     }
 }
 
@@ -116,41 +118,32 @@ enum Hint {
 
 impl Show for Hint {
     fn show(&self, out: &mut dyn Out) {
-        let arch = elf::own_arch();
-        match self {
-            Hint::Configure => render(
-                out,
-                &[
-                    S(
-                        "enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for ",
-                    ),
-                    S(arch),
-                ],
+        let (template, var) = match self {
+            Hint::Configure => (
+                "enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for \x01",
+                "",
             ),
-            Hint::Rebuild => render(
-                out,
-                &[
-                    S(
-                        "rld's default ld.so is damaged: rebuild the system, or set NIX_LD to the ld.so of a glibc for ",
-                    ),
-                    S(arch),
-                ],
+            Hint::Rebuild => (
+                "rld's default ld.so is damaged: rebuild the system, or set NIX_LD to the ld.so of a glibc for \x01",
+                "",
             ),
-            Hint::Fix(var) => render(
-                out,
-                &[
-                    S("set "),
-                    S(var),
-                    S(" to the ld.so of a glibc for "),
-                    S(arch),
-                    S(" (the path in $NIX_CC/nix-support/dynamic-linker), or unset it"),
-                ],
+            Hint::Fix(var) => (
+                "set \x01 to the ld.so of a glibc for \x01 (the path in $NIX_CC/nix-support/dynamic-linker), or unset it",
+                *var,
             ),
-            Hint::Memory => render(
-                out,
-                &[S("the system is out of memory or address space; try again")],
+            Hint::Memory => (
+                "the system is out of memory or address space; try again",
+                "",
             ),
-        }
+        };
+        let arch = B(elf::own_arch().as_bytes());
+        let args = [B(var.as_bytes()), arch];
+        // The variable comes first where there is one.
+        fill(
+            out,
+            template,
+            if var.is_empty() { &args[1..] } else { &args },
+        );
     }
 }
 
@@ -162,17 +155,29 @@ pub struct Report<'a> {
 
 impl Show for Report<'_> {
     fn show(&self, out: &mut dyn Out) {
-        render(
+        let skipped = self.error.skipped.map(Skipped);
+        fill(
             out,
-            &[S("rld: cannot run "), B(self.program), S(": ld.so ")],
+            "rld: cannot run \x01: ld.so \x01\x01\nrld: \x01",
+            &[
+                B(self.program),
+                match &skipped {
+                    Some(s) => V(s),
+                    None => B(b""),
+                },
+                V(&self.error.last),
+                V(&self.error.hint()),
+            ],
         );
-        if let Some(skipped) = &self.error.skipped {
-            skipped.show(out);
-            render(out, &[S("; then ")]);
-        }
-        self.error.last.show(out);
-        render(out, &[S("\nrld: ")]);
-        self.error.hint().show(out);
+    }
+}
+
+/// A skipped candidate, as the start of a [`Report`].
+struct Skipped<'e>(Rejected<'e>);
+
+impl Show for Skipped<'_> {
+    fn show(&self, out: &mut dyn Out) {
+        fill(out, "\x01; then ", &[V(&self.0)])
     }
 }
 
@@ -198,21 +203,16 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
     while let Some(candidate) = candidates.next() {
         match load_one(candidate.path, page) {
             Ok(mapped) => {
-                if logging::enabled(Level::Debug) {
-                    logging::log(
-                        Level::Debug,
-                        &[
-                            S("using "),
-                            B(candidate.path),
-                            S(" (from "),
-                            S(candidate.source.name()),
-                            S("), mapped at "),
-                            X(mapped.base as u64),
-                            S(", entry "),
-                            X(mapped.entry as u64),
-                        ],
-                    );
-                }
+                logging::log(
+                    Level::Debug,
+                    "using \x01 (from \x01), mapped at \x02, entry \x02",
+                    &[
+                        B(candidate.path),
+                        B(candidate.source.name().as_bytes()),
+                        N(mapped.base as u64),
+                        N(mapped.entry as u64),
+                    ],
+                );
                 return Ok(Loaded {
                     mapped,
                     candidate,
@@ -227,12 +227,7 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
                         skipped,
                     });
                 }
-                if logging::enabled(Level::Debug) {
-                    let mut buf = [0u8; 512];
-                    let mut w = BufWriter::new(&mut buf);
-                    rejected.show(&mut w);
-                    logging::log(Level::Debug, &[S("skipping "), B(w.as_bytes())]);
-                }
+                logging::log(Level::Debug, "skipping \x01", &[V(&rejected)]);
                 skipped.get_or_insert(rejected);
             }
         }

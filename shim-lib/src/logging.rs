@@ -2,15 +2,16 @@
 //!
 //! The `log` facade would need `core::fmt` (see [`crate::text`]); this keeps
 //! its levels (`log::LevelFilter`, set from `RLD_LOG`/`NIX_LD_LOG`) and
-//! writes [`Piece`]s instead. Off until [`set_level`] is called, so the
-//! `rld` tool, which links this crate too, prints nothing from here.
+//! writes templates filled with [`Piece`]s instead. Off until [`set_level`]
+//! is called, so the `rld` tool, which links this crate too, prints nothing
+//! from here.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use log::{Level, LevelFilter};
 
 use crate::sys;
-use crate::text::{BufWriter, Piece, render};
+use crate::text::{BufWriter, Piece, fill};
 
 static LEVEL: AtomicUsize = AtomicUsize::new(0);
 
@@ -25,8 +26,9 @@ pub fn enabled(level: Level) -> bool {
     level as usize <= LEVEL.load(Ordering::Relaxed)
 }
 
-/// Writes one line at `level`, if enabled.
-pub fn log(level: Level, pieces: &[Piece<'_>]) {
+/// Writes one line at `level`, if enabled: `template` filled with `args`
+/// (see [`fill`]).
+pub fn log(level: Level, template: &str, args: &[Piece<'_>]) {
     if !enabled(level) {
         return;
     }
@@ -39,7 +41,7 @@ pub fn log(level: Level, pieces: &[Piece<'_>]) {
         Level::Debug => b"rld: debug: ",
         Level::Trace => b"rld: trace: ",
     });
-    render(&mut w, pieces);
+    fill(&mut w, template, args);
     w.end_line();
     sys::write_stderr(w.as_bytes());
 }

@@ -9,8 +9,8 @@
 
 use linux_raw_sys::auxvec::{AT_ENTRY, AT_NULL};
 
-use crate::text::Piece::{D, S};
-use crate::text::{Out, Show, render};
+use crate::text::Piece::N;
+use crate::text::{Out, Show, fill};
 
 /// More auxiliary vector entries than any kernel passes (Linux has ~30).
 pub const MAX_AUXV: usize = 256;
@@ -27,23 +27,14 @@ pub enum StackError {
 
 impl Show for StackError {
     fn show(&self, out: &mut dyn Out) {
-        match self {
-            StackError::ArgvUnterminated => {
-                render(out, &[S("the argument vector has no terminator")])
-            }
-            StackError::EnvUnterminated => render(out, &[S("the environment has no terminator")]),
-            StackError::AuxvUnterminated => {
-                render(out, &[S("the auxiliary vector has no AT_NULL entry")])
-            }
-            StackError::MissingAux(key) => render(
-                out,
-                &[S("the auxiliary vector has no entry "), D(*key as u64)],
-            ),
-            StackError::NoRoom => render(
-                out,
-                &[S("there is no room below the stack for extra arguments")],
-            ),
-        }
+        let (template, key) = match *self {
+            StackError::ArgvUnterminated => ("the argument vector has no terminator", 0),
+            StackError::EnvUnterminated => ("the environment has no terminator", 0),
+            StackError::AuxvUnterminated => ("the auxiliary vector has no AT_NULL entry", 0),
+            StackError::MissingAux(key) => ("the auxiliary vector has no entry \x01", key),
+            StackError::NoRoom => ("there is no room below the stack for extra arguments", 0),
+        };
+        fill(out, template, &[N(key as u64)]);
     }
 }
 

@@ -15,18 +15,16 @@ pub trait Out {
     fn write(&mut self, bytes: &[u8]);
 }
 
-/// A part of a message.
-#[derive(Clone, Copy, Debug)]
+/// A value in a message.
+#[derive(Clone, Copy)]
 pub enum Piece<'a> {
-    /// Text.
-    S(&'a str),
-    /// A number in decimal.
-    D(u64),
-    /// A number in hex, `0x` first.
-    X(u64),
-    /// A path or variable value: shown lossily, escaped, elided when long
-    /// (see [`show_bytes`]).
+    /// A number: decimal at a `\x01` marker, hex (`0x` first) at `\x02`.
+    N(u64),
+    /// Text, a path or a variable's value: shown escaped, and elided when
+    /// long (see [`show_bytes`]).
     B(&'a [u8]),
+    /// Anything that shows itself (a nested message).
+    V(&'a dyn Show),
 }
 
 /// A value that can write itself as a message.
@@ -34,34 +32,58 @@ pub trait Show {
     fn show(&self, out: &mut dyn Out);
 }
 
-/// Writes `template` to `out`, each `\x01` in it replaced by the next of
-/// `args`. One template string per message keeps the loader small: a
-/// message is one constant and a few values, not a piece per phrase.
+/// Writes `template` to `out`, each `\x01` or `\x02` in it replaced by the
+/// next of `args`. A message is one template constant and a few values:
+/// building a piece per phrase costs the loader several instructions each.
 pub fn fill(out: &mut dyn Out, template: &str, args: &[Piece<'_>]) {
+    let t = template.as_bytes();
     let mut args = args.iter();
-    for (i, part) in template.split('\x01').enumerate() {
-        if i > 0
-            && let Some(arg) = args.next()
-        {
-            render(out, core::slice::from_ref(arg));
+    let mut start = 0;
+    for (i, &c) in t.iter().enumerate() {
+        if c == 1 || c == 2 {
+            out.write(&t[start..i]);
+            start = i + 1;
+            match args.next() {
+                Some(&Piece::N(n)) if c == 2 => {
+                    out.write(b"0x");
+                    number(out, n, 16)
+                }
+                Some(&Piece::N(n)) => number(out, n, 10),
+                Some(&Piece::B(b)) => show_bytes(out, b),
+                Some(Piece::V(v)) => v.show(out),
+                None => {}
+            }
         }
-        out.write(part.as_bytes());
+    }
+    out.write(&t[start..]);
+}
+
+/// A template and its values, as one [`Show`] value.
+pub struct Msg<'a>(pub &'a str, pub &'a [Piece<'a>]);
+
+impl Show for Msg<'_> {
+    fn show(&self, out: &mut dyn Out) {
+        fill(out, self.0, self.1)
     }
 }
 
-/// Writes `pieces` to `out`.
-pub fn render(out: &mut dyn Out, pieces: &[Piece<'_>]) {
-    for piece in pieces {
-        match *piece {
-            Piece::S(s) => out.write(s.as_bytes()),
-            Piece::D(n) => number(out, n, 10),
-            Piece::X(n) => {
-                out.write(b"0x");
-                number(out, n, 16);
+/// The rest of the line of `table` that starts with the decimal `key` and
+/// a space (`"2 No such file or directory (ENOENT)\n"`): one string
+/// searched on the error path, where a table of `&str`s would be a pointer
+/// and a relocation per entry and a `match` a jump table.
+pub fn lookup(table: &'static str, key: u64) -> Option<&'static str> {
+    // Byte by byte: `str::parse` would cost the loader more than the tables.
+    for line in table.split('\n') {
+        let mut n: u64 = 0;
+        for (i, c) in line.bytes().enumerate() {
+            match c {
+                b'0'..=b'9' => n = n.wrapping_mul(10).wrapping_add((c - b'0') as u64),
+                b' ' if i > 0 && n == key => return line.get(i + 1..),
+                _ => break,
             }
-            Piece::B(b) => show_bytes(out, b),
         }
     }
+    None
 }
 
 fn number(out: &mut dyn Out, mut n: u64, base: u64) {
@@ -83,44 +105,64 @@ fn number(out: &mut dyn Out, mut n: u64, base: u64) {
 const SHOWN: usize = 160;
 
 /// Shows raw bytes (a path, a variable's value): valid UTF-8 as is, control
-/// characters as `\xNN` so a hostile value cannot add lines to rld's
-/// messages, invalid bytes as U+FFFD, and the middle of a long value elided.
+/// characters and bytes that are not UTF-8 as `\xNN`, so a hostile value
+/// cannot add lines to rld's messages, and the middle of a long value
+/// elided.
 pub fn show_bytes(out: &mut dyn Out, b: &[u8]) {
     if b.len() <= SHOWN {
         return escape(out, b);
     }
     escape(out, &b[..SHOWN / 2]);
-    render(
-        out,
-        &[
-            Piece::S("…("),
-            Piece::D(b.len() as u64),
-            Piece::S(" bytes)…"),
-        ],
-    );
+    fill(out, "…(\x01 bytes)…", &[Piece::N(b.len() as u64)]);
     escape(out, &b[b.len() - SHOWN / 4..]);
 }
 
 fn escape(out: &mut dyn Out, b: &[u8]) {
-    for chunk in b.utf8_chunks() {
-        let valid = chunk.valid().as_bytes();
-        let mut start = 0;
-        for (i, &c) in valid.iter().enumerate() {
-            if c < 0x20 || c == 0x7f {
-                out.write(&valid[start..i]);
-                out.write(&[
-                    b'\\',
-                    b'x',
-                    b"0123456789abcdef"[(c >> 4) as usize],
-                    b"0123456789abcdef"[(c & 15) as usize],
-                ]);
-                start = i + 1;
-            }
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        let n = char_len(&b[i..]);
+        if n > 0 {
+            i += n;
+            continue;
         }
-        out.write(&valid[start..]);
-        if !chunk.invalid().is_empty() {
-            out.write("\u{FFFD}".as_bytes());
+        out.write(&b[start..i]);
+        let c = b[i];
+        out.write(&[
+            b'\\',
+            b'x',
+            b"0123456789abcdef"[(c >> 4) as usize],
+            b"0123456789abcdef"[(c & 15) as usize],
+        ]);
+        i += 1;
+        start = i;
+    }
+    out.write(&b[start..]);
+}
+
+/// The length of the UTF-8 character `s` starts with, or 0 if it starts
+/// with a control character or with bytes that are not UTF-8. Written out
+/// rather than `utf8_chunks`, which costs the loader three times as much.
+fn char_len(s: &[u8]) -> usize {
+    let c = s[0];
+    let (n, lo, hi) = match c {
+        0x20..0x7f => return 1,
+        0xc2..=0xdf => (2, 0x80, 0xbf),
+        0xe0 => (3, 0xa0, 0xbf),
+        0xed => (3, 0x80, 0x9f),
+        0xe1..=0xef => (3, 0x80, 0xbf),
+        0xf0 => (4, 0x90, 0xbf),
+        0xf1..=0xf3 => (4, 0x80, 0xbf),
+        0xf4 => (4, 0x80, 0x8f),
+        _ => return 0,
+    };
+    match s.get(1..n) {
+        Some([second, rest @ ..])
+            if (lo..=hi).contains(second) && rest.iter().all(|&b| b & 0xc0 == 0x80) =>
+        {
+            n
         }
+        _ => 0,
     }
 }
 
@@ -223,10 +265,53 @@ mod tests {
     use super::*;
     use std::format;
 
+    fn written(f: impl Fn(&mut dyn Out)) -> std::vec::Vec<u8> {
+        let mut buf = [0u8; 512];
+        let mut w = BufWriter::new(&mut buf);
+        f(&mut w);
+        w.as_bytes().to_vec()
+    }
+
     #[test]
     fn shown_escapes_control_and_invalid_bytes() {
-        assert_eq!(format!("{}", Shown(b"a\nb\xffc")), "a\\x0ab\u{FFFD}c");
+        assert_eq!(format!("{}", Shown(b"a\nb\xffc")), "a\\x0ab\\xffc");
         assert_eq!(format!("{}", Shown("é\u{7f}".as_bytes())), "é\\x7f");
+        // A truncated character, a surrogate, an overlong form.
+        assert_eq!(format!("{}", Shown(b"\xe2\x82")), "\\xe2\\x82");
+        assert_eq!(format!("{}", Shown(b"\xed\xa0\x80")), "\\xed\\xa0\\x80");
+        assert_eq!(format!("{}", Shown(b"\xc0\xaf")), "\\xc0\\xaf");
+    }
+
+    #[test]
+    fn char_len_agrees_with_core_on_every_short_sequence() {
+        let check = |s: &[u8]| {
+            let want = match core::str::from_utf8(s) {
+                Ok(c) if !c.chars().next().unwrap().is_control() || c.as_bytes()[0] >= 0x80 => {
+                    s.len()
+                }
+                _ => 0,
+            };
+            // C1 controls (U+0080..U+009F) are valid UTF-8 and shown as is.
+            assert_eq!(char_len(s), want, "{s:x?}");
+        };
+        for a in 0..=255u8 {
+            check(&[a]);
+            for b in 0..=255u8 {
+                if a >= 0xc0 {
+                    check(&[a, b]);
+                }
+                if a >= 0xe0 {
+                    for c in [0x00, 0x7f, 0x80, 0x9f, 0xa0, 0xbf, 0xc0, 0xff] {
+                        check(&[a, b, c]);
+                        if a >= 0xf0 {
+                            for d in [0x00, 0x80, 0xbf, 0xc0] {
+                                check(&[a, b, c, d]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -239,32 +324,32 @@ mod tests {
 
     #[test]
     fn fill_replaces_markers_in_order() {
-        let mut buf = [0u8; 64];
-        let mut w = BufWriter::new(&mut buf);
-        fill(
-            &mut w,
-            "a \x01 b \x01\x01.",
-            &[Piece::D(1), Piece::X(2), Piece::S("z")],
-        );
-        assert_eq!(w.as_bytes(), b"a 1 b 0x2z.");
+        let inner = Msg("[\x01]", &[Piece::N(7)]);
+        let out = written(|w| {
+            fill(
+                w,
+                "a \x01 b \x02\x01\x01.",
+                &[
+                    Piece::N(1),
+                    Piece::N(0x1f),
+                    Piece::B(b"z"),
+                    Piece::V(&inner),
+                ],
+            )
+        });
+        assert_eq!(out, b"a 1 b 0x1fz[7].");
+        let out = written(|w| fill(w, "\x01 \x01 \x01", &[Piece::N(0), Piece::N(u64::MAX)]));
+        assert_eq!(out, b"0 18446744073709551615 ");
     }
 
     #[test]
-    fn pieces_render_numbers() {
-        let mut buf = [0u8; 64];
-        let mut w = BufWriter::new(&mut buf);
-        render(
-            &mut w,
-            &[
-                Piece::S("a "),
-                Piece::D(0),
-                Piece::S(" "),
-                Piece::D(18446744073709551615),
-                Piece::S(" "),
-                Piece::X(0x1f),
-            ],
-        );
-        assert_eq!(w.as_bytes(), b"a 0 18446744073709551615 0x1f");
+    fn lookup_finds_whole_numbers_only() {
+        let table = "1 one\n12 twelve\n3 three";
+        assert_eq!(lookup(table, 1), Some("one"));
+        assert_eq!(lookup(table, 12), Some("twelve"));
+        assert_eq!(lookup(table, 3), Some("three"));
+        assert_eq!(lookup(table, 2), None);
+        assert_eq!(lookup("x 1\n 2", 0), None);
     }
 
     #[test]
