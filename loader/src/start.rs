@@ -100,10 +100,15 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         .aux(AT_PAGESZ)
         .filter(|p| p.is_power_of_two() && *p >= 4096)
         .unwrap_or(4096);
-    let program = if direct {
-        stack.argv().get(1).map_or(&b"rld-loader"[..], |&p| cstr(p))
-    } else {
-        stack.aux(AT_EXECFN).map_or(&b"the program"[..], cstr)
+    let argv = stack.argv();
+    let argv0 = argv.first().copied().unwrap_or(0);
+    let first = argv.get(1).copied();
+    let execfn = stack.aux(AT_EXECFN).unwrap_or(argv0);
+    let program = match (direct, first) {
+        (true, Some(p)) => cstr(p),
+        (true, None) => b"rld-loader",
+        (false, _) if execfn != 0 => cstr(execfn),
+        (false, _) => b"the program",
     };
     logging::log(
         Level::Debug,
@@ -116,85 +121,127 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         },
         &[B(program)],
     );
-    if let Some((path, source)) = config.library_path {
-        logging::log(
-            Level::Debug,
-            "library path \x01 (from \x01)",
-            &[B(path), B(source.name().as_bytes())],
-        );
-    }
 
     let loaded = ldso::load(&config, page).unwrap_or_else(|e| fail(&e.report(program)));
     warn_if_fell_back(&loaded);
+    let mapped = loaded.mapped;
+    let mut library_path = config.library_path;
 
     if direct {
-        return start_direct(stack, &config, &loaded);
+        let first = first.map(cstr);
+        if first == Some(b"--version") {
+            print_version(&loaded);
+        }
+        // Options that print something and exit take no library path;
+        // adding one would change what `ld.so` prints.
+        if first.is_none_or(|arg| {
+            listed(
+                arg,
+                b"--help\0--version\0--list-tunables\0--list-diagnostics\0",
+            )
+        }) {
+            library_path = None;
+        }
+    } else {
+        let Some((ours, source)) = library_path else {
+            // Privileged: the environment stays exactly as the kernel gave it.
+            set_aux(&mut stack, AT_BASE, mapped.base);
+            return (mapped.entry, stack.sp_ptr());
+        };
+        let slot = stack.choose_env_slot(cstr);
+        if slot != EnvSlot::Relaunch {
+            logging::log(
+                Level::Debug,
+                "library path \x01 (from \x01) goes in \x01",
+                &[
+                    B(ours),
+                    B(source.name().as_bytes()),
+                    B(match slot {
+                        EnvSlot::Replace { user: Some(_), .. } => b"the user's LD_LIBRARY_PATH",
+                        EnvSlot::Replace { user: None, .. } => {
+                            b"an environment word lent until the program's entry"
+                        }
+                        _ => b"nowhere (no arguments, no environment)",
+                    }),
+                ],
+            );
+            set_aux(&mut stack, AT_BASE, mapped.base);
+            let user = match slot {
+                EnvSlot::Replace { user, .. } => user,
+                _ => None,
+            };
+            let entry = compose(b"LD_LIBRARY_PATH=", user, ours);
+            let mut undo = Undo::new();
+            stack.apply_env(slot, entry, &mut undo);
+            let program_entry = stack
+                .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
+                .unwrap_or_else(|e| stack_fail(e));
+            // SAFETY: single-threaded; the only reference.
+            let pending = unsafe { PENDING.get() };
+            *pending = raw::Pending {
+                words: words_ptr,
+                len: words_len,
+                undo,
+                entry: program_entry,
+            };
+            return (mapped.entry, stack.sp_ptr());
+        }
     }
 
-    let mapped = loaded.mapped;
-    let Some((ours, _)) = config.library_path else {
-        // Privileged: the environment stays exactly as the kernel gave it.
-        stack
-            .set_aux(AT_BASE, mapped.base, None)
-            .unwrap_or_else(|e| stack_fail(e));
-        return (mapped.entry, stack.sp_ptr());
-    };
-    let slot = stack.choose_env_slot(cstr);
-    logging::log(
-        Level::Debug,
-        "library path set through \x01",
-        &[B(slot_name(slot).as_bytes())],
-    );
-    let user = match slot {
-        EnvSlot::Replace { user, .. } => user,
-        EnvSlot::Relaunch => {
-            // ld.so is started as if run directly on the program (it maps
-            // the program again and rewrites the stack itself): the only
-            // way to add a library path without hiding a variable.
-            let argv0 = stack.argv()[0];
-            let execfn = stack.aux(AT_EXECFN).unwrap_or(argv0);
-            let path = compose(b"", None, ours);
-            let head = [
-                execfn,
-                c"--library-path".as_ptr() as usize,
-                path,
-                c"--argv0".as_ptr() as usize,
-                argv0,
-                execfn,
-            ];
-            return hand_over_directly(stack, &head, &loaded);
-        }
-        EnvSlot::Nowhere => None,
-    };
+    // `ld.so` is started as if run by hand: directly, or on the program
+    // when no environment word can be lent (it then maps the program again
+    // and rewrites the stack itself: the only way to add a library path
+    // without hiding a variable). The library path goes as
+    // `--library-path`, so no environment is changed and nothing needs
+    // undoing; the user's LD_LIBRARY_PATH, which that option overrides,
+    // comes first in it.
+    let mut head = [
+        argv0,
+        c"--library-path".as_ptr() as usize,
+        0,
+        c"--argv0".as_ptr() as usize,
+        argv0,
+        execfn,
+    ];
+    let mut len = 1;
+    if !direct {
+        head[0] = execfn;
+        len = head.len();
+    }
+    if let Some((ours, source)) = library_path {
+        let user = stack
+            .env()
+            .iter()
+            .rev()
+            .find_map(|&p| stack::value_of(cstr(p), b"LD_LIBRARY_PATH"));
+        head[2] = compose(b"", user, ours);
+        len = len.max(3);
+        logging::log(
+            Level::Debug,
+            "passing --library-path \x01 (from \x01)",
+            &[B(cstr(head[2])), B(source.name().as_bytes())],
+        );
+    }
     stack
-        .set_aux(AT_BASE, mapped.base, None)
+        .rebuild_argv(&head[..len], 1)
         .unwrap_or_else(|e| stack_fail(e));
-    let entry = compose(b"LD_LIBRARY_PATH=", user, ours);
-    let mut undo = Undo::new();
-    stack.apply_env(slot, entry, &mut undo);
-    let program_entry = stack
-        .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
-        .unwrap_or_else(|e| stack_fail(e));
-    // SAFETY: single-threaded; the only reference.
-    let pending = unsafe { PENDING.get() };
-    *pending = raw::Pending {
-        words: words_ptr,
-        len: words_len,
-        undo,
-        entry: program_entry,
-    };
+    // `ld.so` recognises being run by hand by AT_ENTRY being its own entry.
+    set_aux(&mut stack, AT_ENTRY, mapped.entry);
+    set_aux(&mut stack, AT_PHDR, mapped.phdr.unwrap_or(0));
+    set_aux(&mut stack, AT_PHNUM, mapped.phnum);
+    set_aux(&mut stack, AT_BASE, 0);
     (mapped.entry, stack.sp_ptr())
 }
 
-fn slot_name(slot: EnvSlot<'_>) -> &'static str {
-    match slot {
-        EnvSlot::Replace { user: Some(_), .. } => "the user's LD_LIBRARY_PATH",
-        EnvSlot::Replace { user: None, .. } => {
-            "a lent environment word, restored before the program runs"
-        }
-        EnvSlot::Relaunch => "--library-path, with ld.so started as if run directly on the program",
-        EnvSlot::Nowhere => "nowhere (no arguments, no environment)",
-    }
+fn set_aux(stack: &mut Stack<'_>, key: u32, value: usize) {
+    stack
+        .set_aux(key, value, None)
+        .unwrap_or_else(|e| stack_fail(e))
+}
+
+/// Whether `arg` is one of the NUL-terminated words of `list`.
+fn listed(arg: &[u8], list: &[u8]) -> bool {
+    list.split(|&b| b == 0).any(|word| word == arg)
 }
 
 /// Builds `prefix` + user path + `:` + ours in memory that outlives us;
@@ -234,83 +281,22 @@ fn warn_if_fell_back(loaded: &Loaded<'_>) {
     }
 }
 
-/// `rld-loader [OPTIONS] PROGRAM [ARGS]`: behave like `ld.so` run directly.
-/// The library path goes to `ld.so` as `--library-path`, so the program's
-/// environment is never touched and no trampoline is needed.
+/// `rld-loader --version`: rld's line, before `ld.so` prints its own.
 #[inline(never)]
-fn start_direct(
-    stack: Stack<'_>,
-    config: &Config<'_>,
-    loaded: &Loaded<'_>,
-) -> (usize, *const usize) {
-    let first = stack.argv().get(1).map(|&p| cstr(p));
-    if first == Some(b"--version") {
-        let mut buf = [0u8; 256];
-        let mut w = BufWriter::new(&mut buf);
-        fill(
-            &mut w,
-            concat!(
-                "rld-loader ",
-                env!("CARGO_PKG_VERSION"),
-                " (rld), running \x01 (from \x01)\n"
-            ),
-            &[
-                B(loaded.candidate.path),
-                B(loaded.candidate.source.name().as_bytes()),
-            ],
-        );
-        sys::write_all(1, w.as_bytes());
-    }
-    // Options that print something and exit take no library path; adding
-    // one would change what `ld.so` prints.
-    let informational = matches!(
-        first,
-        None | Some(b"--help" | b"--version" | b"--list-tunables" | b"--list-diagnostics")
+fn print_version(loaded: &Loaded<'_>) {
+    let mut buf = [0u8; 256];
+    let mut w = BufWriter::new(&mut buf);
+    fill(
+        &mut w,
+        concat!(
+            "rld-loader ",
+            env!("CARGO_PKG_VERSION"),
+            " (rld), running \x01 (from \x01)\n"
+        ),
+        &[
+            B(loaded.candidate.path),
+            B(loaded.candidate.source.name().as_bytes()),
+        ],
     );
-    let argv0 = stack.argv()[0];
-    let mut head = [argv0, 0, 0];
-    let mut len = 1;
-    if let (Some((ours, source)), false) = (config.library_path, informational) {
-        let user = stack
-            .env()
-            .iter()
-            .rev()
-            .find_map(|&p| stack::value_of(cstr(p), b"LD_LIBRARY_PATH"));
-        let path = compose(b"", user, ours);
-        head = [argv0, c"--library-path".as_ptr() as usize, path];
-        len = 3;
-        logging::log(
-            Level::Debug,
-            "passing --library-path \x01 (from \x01)",
-            &[B(cstr(path)), B(source.name().as_bytes())],
-        );
-    }
-    hand_over_directly(stack, &head[..len], loaded)
-}
-
-/// Starts `ld.so` the way the kernel starts it when it is run by hand, with
-/// `head` in place of argv\[0\]: `ld.so` recognises that case by
-/// `AT_ENTRY` being its own entry, and then loads the program named by its
-/// arguments itself.
-fn hand_over_directly(
-    mut stack: Stack<'_>,
-    head: &[usize],
-    loaded: &Loaded<'_>,
-) -> (usize, *const usize) {
-    stack
-        .rebuild_argv(head, 1)
-        .unwrap_or_else(|e| stack_fail(e));
-    let m = loaded.mapped;
-    let aux = [
-        (AT_ENTRY, m.entry),
-        (AT_PHDR, m.phdr.unwrap_or(0)),
-        (AT_PHNUM, m.phnum),
-        (AT_BASE, 0),
-    ];
-    for (key, value) in aux {
-        stack
-            .set_aux(key, value, None)
-            .unwrap_or_else(|e| stack_fail(e));
-    }
-    (m.entry, stack.sp_ptr())
+    sys::write_all(1, w.as_bytes());
 }

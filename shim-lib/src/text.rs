@@ -37,23 +37,26 @@ pub trait Show {
 /// building a piece per phrase costs the loader several instructions each.
 pub fn fill(out: &mut dyn Out, template: &str, args: &[Piece<'_>]) {
     let t = template.as_bytes();
-    let mut args = args.iter();
+    let mut next = 0;
     let mut start = 0;
-    for (i, &c) in t.iter().enumerate() {
-        if c == 1 || c == 2 {
-            out.write(&t[start..i]);
-            start = i + 1;
-            match args.next() {
-                Some(&Piece::N(n)) if c == 2 => {
-                    out.write(b"0x");
-                    number(out, n, 16)
-                }
-                Some(&Piece::N(n)) => number(out, n, 10),
-                Some(&Piece::B(b)) => show_bytes(out, b),
-                Some(Piece::V(v)) => v.show(out),
-                None => {}
-            }
+    for i in 0..t.len() {
+        let c = t[i];
+        if c != 1 && c != 2 {
+            continue;
         }
+        out.write(&t[start..i]);
+        start = i + 1;
+        match args.get(next) {
+            Some(&Piece::N(n)) if c == 2 => {
+                out.write(b"0x");
+                number(out, n, 16)
+            }
+            Some(&Piece::N(n)) => number(out, n, 10),
+            Some(&Piece::B(b)) => show_bytes(out, b),
+            Some(Piece::V(v)) => v.show(out),
+            None => {}
+        }
+        next += 1;
     }
     out.write(&t[start..]);
 }
@@ -72,20 +75,30 @@ impl Show for Msg<'_> {
 /// searched on the error path, where a table of `&str`s would be a pointer
 /// and a relocation per entry and a `match` a jump table.
 pub fn lookup(table: &'static str, key: u64) -> Option<&'static str> {
-    // Byte by byte: `str::parse` would cost the loader more than the tables.
-    for line in table.split('\n') {
+    // Byte by byte: `str::split` and `str::parse` would cost the loader
+    // more than the tables themselves.
+    let t = table.as_bytes();
+    let mut i = 0;
+    while i < t.len() {
+        let start = i;
         let mut n: u64 = 0;
-        for (i, c) in line.bytes().enumerate() {
-            match c {
-                b'0'..=b'9' => n = n.wrapping_mul(10).wrapping_add((c - b'0') as u64),
-                b' ' if i > 0 && n == key => return line.get(i + 1..),
-                _ => break,
-            }
+        while let Some(&c @ b'0'..=b'9') = t.get(i) {
+            n = n.wrapping_mul(10).wrapping_add((c - b'0') as u64);
+            i += 1;
         }
+        let mut end = i;
+        while end < t.len() && t[end] != b'\n' {
+            end += 1;
+        }
+        if i > start && n == key && t.get(i) == Some(&b' ') {
+            return table.get(i + 1..end);
+        }
+        i = end + 1;
     }
     None
 }
 
+#[inline(never)]
 fn number(out: &mut dyn Out, mut n: u64, base: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
