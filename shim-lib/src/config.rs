@@ -20,10 +20,10 @@ pub const VARIABLES: [&str; 6] = [
 ];
 
 /// The first value of each of [`VARIABLES`], found in one pass over an
-/// environment: the loader's `getenv` for [`Config::resolve`], which would
-/// otherwise scan the environment once per variable on every start.
+/// environment: the loader's `getenv` for [`Config::from_values`], which
+/// would otherwise scan the environment once per variable on every start.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Vars<'e>([Option<&'e [u8]>; 6]);
+pub struct Vars<'e>(pub [Option<&'e [u8]>; 6]);
 
 impl<'e> Vars<'e> {
     /// Scans `NAME=VALUE` entries; the first occurrence wins, as getenv.
@@ -97,45 +97,46 @@ pub struct Config<'e> {
 impl<'e> Config<'e> {
     /// Resolves the configuration. `getenv` returns a variable's value as
     /// `getenv(3)` would (the first occurrence); `secure` is `AT_SECURE`.
-    #[inline(never)]
     pub fn resolve(getenv: impl Fn(&str) -> Option<&'e [u8]>, secure: bool) -> Config<'e> {
+        Config::from_values(VARIABLES.map(getenv), secure)
+    }
+
+    /// [`resolve`](Self::resolve) from the values of [`VARIABLES`], in order.
+    #[inline(never)]
+    pub fn from_values(values: [Option<&'e [u8]>; 6], secure: bool) -> Config<'e> {
         let default_ld = Candidate {
             path: DEFAULT_LD_SO.as_bytes(),
             source: Source::Default,
         };
+        let mut config = Config {
+            candidates: [None, None, Some(default_ld)],
+            library_path: None,
+            log_level: LevelFilter::Warn,
+            secure,
+        };
         if secure {
             // A user must never choose the code a privileged program runs,
             // and glibc's secure mode strips LD_LIBRARY_PATH anyway.
-            return Config {
-                candidates: [Some(default_ld), None, None],
-                library_path: None,
-                log_level: LevelFilter::Warn,
-                secure,
-            };
+            return config;
         }
-        let var = |name: &'static str| {
-            getenv(name)
-                .map(trim_newline)
-                .filter(|v| !v.is_empty())
-                .map(|path| Candidate {
-                    path,
-                    source: Source::Var(name),
-                })
+        let var = |i: usize| {
+            let path = trim_newline(values[i]?);
+            (!path.is_empty()).then_some(Candidate {
+                path,
+                source: Source::Var(VARIABLES[i]),
+            })
         };
-        let library_path = var(NIX_LD_LIBRARY_PATH_SYSTEM)
-            .or_else(|| var("NIX_LD_LIBRARY_PATH"))
-            .map_or((DEFAULT_LIBRARY_PATH.as_bytes(), Source::Default), |c| {
-                (c.path, c.source)
-            });
-        let log_level = var("RLD_LOG")
-            .or_else(|| var("NIX_LD_LOG"))
-            .map_or(LevelFilter::Warn, |c| parse_level(c.path));
-        Config {
-            candidates: [var(NIX_LD_SYSTEM), var("NIX_LD"), Some(default_ld)],
-            library_path: Some(library_path),
-            log_level,
-            secure,
+        config.candidates[0] = var(0);
+        config.candidates[1] = var(1);
+        let library_path = var(2).or_else(|| var(3)).unwrap_or(Candidate {
+            path: DEFAULT_LIBRARY_PATH.as_bytes(),
+            source: Source::Default,
+        });
+        config.library_path = Some((library_path.path, library_path.source));
+        if let Some(level) = var(4).or_else(|| var(5)) {
+            config.log_level = parse_level(level.path);
         }
+        config
     }
 
     /// The `ld.so` candidates, in order.
@@ -155,15 +156,18 @@ fn trim_newline(v: &[u8]) -> &[u8] {
 
 /// Parses a log level name; anything unknown keeps the default (`warn`).
 pub fn parse_level(v: &[u8]) -> LevelFilter {
-    match v {
-        b"off" => LevelFilter::Off,
-        b"error" => LevelFilter::Error,
-        b"warn" => LevelFilter::Warn,
-        b"info" => LevelFilter::Info,
-        b"debug" => LevelFilter::Debug,
-        b"trace" => LevelFilter::Trace,
-        _ => LevelFilter::Warn,
-    }
+    const LEVELS: [LevelFilter; 6] = [
+        LevelFilter::Off,
+        LevelFilter::Error,
+        LevelFilter::Warn,
+        LevelFilter::Info,
+        LevelFilter::Debug,
+        LevelFilter::Trace,
+    ];
+    b"off error warn info debug trace"
+        .split(|&b| b == b' ')
+        .position(|name| name == v)
+        .map_or(LevelFilter::Warn, |i| LEVELS[i])
 }
 
 #[cfg(test)]

@@ -283,13 +283,13 @@ pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem
     let header = elf::parse_header(head, size).map_err(Problem::Elf)?;
     let ph_len = header.phnum * PHDR_SIZE;
     let ph_start = usize::try_from(header.phoff).unwrap_or(usize::MAX);
+    if elf::is_rld(head) {
+        return Err(Problem::Elf(ElfError::IsRld));
+    }
     if let Some(phdrs) = ph_start
         .checked_add(ph_len)
         .and_then(|end| head.get(ph_start..end))
     {
-        if elf::is_rld(phdrs, head) {
-            return Err(Problem::Elf(ElfError::IsRld));
-        }
         return elf::plan(&header, phdrs, size, page).map_err(Problem::Elf);
     }
     // The program headers sit elsewhere (e_phoff is not always 64).
@@ -343,6 +343,15 @@ mod tests {
     fn relative_path_is_refused() {
         assert_eq!(load_one(b"ld.so", PAGE), Err(Problem::NotAbsolute));
         assert_eq!(load_one(b"", PAGE), Err(Problem::NotAbsolute));
+    }
+
+    #[test]
+    fn nul_inside_the_path_is_refused() {
+        // Opening would stop at the NUL: a different file than the one named.
+        assert_eq!(
+            load_one(b"/etc/passwd\0/x", PAGE),
+            Err(Problem::Os(Errno::EINVAL))
+        );
     }
 
     #[test]

@@ -134,19 +134,20 @@ impl Fd {
     /// Opens `path` read-only. `O_NONBLOCK` keeps a FIFO from blocking the
     /// open; rld rejects anything but a regular file right after.
     pub fn open(path: &CStr) -> Result<Fd, Errno> {
+        // SAFETY: a `CStr` is NUL-terminated.
+        unsafe { Fd::open_raw(path.as_ptr().cast()) }
+    }
+
+    /// # Safety
+    ///
+    /// `path` points at a NUL-terminated string.
+    unsafe fn open_raw(path: *const u8) -> Result<Fd, Errno> {
         let flags = k::O_RDONLY | k::O_CLOEXEC | k::O_NONBLOCK;
-        // SAFETY: `path` is a valid NUL-terminated string for the whole call.
+        // SAFETY: the caller passes a valid NUL-terminated string.
         let ret = unsafe {
             syscall(
                 k::__NR_openat,
-                [
-                    k::AT_FDCWD as usize,
-                    path.as_ptr() as usize,
-                    flags as usize,
-                    0,
-                    0,
-                    0,
-                ],
+                [k::AT_FDCWD as usize, path as usize, flags as usize, 0, 0, 0],
             )
         };
         check(ret).map(|fd| Fd(fd as i32))
@@ -154,21 +155,22 @@ impl Fd {
 
     /// Opens `path` (bytes without a NUL) read-only, copying it into an
     /// uninitialised stack buffer to add the NUL: zeroing 4 KiB first would
-    /// be most of the loader's own instructions.
+    /// be most of the loader's own instructions. A NUL inside `path` would
+    /// open a shorter path than the one shown in messages: `EINVAL`.
     pub fn open_path(path: &[u8]) -> Result<Fd, Errno> {
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
         let mut buf = [MaybeUninit::<u8>::uninit(); PATH_MAX];
         for (slot, &b) in buf.iter_mut().zip(path) {
+            if b == 0 {
+                return Err(Errno::EINVAL);
+            }
             slot.write(b);
         }
         buf[path.len()].write(0);
-        // SAFETY: the first `path.len() + 1` bytes were just written.
-        let bytes =
-            unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), path.len() + 1) };
-        let cpath = CStr::from_bytes_with_nul(bytes).map_err(|_| Errno::EINVAL)?;
-        Fd::open(cpath)
+        // SAFETY: the bytes up to and including that NUL were just written.
+        unsafe { Fd::open_raw(buf.as_ptr().cast()) }
     }
 
     pub fn raw(&self) -> i32 {
