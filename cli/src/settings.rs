@@ -13,7 +13,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use rld_shim::config::{Config, NIX_LD_LIBRARY_PATH_SYSTEM, NIX_LD_SYSTEM, Source};
+use rld_shim::config::{Candidate, Config, NIX_LD_LIBRARY_PATH_SYSTEM, NIX_LD_SYSTEM, Source};
 use rld_shim::ldso;
 use serde::Serialize;
 
@@ -136,7 +136,10 @@ impl Settings {
                 break;
             }
         }
-        let (lp, lp_source) = config
+        let Candidate {
+            path: lp,
+            source: lp_source,
+        } = config
             .library_path
             .expect("an unprivileged configuration always has a library path");
         let library_path = String::from_utf8_lossy(lp).into_owned();

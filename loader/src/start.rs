@@ -17,7 +17,7 @@ use linux_raw_sys::auxvec::{
     AT_BASE, AT_ENTRY, AT_EXECFN, AT_PAGESZ, AT_PHDR, AT_PHNUM, AT_SECURE,
 };
 use log::Level;
-use rld_shim::config::{Config, Vars};
+use rld_shim::config::{Candidate, Config, Source, Vars};
 use rld_shim::ldso::{self, Loaded, Problem};
 use rld_shim::logging;
 use rld_shim::stack::{self, EnvSlot, Stack, StackError, Undo};
@@ -110,18 +110,6 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         (false, _) if execfn != 0 => cstr(execfn),
         (false, _) => b"the program",
     };
-    logging::log(
-        Level::Debug,
-        if direct {
-            "invoked directly for \x01"
-        } else if secure {
-            "starting \x01 (privileged: variables ignored)"
-        } else {
-            "starting \x01"
-        },
-        &[B(program)],
-    );
-
     let loaded = ldso::load(&config, page).unwrap_or_else(|e| fail(&e.report(program)));
     warn_if_fell_back(&loaded);
     let mapped = loaded.mapped;
@@ -143,27 +131,25 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             library_path = None;
         }
     } else {
-        let Some((ours, source)) = library_path else {
+        let Some(Candidate { path: ours, .. }) = library_path else {
             // Privileged: the environment stays exactly as the kernel gave it.
+            trace(program, &loaded, None, "");
             set_aux(&mut stack, AT_BASE, mapped.base);
             return (mapped.entry, stack.sp_ptr());
         };
         let slot = stack.choose_env_slot(cstr);
         if slot != EnvSlot::Relaunch {
-            logging::log(
-                Level::Debug,
-                "library path \x01 (from \x01) goes in \x01",
-                &[
-                    B(ours),
-                    B(source.name().as_bytes()),
-                    B(match slot {
-                        EnvSlot::Replace { user: Some(_), .. } => b"the user's LD_LIBRARY_PATH",
-                        EnvSlot::Replace { user: None, .. } => {
-                            b"an environment word lent until the program's entry"
-                        }
-                        _ => b"nowhere (no arguments, no environment)",
-                    }),
-                ],
+            trace(
+                program,
+                &loaded,
+                library_path,
+                match slot {
+                    EnvSlot::Replace { user: Some(_), .. } => "after the user's LD_LIBRARY_PATH",
+                    EnvSlot::Replace { user: None, .. } => {
+                        "in LD_LIBRARY_PATH, on an environment word lent until the program's entry"
+                    }
+                    _ => "nowhere (no arguments, no environment)",
+                },
             );
             set_aux(&mut stack, AT_BASE, mapped.base);
             let user = match slot {
@@ -208,7 +194,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         head[0] = execfn;
         len = head.len();
     }
-    if let Some((ours, source)) = library_path {
+    if let Some(Candidate { path: ours, .. }) = library_path {
         let user = stack
             .env()
             .iter()
@@ -216,12 +202,13 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             .find_map(|&p| stack::value_of(cstr(p), b"LD_LIBRARY_PATH"));
         head[2] = compose(b"", user, ours);
         len = len.max(3);
-        logging::log(
-            Level::Debug,
-            "passing --library-path \x01 (from \x01)",
-            &[B(cstr(head[2])), B(source.name().as_bytes())],
-        );
     }
+    trace(
+        program,
+        &loaded,
+        library_path,
+        "as --library-path, with ld.so started as if run by hand",
+    );
     stack
         .rebuild_argv(&head[..len], 1)
         .unwrap_or_else(|e| stack_fail(e));
@@ -237,6 +224,26 @@ fn set_aux(stack: &mut Stack<'_>, key: u32, value: usize) {
     stack
         .set_aux(key, value, None)
         .unwrap_or_else(|e| stack_fail(e))
+}
+
+/// The debug log's one line about what rld decided.
+#[inline(never)]
+fn trace(program: &[u8], loaded: &Loaded<'_>, library_path: Option<Candidate<'_>>, how: &str) {
+    let none = Candidate {
+        path: b"none (privileged: variables ignored)",
+        source: Source::Default,
+    };
+    logging::log(
+        Level::Debug,
+        "\x01: ld.so \x01 at \x02; library path \x01 \x01",
+        &[
+            B(program),
+            V(&loaded.candidate),
+            N(loaded.mapped.base as u64),
+            V(library_path.as_ref().unwrap_or(&none)),
+            B(how.as_bytes()),
+        ],
+    );
 }
 
 /// Whether `arg` is one of the NUL-terminated words of `list`.
@@ -270,13 +277,8 @@ fn warn_if_fell_back(loaded: &Loaded<'_>) {
     {
         logging::log(
             Level::Warn,
-            "\x01 (from \x01) does not exist (garbage-collected?); using \x01 (from \x01)",
-            &[
-                B(skipped.candidate.path),
-                B(skipped.candidate.source.name().as_bytes()),
-                B(loaded.candidate.path),
-                B(loaded.candidate.source.name().as_bytes()),
-            ],
+            "\x01 does not exist (garbage-collected?); using \x01",
+            &[V(&skipped.candidate), V(&loaded.candidate)],
         );
     }
 }
@@ -291,12 +293,9 @@ fn print_version(loaded: &Loaded<'_>) {
         concat!(
             "rld-loader ",
             env!("CARGO_PKG_VERSION"),
-            " (rld), running \x01 (from \x01)\n"
+            " (rld), running \x01\n"
         ),
-        &[
-            B(loaded.candidate.path),
-            B(loaded.candidate.source.name().as_bytes()),
-        ],
+        &[V(&loaded.candidate)],
     );
     sys::write_all(1, w.as_bytes());
 }

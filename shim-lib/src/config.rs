@@ -4,7 +4,8 @@
 use log::LevelFilter;
 
 use crate::stack::value_of;
-use crate::text::{Out, Show};
+use crate::text::Piece::B;
+use crate::text::{Out, Show, fill};
 use crate::{DEFAULT_LD_SO, DEFAULT_LIBRARY_PATH};
 
 pub use crate::arch::{NIX_LD_LIBRARY_PATH_SYSTEM, NIX_LD_SYSTEM};
@@ -72,9 +73,20 @@ impl Show for Source {
     }
 }
 
-crate::display_via_show!(Source);
+impl Show for Candidate<'_> {
+    /// `PATH (from SOURCE)`, as every message names a setting.
+    fn show(&self, out: &mut dyn Out) {
+        fill(
+            out,
+            "\x01 (from \x01)",
+            &[B(self.path), B(self.source.name().as_bytes())],
+        )
+    }
+}
 
-/// One `ld.so` to try, and where its path came from.
+crate::display_via_show!(Source, Candidate<'_>);
+
+/// A path and where it came from: an `ld.so` to try, or the library path.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Candidate<'e> {
     pub path: &'e [u8],
@@ -88,7 +100,7 @@ pub struct Config<'e> {
     candidates: [Option<Candidate<'e>>; 3],
     /// The library path rld adds, and where it came from; `None` in a
     /// privileged process, where nothing is added.
-    pub library_path: Option<(&'e [u8], Source)>,
+    pub library_path: Option<Candidate<'e>>,
     pub log_level: LevelFilter,
     /// `AT_SECURE` was set: no variable was honoured.
     pub secure: bool,
@@ -132,7 +144,7 @@ impl<'e> Config<'e> {
             path: DEFAULT_LIBRARY_PATH.as_bytes(),
             source: Source::Default,
         });
-        config.library_path = Some((library_path.path, library_path.source));
+        config.library_path = Some(library_path);
         if let Some(level) = var(4).or_else(|| var(5)) {
             config.log_level = parse_level(level.path);
         }
@@ -220,7 +232,7 @@ mod tests {
         let c = Config::resolve(env(&[]), false);
         assert_eq!(paths(&c), [(DEFAULT_LD_SO.as_bytes(), Source::Default)]);
         assert_eq!(
-            c.library_path,
+            c.library_path.map(|l| (l.path, l.source)),
             Some((DEFAULT_LIBRARY_PATH.as_bytes(), Source::Default))
         );
         assert_eq!(c.log_level, LevelFilter::Warn);
@@ -244,7 +256,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            c.library_path,
+            c.library_path.map(|l| (l.path, l.source)),
             Some((
                 &b"/lib/a"[..],
                 Source::Var("NIX_LD_LIBRARY_PATH_x86_64_linux")
@@ -256,7 +268,7 @@ mod tests {
     fn plain_variable_when_system_one_is_absent() {
         let c = Config::resolve(env(&[("NIX_LD_LIBRARY_PATH", "/lib/b")]), false);
         assert_eq!(
-            c.library_path,
+            c.library_path.map(|l| (l.path, l.source)),
             Some((&b"/lib/b"[..], Source::Var("NIX_LD_LIBRARY_PATH")))
         );
     }
@@ -272,7 +284,7 @@ mod tests {
         let c = Config::resolve(env(&vars), false);
         assert_eq!(paths(&c)[0], (&b"/b/ld.so"[..], Source::Var("NIX_LD")));
         assert_eq!(paths(&c).len(), 2);
-        assert_eq!(c.library_path.unwrap().1, Source::Default);
+        assert_eq!(c.library_path.unwrap().source, Source::Default);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::elf::{self, EHDR_SIZE, ElfError, MAX_PHNUM, PHDR_SIZE};
 use crate::logging;
 use crate::map::{self, Mapped};
 use crate::sys::{Errno, Fd};
-use crate::text::Piece::{B, N, V};
+use crate::text::Piece::{B, V};
 use crate::text::{Out, Show, fill};
 
 pub use crate::sys::PATH_MAX;
@@ -63,15 +63,7 @@ pub struct Rejected<'e> {
 
 impl Show for Rejected<'_> {
     fn show(&self, out: &mut dyn Out) {
-        fill(
-            out,
-            "\x01 (from \x01): \x01",
-            &[
-                B(self.candidate.path),
-                B(self.candidate.source.name().as_bytes()),
-                V(&self.problem),
-            ],
-        )
+        fill(out, "\x01: \x01", &[V(&self.candidate), V(&self.problem)])
     }
 }
 
@@ -203,16 +195,6 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
     while let Some(candidate) = candidates.next() {
         match load_one(candidate.path, page) {
             Ok(mapped) => {
-                logging::log(
-                    Level::Debug,
-                    "using \x01 (from \x01), mapped at \x02, entry \x02",
-                    &[
-                        B(candidate.path),
-                        B(candidate.source.name().as_bytes()),
-                        N(mapped.base as u64),
-                        N(mapped.entry as u64),
-                    ],
-                );
                 return Ok(Loaded {
                     mapped,
                     candidate,

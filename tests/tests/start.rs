@@ -286,12 +286,20 @@ fn debug_log_shows_decisions() {
         &[nix_ld(), ("RLD_LOG", "debug")],
     );
     o.assert_success();
+    // One line naming the program, the ld.so used, the library path and how
+    // it reaches ld.so.
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", o.stderr);
+    let line = lines[0];
+    let program = p.shimmed.to_str().unwrap();
     assert!(
-        o.stderr
-            .contains("rld: debug: using /lib64/ld-linux-x86-64.so.2 (from NIX_LD), mapped at 0x"),
-        "{}",
-        o.stderr
+        line.starts_with(&format!(
+            "rld: debug: {program}: ld.so /lib64/ld-linux-x86-64.so.2 (from NIX_LD) at 0x"
+        )),
+        "{line}"
     );
+    assert!(line.contains("; library path /"), "{line}");
+    assert!(line.contains(" (from rld's default) "), "{line}");
     let o = run(
         &p.shimmed,
         &[] as &[&str],

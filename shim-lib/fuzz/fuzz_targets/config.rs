@@ -23,7 +23,8 @@ fuzz_target!(|data: &[u8]| {
             assert!(!c.path.is_empty());
             let _ = format!("{}", c.source);
         }
-        if let Some((ours, _)) = config.library_path {
+        if let Some(lp) = config.library_path {
+            let ours = lp.path;
             let user = getenv("LD_LIBRARY_PATH");
             let len = library_path_len(b"LD_LIBRARY_PATH=", user, ours);
             let mut buf = vec![0u8; len];
