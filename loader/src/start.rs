@@ -18,7 +18,7 @@ use linux_raw_sys::auxvec::{
 };
 use log::Level;
 use rld_shim::config::{Candidate, Config, Source, Vars};
-use rld_shim::ldso::{self, Loaded, Problem};
+use rld_shim::ldso::{self, Loaded};
 use rld_shim::logging;
 use rld_shim::stack::{self, EnvSlot, Stack, StackError, Undo};
 use rld_shim::sys;
@@ -111,7 +111,6 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         (false, _) => b"the program",
     };
     let loaded = ldso::load(&config, page).unwrap_or_else(|e| fail(&e.report(program)));
-    warn_if_fell_back(&loaded);
     let mapped = loaded.mapped;
     let mut library_path = config.library_path;
 
@@ -264,22 +263,6 @@ fn compose(prefix: &[u8], user: Option<&[u8]>, ours: &[u8]) -> usize {
     match stack::compose_library_path(prefix, user, ours, buf) {
         Some(s) => s.as_ptr() as usize,
         None => fail(&Msg("rld: internal error composing the library path", &[])),
-    }
-}
-
-#[inline(never)]
-fn warn_if_fell_back(loaded: &Loaded<'_>) {
-    let Some(skipped) = loaded.skipped else {
-        return;
-    };
-    if let Problem::Os(e) = skipped.problem
-        && e.is_missing()
-    {
-        logging::log(
-            Level::Warn,
-            "\x01 does not exist (garbage-collected?); using \x01",
-            &[V(&skipped.candidate), V(&loaded.candidate)],
-        );
     }
 }
 

@@ -180,11 +180,11 @@ crate::display_via_show!(Report<'_>);
 pub struct Loaded<'e> {
     pub mapped: Mapped,
     pub candidate: Candidate<'e>,
-    /// The first configured candidate that was skipped, for the warning.
-    pub skipped: Option<Rejected<'e>>,
 }
 
 /// Tries each candidate of `config` in order and maps the first usable one.
+/// A configured `ld.so` that does not exist (garbage-collected after an
+/// upgrade) gives one warning naming it and the one used instead.
 // The error is large but built once, on the way to exit; there is no
 // allocator to box it.
 #[allow(clippy::result_large_err)]
@@ -192,39 +192,36 @@ pub struct Loaded<'e> {
 pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadError<'e>> {
     let mut skipped: Option<Rejected<'e>> = None;
     let mut candidates = config.candidates().peekable();
-    while let Some(candidate) = candidates.next() {
-        match load_one(candidate.path, page) {
+    loop {
+        // `Config` always ends with the default candidate, and the last
+        // candidate always returns.
+        let candidate = candidates.next().unwrap_or(Candidate {
+            path: b"",
+            source: Source::Default,
+        });
+        let problem = match load_one(candidate.path, page) {
             Ok(mapped) => {
-                return Ok(Loaded {
-                    mapped,
-                    candidate,
-                    skipped,
-                });
-            }
-            Err(problem) => {
-                let rejected = Rejected { candidate, problem };
-                if !problem.falls_through() || candidates.peek().is_none() {
-                    return Err(LoadError {
-                        last: rejected,
-                        skipped,
-                    });
+                if let Some(s) = skipped
+                    && let Problem::Os(e) = s.problem
+                    && e.is_missing()
+                {
+                    logging::log(
+                        Level::Warn,
+                        "\x01 does not exist (garbage-collected?); using \x01",
+                        &[V(&s.candidate), V(&candidate)],
+                    );
                 }
-                logging::log(Level::Debug, "skipping \x01", &[V(&rejected)]);
-                skipped.get_or_insert(rejected);
+                return Ok(Loaded { mapped, candidate });
             }
+            Err(problem) => problem,
+        };
+        let last = Rejected { candidate, problem };
+        if !problem.falls_through() || candidates.peek().is_none() {
+            return Err(LoadError { last, skipped });
         }
+        logging::log(Level::Debug, "skipping \x01", &[V(&last)]);
+        skipped.get_or_insert(last);
     }
-    // `Config` always ends with the default candidate, so the loop returns.
-    Err(LoadError {
-        last: Rejected {
-            candidate: Candidate {
-                path: b"",
-                source: Source::Default,
-            },
-            problem: Problem::Os(Errno::ENOENT),
-        },
-        skipped,
-    })
 }
 
 /// Opens, checks and maps one `ld.so`.
@@ -412,6 +409,5 @@ mod tests {
         let config = Config::resolve(getenv, false);
         let loaded = load(&config, PAGE).unwrap();
         assert_eq!(loaded.candidate.source, Source::Var("NIX_LD"));
-        assert_eq!(loaded.skipped.unwrap().problem, Problem::Os(Errno::ENOENT));
     }
 }
