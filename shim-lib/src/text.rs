@@ -154,13 +154,16 @@ fn escape(out: &mut dyn Out, b: &[u8]) {
 }
 
 /// The length of the UTF-8 character `s` starts with, or 0 if it starts
-/// with a control character or with bytes that are not UTF-8. Written out
+/// with a control character (C0, DEL or C1) or with bytes that are not
+/// UTF-8. Written out
 /// rather than `utf8_chunks`, which costs the loader three times as much.
 fn char_len(s: &[u8]) -> usize {
     let c = s[0];
     let (n, lo, hi) = match c {
         0x20..0x7f => return 1,
-        0xc2..=0xdf => (2, 0x80, 0xbf),
+        // U+0080..U+009F are the C1 controls: terminals act on some (CSI).
+        0xc2 => (2, 0xa0, 0xbf),
+        0xc3..=0xdf => (2, 0x80, 0xbf),
         0xe0 => (3, 0xa0, 0xbf),
         0xed => (3, 0x80, 0x9f),
         0xe1..=0xef => (3, 0x80, 0xbf),
@@ -293,18 +296,20 @@ mod tests {
         assert_eq!(format!("{}", Shown(b"\xe2\x82")), "\\xe2\\x82");
         assert_eq!(format!("{}", Shown(b"\xed\xa0\x80")), "\\xed\\xa0\\x80");
         assert_eq!(format!("{}", Shown(b"\xc0\xaf")), "\\xc0\\xaf");
+        // A C1 control (CSI) would let a value drive the terminal.
+        assert_eq!(
+            format!("{}", Shown("a\u{9b}31m".as_bytes())),
+            "a\\xc2\\x9b31m"
+        );
     }
 
     #[test]
     fn char_len_agrees_with_core_on_every_short_sequence() {
         let check = |s: &[u8]| {
             let want = match core::str::from_utf8(s) {
-                Ok(c) if !c.chars().next().unwrap().is_control() || c.as_bytes()[0] >= 0x80 => {
-                    s.len()
-                }
+                Ok(c) if !c.chars().next().unwrap().is_control() => s.len(),
                 _ => 0,
             };
-            // C1 controls (U+0080..U+009F) are valid UTF-8 and shown as is.
             assert_eq!(char_len(s), want, "{s:x?}");
         };
         for a in 0..=255u8 {
