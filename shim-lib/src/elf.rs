@@ -419,7 +419,8 @@ pub fn plan(
                 });
             }
         }
-        if seg.vaddr % page != seg.offset % page {
+        // `page` is a power of two: no 64-bit division on 32-bit targets.
+        if (seg.vaddr ^ seg.offset) & (page - 1) != 0 {
             return Err(ElfError::OffsetMisaligned { index });
         }
         let Some(mem_end) = seg.vaddr.checked_add(seg.memsz) else {

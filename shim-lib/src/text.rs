@@ -103,14 +103,35 @@ fn number(out: &mut dyn Out, mut n: u64, base: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
+        let (q, r) = divmod(n, base);
         at -= 1;
-        digits[at] = b"0123456789abcdef"[(n % base) as usize];
-        n /= base;
+        digits[at] = b"0123456789abcdef"[r as usize];
+        n = q;
         if n == 0 {
             break;
         }
     }
     out.write(&digits[at..]);
+}
+
+#[cfg(target_pointer_width = "64")]
+fn divmod(n: u64, base: u64) -> (u64, u64) {
+    (n / base, n % base)
+}
+
+/// `n / base` and `n % base` (base at most 16) by long division over
+/// 16-bit digits: 32-bit targets then need no 64-bit division routine
+/// (which would cost the loader 340 bytes).
+#[cfg(target_pointer_width = "32")]
+fn divmod(n: u64, base: u64) -> (u64, u64) {
+    let base = base as u32;
+    let (mut q, mut r) = (0u64, 0u32);
+    for shift in [48, 32, 16, 0] {
+        let cur = (r << 16) | ((n >> shift) as u32 & 0xffff);
+        q |= ((cur / base) as u64) << shift;
+        r = cur % base;
+    }
+    (q, r as u64)
 }
 
 /// Longest part of a value shown in a message; the rest is elided so that a
@@ -280,6 +301,7 @@ display_via_show!(Shown<'_>);
 mod tests {
     use super::*;
     use std::format;
+    use std::string::ToString;
 
     fn written(f: impl Fn(&mut dyn Out)) -> std::vec::Vec<u8> {
         let mut buf = [0u8; 512];
@@ -358,6 +380,26 @@ mod tests {
         assert_eq!(out, b"a 1 b 0x1fz[7].");
         let out = written(|w| fill(w, "\x01 \x01 \x01", &[Piece::N(0), Piece::N(u64::MAX)]));
         assert_eq!(out, b"0 18446744073709551615 ");
+    }
+
+    #[test]
+    fn numbers_in_every_base_and_width() {
+        for n in [
+            0,
+            9,
+            10,
+            0xffff,
+            0x1_0000,
+            u32::MAX as u64,
+            1 << 40,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let dec = written(|w| number(w, n, 10));
+            assert_eq!(dec, n.to_string().as_bytes());
+            let hex = written(|w| number(w, n, 16));
+            assert_eq!(hex, format!("{n:x}").as_bytes());
+        }
     }
 
     #[test]
