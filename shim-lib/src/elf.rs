@@ -101,24 +101,19 @@ impl ElfError {
 
 /// A human name for an ELF machine number.
 pub fn machine_name(m: u16) -> &'static str {
-    match m as u32 {
-        e::EM_386 => "i686",
-        e::EM_X86_64 => "x86_64",
-        e::EM_AARCH64 => "aarch64",
-        e::EM_ARM => "arm",
-        e::EM_RISCV => "riscv64",
-        e::EM_PPC64 => "ppc64",
-        e::EM_S390 => "s390",
-        _ => "an unknown machine",
-    }
+    // Keyed text, like the messages: a `match` costs a jump table and a
+    // pointer per name. A unit test checks the numbers.
+    lookup(
+        "3 i686\n62 x86_64\n183 aarch64\n40 arm\n243 riscv64\n21 ppc64\n22 s390",
+        m as u64,
+    )
+    .unwrap_or("an unknown machine")
 }
 
 fn class_name(class: u8) -> &'static [u8] {
-    match class as u32 {
-        e::ELFCLASS32 => b"32-bit",
-        e::ELFCLASS64 => b"64-bit",
-        _ => b"unknown-class",
-    }
+    lookup("1 32-bit\n2 64-bit", class as u64)
+        .unwrap_or("unknown-class")
+        .as_bytes()
 }
 
 /// The architecture this build of rld serves, in the words of [`machine_name`].
@@ -204,12 +199,12 @@ impl Show for ElfError {
                 args[2] = own;
             }
             ElfError::NotDynamic { found } => {
-                args[0] = B(match found as u32 {
-                    e::ET_EXEC => b"a fixed-address executable",
-                    e::ET_REL => b"an object file",
-                    e::ET_CORE => b"a core dump",
-                    _ => b"an unknown kind of ELF",
-                })
+                args[0] = B(lookup(
+                    "1 an object file\n2 a fixed-address executable\n4 a core dump",
+                    found as u64,
+                )
+                .unwrap_or("an unknown kind of ELF")
+                .as_bytes())
             }
             _ => {}
         }
@@ -729,6 +724,42 @@ mod tests {
     fn large_alignment_is_kept() {
         let b = image(&[(RX, 0, 0, 0x2000, 0x2000, 0x20_0000)]);
         assert_eq!(check(&b).unwrap().align, 0x20_0000);
+    }
+
+    #[test]
+    fn names_match_the_elf_numbers() {
+        for (m, name) in [
+            (e::EM_386, "i686"),
+            (e::EM_X86_64, "x86_64"),
+            (e::EM_AARCH64, "aarch64"),
+            (e::EM_ARM, "arm"),
+            (e::EM_RISCV, "riscv64"),
+            (e::EM_PPC64, "ppc64"),
+            (e::EM_S390, "s390"),
+            (0xbeef, "an unknown machine"),
+        ] {
+            assert_eq!(machine_name(m as u16), name);
+        }
+        assert_eq!(class_name(e::ELFCLASS32 as u8), b"32-bit");
+        assert_eq!(class_name(e::ELFCLASS64 as u8), b"64-bit");
+        assert_eq!(
+            std::format!(
+                "{}",
+                ElfError::NotDynamic {
+                    found: e::ET_EXEC as u16
+                }
+            ),
+            "it is a fixed-address executable (e_type 2), not a position-independent ld.so (ET_DYN)"
+        );
+        assert_eq!(
+            std::format!(
+                "{}",
+                ElfError::NotDynamic {
+                    found: e::ET_CORE as u16
+                }
+            ),
+            "it is a core dump (e_type 4), not a position-independent ld.so (ET_DYN)"
+        );
     }
 
     #[test]
