@@ -4,7 +4,8 @@
 //!
 //! Each program is built once per loader (its `PT_INTERP` naming that
 //! loader) and started `--runs` times per variant, the variants taking turns
-//! in a rotating order so that drift in the machine's speed hits all alike.
+//! in a new random order every round, so that drift in the machine's speed
+//! and the cache state one run leaves for the next hit all alike.
 //! A run is fork + exec + wait of the program with output to /dev/null,
 //! timed from the parent. Reported: median and 10th–90th percentile of each
 //! variant, its median over native's, syscall counts from `strace -f -c`,
@@ -264,10 +265,21 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
         .flat_map(|p| (0..variants.len()).map(move |v| (p, v)))
         .filter(|&(p, v)| binaries[p][v].is_some())
         .collect();
+    // A fresh random order every round: with a fixed cyclic order (even a
+    // rotating start) each cell always ran right after the same other
+    // cell, and the native cells, which follow a different program, paid
+    // for colder caches (about 10 % on the C hello).
+    let mut order = live.clone();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for round in 0..args.warmup + args.runs {
-        for k in 0..live.len() {
-            // Rotate the order every round.
-            let (p, v) = live[(k + round) % live.len()];
+        for i in (1..order.len()).rev() {
+            // xorshift64: enough to vary the order, and reproducible.
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            order.swap(i, (seed % (i as u64 + 1)) as usize);
+        }
+        for &(p, v) in &order {
             let bin = binaries[p][v].as_ref().unwrap();
             let mut cmd = command(bin, PROGRAMS[p].args, &env);
             let t = Instant::now();
@@ -480,7 +492,7 @@ fn report(
     );
     let _ = writeln!(
         r,
-        "Method: fork+exec+wait timed in the parent, {} runs per cell after {} warm-up, all cells interleaved in a rotating order.\n",
+        "Method: fork+exec+wait timed in the parent, {} runs per cell after {} warm-up, all cells interleaved in a new random order every round.\n",
         args.runs, args.warmup
     );
     let tables = [

@@ -262,7 +262,7 @@ pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem
     let header = elf::parse_header(head, size).map_err(Problem::Elf)?;
     let ph_len = header.phnum * PHDR_SIZE;
     let ph_start = usize::try_from(header.phoff).unwrap_or(usize::MAX);
-    if elf::is_rld(head) {
+    if elf::is_rld(head, &header) {
         return Err(Problem::Elf(ElfError::IsRld));
     }
     if let Some(phdrs) = ph_start

@@ -160,6 +160,10 @@ fn bad_input_on_every_arch() {
             (truncated.to_str().unwrap(), "(truncated?)"),
             (empty.to_str().unwrap(), "the file is empty"),
             (long.as_str(), "ENAMETOOLONG"),
+            (
+                rld.path.to_str().unwrap(),
+                "it is rld-loader itself, not glibc's ld.so",
+            ),
         ];
         for (value, expect) in cases {
             let o = arch.run(&prog, &[], &[("NIX_LD", value)]);

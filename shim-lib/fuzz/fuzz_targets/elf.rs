@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(phdrs) = data.get(start..start + header.phnum * PHDR_SIZE) else {
         return;
     };
-    let _ = elf::is_rld(data);
+    let _ = elf::is_rld(data, &header);
     for page in [4096u64, 16384, 65536] {
         match elf::plan(&header, phdrs, size, page) {
             Ok(plan) => {
