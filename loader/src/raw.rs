@@ -103,18 +103,12 @@ pub static PENDING: Static<Pending> = Static::new(Pending {
     entry: 0,
 });
 
-/// Room for the `LD_LIBRARY_PATH` entry `ld.so` reads; in `.bss`, so it
-/// costs no file size and stays valid for as long as `ld.so` needs it.
-static PATH_BUF: Static<[u8; 4096]> = Static::new([0; 4096]);
-
-/// Memory for a string of `len` bytes that outlives the loader: the static
-/// buffer, or a fresh anonymous mapping for longer library paths.
+/// Memory for a string of `len` bytes that outlives the loader: a fresh
+/// anonymous mapping. Only a library path that must be built (a user's
+/// `LD_LIBRARY_PATH` in front of it, or a value with a trailing newline)
+/// needs one; a static buffer instead would be a 4 KiB `.bss`, which the
+/// kernel maps and zeroes at every exec of every program.
 pub fn scratch(len: usize) -> Result<&'static mut [u8], Errno> {
-    // SAFETY: called once per process, so this is the only reference.
-    let buf = unsafe { PATH_BUF.get() };
-    if len <= buf.len() {
-        return Ok(&mut buf[..len]);
-    }
     // SAFETY: a fresh mapping at a kernel-chosen address replaces nothing.
     let addr = unsafe {
         sys::mmap(

@@ -113,6 +113,13 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     let loaded = ldso::load(&config, page).unwrap_or_else(|e| fail(&e.report(program)));
     let mapped = loaded.mapped;
     let mut library_path = config.library_path;
+    // Whether the library path is a variable's whole value, as set.
+    let as_set = library_path.is_some_and(|lib| {
+        vars.0
+            .iter()
+            .flatten()
+            .any(|v| v.as_ptr() == lib.path.as_ptr() && v.len() == lib.path.len())
+    });
 
     if direct {
         let first = first.map(cstr);
@@ -130,7 +137,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             library_path = None;
         }
     } else {
-        let Some(Candidate { path: ours, .. }) = library_path else {
+        let Some(lib) = library_path else {
             // Privileged: the environment stays exactly as the kernel gave it.
             trace(program, &loaded, None, "");
             set_aux(&mut stack, AT_BASE, mapped.base);
@@ -155,7 +162,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
                 EnvSlot::Replace { user, .. } => user,
                 _ => None,
             };
-            let entry = compose(b"LD_LIBRARY_PATH=", user, ours);
+            let entry = compose(true, user, lib, as_set);
             let mut undo = Undo::new();
             stack.apply_env(slot, entry, &mut undo);
             let program_entry = stack
@@ -193,13 +200,13 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         head[0] = execfn;
         len = head.len();
     }
-    if let Some(Candidate { path: ours, .. }) = library_path {
+    if let Some(lib) = library_path {
         let user = stack
             .env()
             .iter()
             .rev()
             .find_map(|&p| stack::value_of(cstr(p), b"LD_LIBRARY_PATH"));
-        head[2] = compose(b"", user, ours);
+        head[2] = compose(false, user, lib, as_set);
         len = len.max(3);
     }
     trace(
@@ -250,20 +257,41 @@ fn listed(arg: &[u8], list: &[u8]) -> bool {
     list.split(|&b| b == 0).any(|word| word == arg)
 }
 
-/// Builds `prefix` + user path + `:` + ours in memory that outlives us;
-/// returns its address.
-fn compose(prefix: &[u8], user: Option<&[u8]>, ours: &[u8]) -> usize {
-    let len = stack::library_path_len(prefix, user, ours);
+/// The address of the NUL-terminated library path `ld.so` gets: the
+/// environment entry `LD_LIBRARY_PATH=USER:OURS` (`entry`) or the bare path
+/// `USER:OURS` for `--library-path`. Without a user path the string exists
+/// already, and pointing at it saves building it: the compiled-in entry, or
+/// `ours` itself when it is a whole variable's value (`as_set`: no newline
+/// trimmed off, so its NUL follows), and for `NIX_LD_LIBRARY_PATH=VALUE`
+/// even the entry, which is its tail from the fifth byte on.
+fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>, as_set: bool) -> usize {
+    const PREFIX: &str = "LD_LIBRARY_PATH=";
+    let prefix = if entry { PREFIX.as_bytes() } else { b"" };
+    if user.is_none_or(|u| u.is_empty()) {
+        let at = ours.path.as_ptr() as usize;
+        if ours.source == Source::Default {
+            let s = rld_shim::DEFAULT_LIBRARY_PATH_ENTRY.as_ptr() as usize;
+            return if entry { s } else { s + PREFIX.len() };
+        }
+        if as_set && !entry {
+            return at;
+        }
+        if as_set && ours.source == Source::Var("NIX_LD_LIBRARY_PATH") {
+            return at - PREFIX.len();
+        }
+    }
+    let len = stack::library_path_len(prefix, user, ours.path);
     let buf = raw::scratch(len).unwrap_or_else(|e| {
         fail(&Msg(
             "rld: cannot run the program: no memory for a \x01-byte library path: \x01\nrld: shorten NIX_LD_LIBRARY_PATH",
             &[N(len as u64), V(&e)],
         ))
     });
-    match stack::compose_library_path(prefix, user, ours, buf) {
-        Some(s) => s.as_ptr() as usize,
-        None => fail(&Msg("rld: internal error composing the library path", &[])),
-    }
+    // `buf` has exactly the length needed; the panic handler would report
+    // a bug in rld otherwise.
+    stack::compose_library_path(prefix, user, ours.path, buf)
+        .map(|s| s.as_ptr() as usize)
+        .unwrap_or_else(|| unreachable!())
 }
 
 /// `rld-loader --version`: rld's line, before `ld.so` prints its own.

@@ -21,6 +21,15 @@
 #[cfg(test)]
 extern crate std;
 
+#[cfg(test)]
+#[test]
+fn default_entry_holds_the_default_path() {
+    assert_eq!(
+        DEFAULT_LIBRARY_PATH_ENTRY,
+        std::format!("LD_LIBRARY_PATH={DEFAULT_LIBRARY_PATH}\0")
+    );
+}
+
 #[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
 #[cfg_attr(target_arch = "x86", path = "arch/x86.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "arch/aarch64.rs")]
@@ -46,6 +55,12 @@ pub const DEFAULT_LD_SO: &str = concat!(env!("RLD_PREFIX"), "/lib/ld.so");
 
 /// The library directory used when no variable names one.
 pub const DEFAULT_LIBRARY_PATH: &str = concat!(env!("RLD_PREFIX"), "/lib");
+
+/// `LD_LIBRARY_PATH=` and [`DEFAULT_LIBRARY_PATH`], NUL-terminated: the
+/// loader points `ld.so` at it (or at its path part) instead of building
+/// the string.
+pub const DEFAULT_LIBRARY_PATH_ENTRY: &str =
+    concat!("LD_LIBRARY_PATH=", env!("RLD_PREFIX"), "/lib\0");
 
 /// rld's version, printed by `rld-loader --version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -202,6 +202,24 @@ fn libraries_come_from_nix_ld_library_path() {
     );
     o.assert_success();
 
+    // A pasted trailing newline is not part of the directory, whether the
+    // path goes in the environment or, run by hand, as --library-path.
+    let with_newline = format!("{libdir}\n");
+    let o = run(
+        &prog,
+        &[] as &[&str],
+        &[nix_ld(), ("NIX_LD_LIBRARY_PATH", &with_newline)],
+    );
+    o.assert_success();
+    assert_eq!(o.value("needed"), "42");
+    let o = run(
+        &loader(Default::Missing).path,
+        &[prog.to_str().unwrap()],
+        &[nix_ld(), ("NIX_LD_LIBRARY_PATH", &with_newline)],
+    );
+    o.assert_success();
+    assert_eq!(o.value("dlopen"), "42");
+
     // Control: without the variable ld.so cannot find the library.
     let o = run(&prog, &[] as &[&str], &[nix_ld()]);
     assert_eq!(o.code, Some(127));
