@@ -6,7 +6,7 @@ fn main() {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
-    println!("cargo:rerun-if-changed=discard.ld");
+    println!("cargo:rerun-if-changed=link.ld");
     if os != "linux" {
         return;
     }
@@ -33,7 +33,7 @@ fn main() {
         ] {
             println!("cargo:rustc-link-arg-bins={arg}");
         }
-        println!("cargo:rustc-link-arg-bins=-T{dir}/discard.ld");
+        println!("cargo:rustc-link-arg-bins=-T{dir}/link.ld");
         return;
     }
     for arg in [
@@ -52,5 +52,5 @@ fn main() {
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
-    println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/discard.ld");
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/link.ld");
 }
