@@ -250,32 +250,47 @@ fn open_checked(path: &[u8], page: usize) -> Result<(Fd, elf::LoadPlan), Problem
     Ok((fd, plan))
 }
 
+/// Program headers read with the ELF header: real `ld.so`s have about 12.
+const FIRST_PHDRS: usize = 16;
+
 /// Reads and checks the headers of an open file of `size` bytes.
 #[inline(never)]
 pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem> {
     // One read covers the header and, in every real ld.so, the program
     // headers right behind it. Uninitialised: zeroing it would cost more
-    // than everything else rld does.
-    let mut buf = [MaybeUninit::<u8>::uninit(); EHDR_SIZE + MAX_PHNUM * PHDR_SIZE];
+    // than everything else rld does. Small: each stack page the loader
+    // touches is a page fault at every start.
+    let mut buf = [MaybeUninit::<u8>::uninit(); EHDR_SIZE + FIRST_PHDRS * PHDR_SIZE];
     let want = buf.len().min(size.min(usize::MAX as u64) as usize);
     let head = fd.pread_into(&mut buf[..want], 0).map_err(Problem::Os)?;
     let header = elf::parse_header(head, size).map_err(Problem::Elf)?;
-    let ph_len = header.phnum * PHDR_SIZE;
-    let ph_start = usize::try_from(header.phoff).unwrap_or(usize::MAX);
     if elf::is_rld(head, &header) {
         return Err(Problem::Elf(ElfError::IsRld));
     }
-    if let Some(phdrs) = ph_start
-        .checked_add(ph_len)
+    let ph_start = usize::try_from(header.phoff).unwrap_or(usize::MAX);
+    match ph_start
+        .checked_add(header.phnum * PHDR_SIZE)
         .and_then(|end| head.get(ph_start..end))
     {
-        return elf::plan(&header, phdrs, size, page).map_err(Problem::Elf);
+        Some(phdrs) => elf::plan(&header, phdrs, size, page).map_err(Problem::Elf),
+        None => plan_from_elsewhere(fd, &header, size, page),
     }
-    // The program headers sit elsewhere (e_phoff is not always 64).
+}
+
+/// The program headers sit past the first read (more of them, or
+/// `e_phoff` is not 64): read them on their own, in a frame used only then.
+#[inline(never)]
+fn plan_from_elsewhere(
+    fd: &Fd,
+    header: &elf::Header,
+    size: u64,
+    page: u64,
+) -> Result<elf::LoadPlan, Problem> {
+    let mut buf = [MaybeUninit::<u8>::uninit(); MAX_PHNUM * PHDR_SIZE];
     let phdrs = fd
-        .pread_into(&mut buf[..ph_len], header.phoff)
+        .pread_into(&mut buf[..header.phnum * PHDR_SIZE], header.phoff)
         .map_err(Problem::Os)?;
-    elf::plan(&header, phdrs, size, page).map_err(Problem::Elf)
+    elf::plan(header, phdrs, size, page).map_err(Problem::Elf)
 }
 
 #[cfg(test)]
@@ -308,6 +323,27 @@ mod tests {
         );
         assert!(Problem::Os(Errno::ENOENT).falls_through());
         assert!(!Problem::NotAbsolute.falls_through());
+    }
+
+    #[test]
+    fn program_headers_elsewhere_in_the_file_are_read() {
+        // The real ld.so with its program headers copied to the end of the
+        // file and e_phoff pointing there: past the first read.
+        let mut b = std::fs::read("/lib64/ld-linux-x86-64.so.2").unwrap();
+        let phoff = u64::from_le_bytes(b[32..40].try_into().unwrap()) as usize;
+        let phnum = u16::from_le_bytes(b[56..58].try_into().unwrap()) as usize;
+        let table = b[phoff..phoff + phnum * PHDR_SIZE].to_vec();
+        let moved = b.len() as u64;
+        b.extend_from_slice(&table);
+        b[32..40].copy_from_slice(&moved.to_le_bytes());
+        let path = std::env::temp_dir().join(std::format!("rld-phoff-{}", std::process::id()));
+        std::fs::write(&path, &b).unwrap();
+        let got = check_one(path.to_str().unwrap().as_bytes(), PAGE);
+        std::fs::remove_file(&path).unwrap();
+        let want = check_one(b"/lib64/ld-linux-x86-64.so.2", PAGE).unwrap();
+        let got = got.unwrap();
+        assert_eq!(got.segments(), want.segments());
+        assert_eq!(got.entry, want.entry);
     }
 
     #[test]

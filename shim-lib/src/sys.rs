@@ -144,14 +144,32 @@ impl Fd {
     }
 
     /// Opens `path` (bytes without a NUL) read-only, copying it into an
-    /// uninitialised stack buffer to add the NUL: zeroing 4 KiB first would
-    /// be most of the loader's own instructions. A NUL inside `path` would
+    /// uninitialised stack buffer to add the NUL: zeroing it first would be
+    /// most of the loader's own instructions. A NUL inside `path` would
     /// open a shorter path than the one shown in messages: `EINVAL`.
     pub fn open_path(path: &[u8]) -> Result<Fd, Errno> {
+        // Store paths fit the small buffer. Every stack page the loader
+        // touches below the kernel's is a page fault at every program
+        // start, so the 4 KiB one is in a frame of its own, used only for
+        // long paths.
+        if path.len() < 256 {
+            Fd::open_copy::<256>(path)
+        } else {
+            Fd::open_long(path)
+        }
+    }
+
+    #[inline(never)]
+    fn open_long(path: &[u8]) -> Result<Fd, Errno> {
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let mut buf = [MaybeUninit::<u8>::uninit(); PATH_MAX];
+        Fd::open_copy::<PATH_MAX>(path)
+    }
+
+    /// `path` must be shorter than `N`.
+    fn open_copy<const N: usize>(path: &[u8]) -> Result<Fd, Errno> {
+        let mut buf = [MaybeUninit::<u8>::uninit(); N];
         for (slot, &b) in buf.iter_mut().zip(path) {
             if b == 0 {
                 return Err(Errno::EINVAL);
