@@ -91,7 +91,13 @@ fn sh(cmd: &mut Command) -> Result<String, String> {
 struct Variant {
     name: &'static str,
     loader: Option<PathBuf>,
+    /// Variables this variant gets on top of the common environment.
+    env: &'static [(&'static str, &'static str)],
 }
+
+/// Debian's library directory: the library path every variant gets, as on
+/// NixOS the module's directory.
+const LIBDIR: &str = "/lib/x86_64-linux-gnu";
 
 /// A benchmark program: how to build it for a given interpreter.
 struct Program {
@@ -144,18 +150,31 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
         Variant {
             name: "native",
             loader: Some(native_ld.clone()),
+            env: &[],
         },
         Variant {
             name: "rld",
             loader: Some(rld.clone()),
+            env: &[],
         },
         Variant {
             name: "nix-ld",
             loader: args.nix_ld.clone(),
+            env: &[],
         },
         Variant {
             name: "exec shim",
             loader: Some(shim.clone()),
+            env: &[],
+        },
+        // The native start given the same library path the shims give
+        // ld.so: what is left between it and rld is rld's own cost, not
+        // ld.so searching one more directory (and its glibc-hwcaps
+        // subdirectories) before its cache.
+        Variant {
+            name: "native, same library path",
+            loader: Some(native_ld.clone()),
+            env: &[("LD_LIBRARY_PATH", LIBDIR)],
         },
     ];
     if let Some(p) = &args.nix_ld {
@@ -230,7 +249,7 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
     // own). The native start ignores both.
     let env: Vec<(&str, String)> = vec![
         ("NIX_LD", native_ld.display().to_string()),
-        ("NIX_LD_LIBRARY_PATH", "/lib/x86_64-linux-gnu".into()),
+        ("NIX_LD_LIBRARY_PATH", LIBDIR.into()),
         ("PATH", "/usr/bin:/bin".into()),
         ("HOME", "/nonexistent".into()),
     ];
@@ -238,7 +257,7 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
     for (pi, row) in binaries.iter().enumerate() {
         for (vi, bin) in row.iter().enumerate() {
             if let Some(bin) = bin {
-                let status = command(bin, PROGRAMS[pi].args, &env)
+                let status = command(bin, PROGRAMS[pi].args, &with(&env, &variants[vi]))
                     .status()
                     .map_err(|e| e.to_string())?;
                 if !status.success() {
@@ -281,7 +300,7 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
         }
         for &(p, v) in &order {
             let bin = binaries[p][v].as_ref().unwrap();
-            let mut cmd = command(bin, PROGRAMS[p].args, &env);
+            let mut cmd = command(bin, PROGRAMS[p].args, &with(&env, &variants[v]));
             let t = Instant::now();
             let (status, usage) = run_with_usage(&mut cmd)?;
             let us = t.elapsed().as_secs_f64() * 1e6;
@@ -301,14 +320,19 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
 
     // Syscalls of the C hello each way.
     let mut syscalls = Vec::new();
-    for bin in &binaries[0] {
+    for (bin, v) in binaries[0].iter().zip(&variants) {
         syscalls.push(match bin {
-            Some(bin) => Some(strace_count(bin, &env, out)?),
+            Some(bin) => Some(strace_count(bin, &with(&env, v), out)?),
             None => None,
         });
     }
-    let extra = match (&binaries[0][0], &binaries[0][1]) {
-        (Some(n), Some(r)) => extra_syscalls(n, r, &env, out)?,
+    let same_path = variants.len() - 1;
+    let extra = match (&binaries[0][same_path], &binaries[0][1]) {
+        (Some(n), Some(r)) => extra_syscalls(
+            (n, &with(&env, &variants[same_path])),
+            (r, &with(&env, &variants[1])),
+            out,
+        )?,
         _ => String::new(),
     };
 
@@ -360,6 +384,13 @@ fn run_with_usage(cmd: &mut Command) -> Result<(i32, (f64, f64)), String> {
     ))
 }
 
+/// The common environment plus what `variant` adds.
+fn with<'a>(env: &[(&'a str, String)], variant: &Variant) -> Vec<(&'a str, String)> {
+    let mut all = env.to_vec();
+    all.extend(variant.env.iter().map(|&(k, v)| (k, v.to_owned())));
+    all
+}
+
 fn command(bin: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(bin);
     cmd.args(args)
@@ -401,12 +432,11 @@ fn strace_count(bin: &Path, env: &[(&str, String)], out: &Path) -> Result<u64, S
 
 /// The syscalls the rld run makes that the native one does not, by name.
 fn extra_syscalls(
-    native: &Path,
-    rld: &Path,
-    env: &[(&str, String)],
+    native: (&Path, &[(&str, String)]),
+    rld: (&Path, &[(&str, String)]),
     out: &Path,
 ) -> Result<String, String> {
-    let names = |bin: &Path| -> Result<BTreeMap<String, i64>, String> {
+    let names = |(bin, env): (&Path, &[(&str, String)])| -> Result<BTreeMap<String, i64>, String> {
         let log = out.join("strace-names.txt");
         let mut cmd = Command::new("strace");
         cmd.args(["-f", "-o"])
@@ -560,7 +590,7 @@ fn report(
     let _ = writeln!(r);
     let _ = writeln!(
         r,
-        "\nCells: median (10th–90th percentile), then median / native median. Syscalls rld adds to a C hello: {extra}."
+        "\nCells: median (10th–90th percentile), then median / native median. Syscalls rld adds to a C hello, over the native start with the same library path: {extra}."
     );
     Ok(r)
 }
