@@ -96,8 +96,9 @@ pub struct Candidate<'e> {
 /// The resolved configuration.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Config<'e> {
-    /// `ld.so` candidates in the order they are tried.
-    candidates: [Option<Candidate<'e>>; 3],
+    /// `ld.so` candidates in the order they are tried; the last, the
+    /// compiled-in default, is always there.
+    pub(crate) candidates: [Option<Candidate<'e>>; 3],
     /// The library path rld adds, and where it came from; `None` in a
     /// privileged process, where nothing is added.
     pub library_path: Option<Candidate<'e>>,

@@ -191,14 +191,14 @@ pub struct Loaded<'e> {
 #[inline(never)]
 pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadError<'e>> {
     let mut skipped: Option<Rejected<'e>> = None;
-    let mut candidates = config.candidates().peekable();
+    // The last candidate, the compiled-in default, is always there.
+    let last = config.candidates.len() - 1;
+    let mut i = 0;
     loop {
-        // `Config` always ends with the default candidate, and the last
-        // candidate always returns.
-        let candidate = candidates.next().unwrap_or(Candidate {
-            path: b"",
-            source: Source::Default,
-        });
+        let Some(candidate) = config.candidates[i] else {
+            i += 1;
+            continue;
+        };
         let problem = match load_one(candidate.path, page) {
             Ok(mapped) => {
                 if let Some(s) = skipped
@@ -215,12 +215,16 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
             }
             Err(problem) => problem,
         };
-        let last = Rejected { candidate, problem };
-        if !problem.falls_through() || candidates.peek().is_none() {
-            return Err(LoadError { last, skipped });
+        let rejected = Rejected { candidate, problem };
+        if i == last || !problem.falls_through() {
+            return Err(LoadError {
+                last: rejected,
+                skipped,
+            });
         }
-        logging::log(Level::Debug, "skipping \x01", &[V(&last)]);
-        skipped.get_or_insert(last);
+        logging::log(Level::Debug, "skipping \x01", &[V(&rejected)]);
+        skipped.get_or_insert(rejected);
+        i += 1;
     }
 }
 
