@@ -137,13 +137,12 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             library_path = None;
         }
     } else {
-        let Some(lib) = library_path else {
-            // Privileged: the environment stays exactly as the kernel gave it.
-            trace(program, &loaded, None, "");
-            set_aux(&mut stack, AT_BASE, mapped.base);
-            return (mapped.entry, stack.sp_ptr());
+        // Privileged (no library path): the environment stays exactly as
+        // the kernel gave it, and no trampoline is needed.
+        let slot = match library_path {
+            Some(_) => stack.choose_env_slot(cstr),
+            None => EnvSlot::Nowhere,
         };
-        let slot = stack.choose_env_slot(cstr);
         if slot != EnvSlot::Relaunch {
             trace(
                 program,
@@ -158,24 +157,22 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
                 },
             );
             set_aux(&mut stack, AT_BASE, mapped.base);
-            let user = match slot {
-                EnvSlot::Replace { user, .. } => user,
-                _ => None,
-            };
-            let entry = compose(true, user, lib, as_set);
-            let mut undo = Undo::new();
-            stack.apply_env(slot, entry, &mut undo);
-            let program_entry = stack
-                .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
-                .unwrap_or_else(|e| stack_fail(e));
-            // SAFETY: single-threaded; the only reference.
-            let pending = unsafe { PENDING.get() };
-            *pending = raw::Pending {
-                words: words_ptr,
-                len: words_len,
-                undo,
-                entry: program_entry,
-            };
+            if let (Some(lib), EnvSlot::Replace { user, .. }) = (library_path, slot) {
+                let entry = compose(true, user, lib, as_set);
+                let mut undo = Undo::new();
+                stack.apply_env(slot, entry, &mut undo);
+                let program_entry = stack
+                    .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
+                    .unwrap_or_else(|e| stack_fail(e));
+                // SAFETY: single-threaded; the only reference.
+                let pending = unsafe { PENDING.get() };
+                *pending = raw::Pending {
+                    words: words_ptr,
+                    len: words_len,
+                    undo,
+                    entry: program_entry,
+                };
+            }
             return (mapped.entry, stack.sp_ptr());
         }
     }
