@@ -13,9 +13,6 @@
 
 use core::arch::{asm, naked_asm};
 
-/// `R_386_RELATIVE`.
-pub const RELOC_RELATIVE: u32 = 8;
-
 /// Words of headroom `_start` leaves below the kernel's argc, so the loader
 /// can put arguments in front of the program's (`--library-path DIR`) and
 /// keep the stack pointer 16-byte aligned without touching its own frames.
