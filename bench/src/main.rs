@@ -404,12 +404,12 @@ fn command(bin: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
     cmd
 }
 
-/// Total syscalls of one run, all processes included (`strace -f -c`).
-fn strace_count(bin: &Path, env: &[(&str, String)], out: &Path) -> Result<u64, String> {
-    let log = out.join("strace-count.txt");
+/// Runs `bin` under `strace` with `args`, its output to `log`; returns the log.
+fn strace(args: &[&str], log: &Path, bin: &Path, env: &[(&str, String)]) -> Result<String, String> {
     let mut cmd = Command::new("strace");
-    cmd.args(["-f", "-c", "-o"])
-        .arg(&log)
+    cmd.args(args)
+        .arg("-o")
+        .arg(log)
         .arg(bin)
         .env_clear()
         .stdout(Stdio::null());
@@ -417,7 +417,12 @@ fn strace_count(bin: &Path, env: &[(&str, String)], out: &Path) -> Result<u64, S
         cmd.env(k, v);
     }
     sh(&mut cmd)?;
-    let text = fs::read_to_string(&log).map_err(|e| e.to_string())?;
+    fs::read_to_string(log).map_err(|e| e.to_string())
+}
+
+/// Total syscalls of one run, all processes included (`strace -f -c`).
+fn strace_count(bin: &Path, env: &[(&str, String)], out: &Path) -> Result<u64, String> {
+    let text = strace(&["-f", "-c"], &out.join("strace-count.txt"), bin, env)?;
     // The summary's last line: "100.00 <secs> <usecs/call> <calls> <errors> total".
     text.lines()
         .rev()
@@ -437,19 +442,9 @@ fn extra_syscalls(
     out: &Path,
 ) -> Result<String, String> {
     let names = |(bin, env): (&Path, &[(&str, String)])| -> Result<BTreeMap<String, i64>, String> {
-        let log = out.join("strace-names.txt");
-        let mut cmd = Command::new("strace");
-        cmd.args(["-f", "-o"])
-            .arg(&log)
-            .arg(bin)
-            .env_clear()
-            .stdout(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        sh(&mut cmd)?;
+        let text = strace(&["-f"], &out.join("strace-names.txt"), bin, env)?;
         let mut m = BTreeMap::new();
-        for line in fs::read_to_string(&log).map_err(|e| e.to_string())?.lines() {
+        for line in text.lines() {
             let body = line.split_once(' ').map_or(line, |(_, b)| b).trim_start();
             if let Some((name, _)) = body.split_once('(')
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
