@@ -121,6 +121,17 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             .any(|v| v.as_ptr() == lib.path.as_ptr() && v.len() == lib.path.len())
     });
 
+    // Privileged (no library path): the environment stays exactly as the
+    // kernel gave it, and no trampoline is needed.
+    let slot = match library_path {
+        Some(_) => stack.choose_env_slot(cstr),
+        None => EnvSlot::Nowhere,
+    };
+    // The user's LD_LIBRARY_PATH (the last one, which ld.so uses) goes first.
+    let user = match slot {
+        EnvSlot::Replace { user, .. } => user,
+        _ => None,
+    };
     if direct {
         let first = first.map(cstr);
         if first == Some(b"--version") {
@@ -136,45 +147,37 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         }) {
             library_path = None;
         }
-    } else {
-        // Privileged (no library path): the environment stays exactly as
-        // the kernel gave it, and no trampoline is needed.
-        let slot = match library_path {
-            Some(_) => stack.choose_env_slot(cstr),
-            None => EnvSlot::Nowhere,
-        };
-        if slot != EnvSlot::Relaunch {
-            trace(
-                program,
-                &loaded,
-                library_path,
-                match slot {
-                    EnvSlot::Replace { user: Some(_), .. } => "after the user's LD_LIBRARY_PATH",
-                    EnvSlot::Replace { user: None, .. } => {
-                        "in LD_LIBRARY_PATH, on an environment word lent until the program's entry"
-                    }
-                    _ => "nowhere (no arguments, no environment)",
-                },
-            );
-            set_aux(&mut stack, AT_BASE, mapped.base);
-            if let (Some(lib), EnvSlot::Replace { user, .. }) = (library_path, slot) {
-                let entry = compose(true, user, lib, as_set);
-                let mut undo = Undo::new();
-                stack.apply_env(slot, entry, &mut undo);
-                let program_entry = stack
-                    .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
-                    .unwrap_or_else(|e| stack_fail(e));
-                // SAFETY: single-threaded; the only reference.
-                let pending = unsafe { PENDING.get() };
-                *pending = raw::Pending {
-                    words: words_ptr,
-                    len: words_len,
-                    undo,
-                    entry: program_entry,
-                };
-            }
-            return (mapped.entry, stack.sp_ptr());
+    } else if slot != EnvSlot::Relaunch {
+        trace(
+            program,
+            &loaded,
+            library_path,
+            match slot {
+                EnvSlot::Replace { user: Some(_), .. } => "after the user's LD_LIBRARY_PATH",
+                EnvSlot::Replace { user: None, .. } => {
+                    "in LD_LIBRARY_PATH, on an environment word lent until the program's entry"
+                }
+                _ => "nowhere (no arguments, no environment)",
+            },
+        );
+        set_aux(&mut stack, AT_BASE, mapped.base);
+        if let (Some(lib), EnvSlot::Replace { .. }) = (library_path, slot) {
+            let entry = compose(true, user, lib, as_set);
+            let mut undo = Undo::new();
+            stack.apply_env(slot, entry, &mut undo);
+            let program_entry = stack
+                .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
+                .unwrap_or_else(|e| stack_fail(e));
+            // SAFETY: single-threaded; the only reference.
+            let pending = unsafe { PENDING.get() };
+            *pending = raw::Pending {
+                words: words_ptr,
+                len: words_len,
+                undo,
+                entry: program_entry,
+            };
         }
+        return (mapped.entry, stack.sp_ptr());
     }
 
     // `ld.so` is started as if run by hand: directly, or on the program
@@ -198,11 +201,6 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         len = head.len();
     }
     if let Some(lib) = library_path {
-        let user = stack
-            .env()
-            .iter()
-            .rev()
-            .find_map(|&p| stack::value_of(cstr(p), b"LD_LIBRARY_PATH"));
         head[2] = compose(false, user, lib, as_set);
         len = len.max(3);
     }
