@@ -2,11 +2,11 @@
 //!
 //! `core::fmt` (its formatter, padding and integer code, plus one
 //! `Display` body per type) would be most of rld-loader's size, and every
-//! program on the machine maps the loader. So messages are built from
-//! [`Piece`]s and written by [`Show`] into an [`Out`]: a fixed buffer in the
-//! loader, a `fmt::Formatter` everywhere else (each `Show` type also
-//! implements `Display` through it, so the CLI and tests see ordinary
-//! `Display` values).
+//! program on the machine maps the loader. So a message is a template with
+//! markers filled with a few [`Piece`]s ([`fill`]), written by [`Show`] into
+//! an [`Out`]: a fixed buffer in the loader, a `fmt::Formatter` everywhere
+//! else (each `Show` type also implements `Display` through it, so the CLI
+//! and tests see ordinary `Display` values).
 
 use core::fmt;
 
