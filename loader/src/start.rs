@@ -157,6 +157,8 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
                 EnvSlot::Replace { user: None, .. } => {
                     "in LD_LIBRARY_PATH, on an environment word lent until the program's entry"
                 }
+                // A privileged start (no library path) logs nothing at
+                // debug level: its log level is fixed at warn.
                 _ => "nowhere (no arguments, no environment)",
             },
         );
@@ -208,7 +210,10 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         program,
         &loaded,
         library_path,
-        "as --library-path, with ld.so started as if run by hand",
+        match library_path {
+            Some(_) => "as --library-path, with ld.so started as if run by hand",
+            None => "(an option that only prints)",
+        },
     );
     stack
         .rebuild_argv(&head[..len], 1)
@@ -230,10 +235,6 @@ fn set_aux(stack: &mut Stack<'_>, key: u32, value: usize) {
 /// The debug log's one line about what rld decided.
 #[inline(never)]
 fn trace(program: &[u8], loaded: &Loaded<'_>, library_path: Option<Candidate<'_>>, how: &str) {
-    let none = Candidate {
-        path: b"none (privileged: variables ignored)",
-        source: Source::Default,
-    };
     logging::log(
         Level::Debug,
         "\x01: ld.so \x01 at \x02; library path \x01 \x01",
@@ -241,7 +242,10 @@ fn trace(program: &[u8], loaded: &Loaded<'_>, library_path: Option<Candidate<'_>
             B(program),
             V(&loaded.candidate),
             N(loaded.mapped.base as u64),
-            V(library_path.as_ref().unwrap_or(&none)),
+            match &library_path {
+                Some(lib) => V(lib),
+                None => B(b"none"),
+            },
             B(how.as_bytes()),
         ],
     );

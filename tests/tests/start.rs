@@ -318,6 +318,19 @@ fn debug_log_shows_decisions() {
     );
     assert!(line.contains("; library path /"), "{line}");
     assert!(line.contains(" (from rld's default) "), "{line}");
+    // Run by hand for an option that only prints, no library path is passed.
+    let o = run(
+        &loader(Default::Missing).path,
+        &["--version"],
+        &[nix_ld(), ("RLD_LOG", "debug")],
+    );
+    o.assert_success();
+    assert!(
+        o.stderr
+            .contains("; library path none (an option that only prints)"),
+        "{}",
+        o.stderr
+    );
     let o = run(
         &p.shimmed,
         &[] as &[&str],
