@@ -54,8 +54,10 @@ impl Errno {
     pub const EINVAL: Errno = Errno(errno::EINVAL);
     pub const EIO: Errno = Errno(errno::EIO);
 
-    /// The symbolic name (`ENOENT`) and the usual message, where known.
-    pub fn describe(self) -> (&'static str, &'static str) {
+    /// The symbolic name (`ENOENT`) and the usual message, where known:
+    /// what the tests check the table with.
+    #[cfg(test)]
+    fn describe(self) -> (&'static str, &'static str) {
         lookup(ERRNO_TEXT, self.0 as u64)
             .and_then(|line| line.strip_suffix(')')?.rsplit_once(" ("))
             .map_or(("", "Unknown error"), |(msg, name)| (name, msg))
@@ -207,21 +209,6 @@ impl Fd {
         })
     }
 
-    /// Reads up to `buf.len()` bytes at `offset`; returns how many were read.
-    pub fn pread(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
-        self.pread_raw(
-            [
-                self.0 as usize,
-                buf.as_mut_ptr() as usize,
-                buf.len(),
-                0,
-                0,
-                0,
-            ],
-            offset,
-        )
-    }
-
     /// `pread64` with `args` = (fd, buffer, length, ..): the buffer must be
     /// valid for writes of the length.
     fn pread_raw(&self, mut args: [usize; 6], offset: u64) -> Result<usize, Errno> {
@@ -263,18 +250,6 @@ impl Fd {
         }
         // SAFETY: the loop above filled every byte.
         Ok(unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), buf.len()) })
-    }
-
-    /// Fills `buf` from `offset`, treating a short read as truncation.
-    pub fn pread_exact(&self, buf: &mut [u8], offset: u64) -> Result<(), Errno> {
-        let mut done = 0;
-        while done < buf.len() {
-            match self.pread(&mut buf[done..], offset + done as u64)? {
-                0 => return Err(Errno::EIO),
-                n => done += n,
-            }
-        }
-        Ok(())
     }
 }
 
