@@ -210,9 +210,10 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         program,
         &loaded,
         library_path,
-        match library_path {
-            Some(_) => "as --library-path, with ld.so started as if run by hand",
-            None => "(an option that only prints)",
+        if head[2] != 0 {
+            "as --library-path, with ld.so started as if run by hand"
+        } else {
+            "(an option that only prints)"
         },
     );
     stack
@@ -242,10 +243,7 @@ fn trace(program: &[u8], loaded: &Loaded<'_>, library_path: Option<Candidate<'_>
             B(program),
             V(&loaded.candidate),
             N(loaded.mapped.base as u64),
-            match &library_path {
-                Some(lib) => V(lib),
-                None => B(b"none"),
-            },
+            library_path.as_ref().map_or(B(b"none"), |lib| V(lib)),
             B(how.as_bytes()),
         ],
     );
