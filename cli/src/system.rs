@@ -118,10 +118,10 @@ pub fn machine_name(machine: u16) -> String {
         EM_RISCV => "riscv".into(),
         m => {
             let name = rld_shim::elf::machine_name(m);
-            if name == "an unknown machine" {
+            if name == b"an unknown machine" {
                 format!("machine {m}")
             } else {
-                name.into()
+                String::from_utf8_lossy(name).into_owned()
             }
         }
     }

@@ -70,7 +70,9 @@ fn fail(message: &dyn Show) -> ! {
 
 fn stack_fail(e: StackError) -> ! {
     fail(&Msg(
-        "rld: cannot start the program: \x01\nrld: the kernel or the program that ran it passed a malformed process stack",
+        rld_shim::text!(
+            "rld: cannot start the program: \x01\nrld: the kernel or the program that ran it passed a malformed process stack"
+        ),
         &[V(&e)],
     ))
 }
@@ -153,13 +155,17 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             &loaded,
             library_path,
             match slot {
-                EnvSlot::Replace { user: Some(_), .. } => "after the user's LD_LIBRARY_PATH",
+                EnvSlot::Replace { user: Some(_), .. } => {
+                    rld_shim::text!("after the user's LD_LIBRARY_PATH")
+                }
                 EnvSlot::Replace { user: None, .. } => {
-                    "in LD_LIBRARY_PATH, on an environment word lent until the program's entry"
+                    rld_shim::text!(
+                        "in LD_LIBRARY_PATH, on an environment word lent until the program's entry"
+                    )
                 }
                 // A privileged start (no library path) logs nothing at
                 // debug level: its log level is fixed at warn.
-                _ => "nowhere (no arguments, no environment)",
+                _ => rld_shim::text!("nowhere (no arguments, no environment)"),
             },
         );
         set_aux(&mut stack, AT_BASE, mapped.base);
@@ -211,9 +217,9 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         &loaded,
         library_path,
         if head[2] != 0 {
-            "as --library-path, with ld.so started as if run by hand"
+            rld_shim::text!("as --library-path, with ld.so started as if run by hand")
         } else {
-            "(an option that only prints)"
+            rld_shim::text!("(an option that only prints)")
         },
     );
     stack
@@ -235,16 +241,16 @@ fn set_aux(stack: &mut Stack<'_>, key: u32, value: usize) {
 
 /// The debug log's one line about what rld decided.
 #[inline(never)]
-fn trace(program: &[u8], loaded: &Loaded<'_>, library_path: Option<Candidate<'_>>, how: &str) {
+fn trace(program: &[u8], loaded: &Loaded<'_>, library_path: Option<Candidate<'_>>, how: &[u8]) {
     logging::log(
         Level::Debug,
-        "\x01: ld.so \x01 at \x02; library path \x01 \x01",
+        rld_shim::text!("\x01: ld.so \x01 at \x02; library path \x01 \x01"),
         &[
             B(program),
             V(&loaded.candidate),
             N(loaded.mapped.base as u64),
             library_path.as_ref().map_or(B(b"none"), |lib| V(lib)),
-            B(how.as_bytes()),
+            V(&Msg(how, &[])),
         ],
     );
 }
@@ -280,7 +286,7 @@ fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>, as_set: bool) 
     let len = stack::library_path_len(prefix, user, ours.path);
     let buf = raw::scratch(len).unwrap_or_else(|e| {
         fail(&Msg(
-            "rld: cannot run the program: no memory for a \x01-byte library path: \x01\nrld: shorten NIX_LD_LIBRARY_PATH",
+            rld_shim::text!("rld: cannot run the program: no memory for a \x01-byte library path: \x01\nrld: shorten NIX_LD_LIBRARY_PATH"),
             &[N(len as u64), V(&e)],
         ))
     });
@@ -298,11 +304,11 @@ fn print_version(loaded: &Loaded<'_>) {
     let mut w = BufWriter::new(&mut buf);
     fill(
         &mut w,
-        concat!(
+        rld_shim::text!(concat!(
             "rld-loader ",
             env!("CARGO_PKG_VERSION"),
             " (rld), running \x01\n"
-        ),
+        )),
         &[V(&loaded.candidate)],
     );
     sys::write_all(1, w.as_bytes());

@@ -80,7 +80,7 @@ impl Show for Candidate<'_> {
     fn show(&self, out: &mut dyn Out) {
         fill(
             out,
-            "\x01 (from \x01)",
+            b"\x01 (from \x01)",
             &[B(self.path), B(self.source.name().as_bytes())],
         )
     }

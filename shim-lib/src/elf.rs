@@ -100,30 +100,28 @@ impl ElfError {
 }
 
 /// A human name for an ELF machine number.
-pub fn machine_name(m: u16) -> &'static str {
+pub fn machine_name(m: u16) -> &'static [u8] {
     // Keyed text, like the messages: a `match` costs a jump table and a
     // pointer per name. A unit test checks the numbers.
     lookup(
-        "3 i686\n62 x86_64\n183 aarch64\n40 arm\n243 riscv64\n21 ppc64\n22 s390",
+        b"3 i686\n62 x86_64\n183 aarch64\n40 arm\n243 riscv64\n21 ppc64\n22 s390",
         m as u64,
     )
-    .unwrap_or("an unknown machine")
+    .unwrap_or(b"an unknown machine")
 }
 
 fn class_name(class: u8) -> &'static [u8] {
-    lookup("1 32-bit\n2 64-bit", class as u64)
-        .unwrap_or("unknown-class")
-        .as_bytes()
+    lookup(b"1 32-bit\n2 64-bit", class as u64).unwrap_or(b"unknown-class")
 }
 
 /// The architecture this build of rld serves, in the words of [`machine_name`].
-pub fn own_arch() -> &'static str {
+pub fn own_arch() -> &'static [u8] {
     machine_name(ELF_MACHINE)
 }
 
 /// One line per [`ElfError`], keyed by [`ElfError::key`]; `\x01` is a
 /// value in decimal, `\x02` in hex (see [`fill`]).
-const ELF_TEXT: &str = concat!(
+const ELF_TEXT: &[u8] = crate::text!(table: concat!(
     "0 the file is empty\n",
     "1 the file is only \x01 bytes, too short for an ELF header\n",
     "2 not an ELF file\n",
@@ -148,7 +146,7 @@ const ELF_TEXT: &str = concat!(
     "21 loadable segment \x01 has a bss but is not writable\n",
     "22 it names an interpreter itself: it is a program, not an ld.so\n",
     "23 it is rld-loader itself, not glibc's ld.so",
-);
+));
 
 impl ElfError {
     /// The line of [`ELF_TEXT`]: the variants in order, which the compiler
@@ -212,7 +210,7 @@ impl ElfError {
 impl Show for ElfError {
     fn show(&self, out: &mut dyn Out) {
         let (key, [a, b, c]) = (self.key(), self.values());
-        let own = B(own_arch().as_bytes());
+        let own = B(own_arch());
         let mut args = [N(a), N(b), N(c)];
         // The values that are shown as words.
         match *self {
@@ -220,20 +218,19 @@ impl Show for ElfError {
                 args = [B(class_name(found)), B(class_name(ELF_CLASS)), own]
             }
             ElfError::WrongMachine { found } => {
-                args[0] = B(machine_name(found).as_bytes());
+                args[0] = B(machine_name(found));
                 args[2] = own;
             }
             ElfError::NotDynamic { found } => {
                 args[0] = B(lookup(
-                    "1 an object file\n2 a fixed-address executable\n4 a core dump",
+                    b"1 an object file\n2 a fixed-address executable\n4 a core dump",
                     found as u64,
                 )
-                .unwrap_or("an unknown kind of ELF")
-                .as_bytes())
+                .unwrap_or(b"an unknown kind of ELF"))
             }
             _ => {}
         }
-        fill(out, lookup(ELF_TEXT, key).unwrap_or(""), &args);
+        fill(out, lookup(ELF_TEXT, key).unwrap_or(b""), &args);
     }
 }
 
@@ -772,7 +769,7 @@ mod tests {
             (e::EM_S390, "s390"),
             (0xbeef, "an unknown machine"),
         ] {
-            assert_eq!(machine_name(m as u16), name);
+            assert_eq!(machine_name(m as u16), name.as_bytes());
         }
         assert_eq!(class_name(e::ELFCLASS32 as u8), b"32-bit");
         assert_eq!(class_name(e::ELFCLASS64 as u8), b"64-bit");
@@ -835,7 +832,11 @@ mod tests {
         ];
         let mut keys: Vec<u64> = all.iter().map(|e| e.key()).collect();
         keys.dedup();
-        assert_eq!(keys.len(), ELF_TEXT.lines().count(), "one line per error");
+        assert_eq!(
+            keys.len(),
+            ELF_TEXT.split(|&b| b == b'\n').count(),
+            "one line per error"
+        );
         for err in all {
             let s = std::format!("{err}");
             assert!(!s.contains(['\n', '\x01', '\x02']) && s.len() > 10, "{s}");

@@ -46,10 +46,14 @@ impl Show for Problem {
     fn show(&self, out: &mut dyn Out) {
         match self {
             Problem::Os(e) => e.show(out),
-            Problem::NotRegular(kind) => fill(out, "it is \x01, not a file", &[B(kind.as_bytes())]),
+            Problem::NotRegular(kind) => fill(
+                out,
+                crate::text!("it is \x01, not a file"),
+                &[B(kind.as_bytes())],
+            ),
             Problem::Elf(e) => e.show(out),
-            Problem::Map(e) => fill(out, "mapping it failed: \x01", &[V(e)]),
-            Problem::NotAbsolute => out.write(b"it is not an absolute path"),
+            Problem::Map(e) => fill(out, crate::text!("mapping it failed: \x01"), &[V(e)]),
+            Problem::NotAbsolute => fill(out, crate::text!("it is not an absolute path"), &[]),
         }
     }
 }
@@ -63,7 +67,7 @@ pub struct Rejected<'e> {
 
 impl Show for Rejected<'_> {
     fn show(&self, out: &mut dyn Out) {
-        fill(out, "\x01: \x01", &[V(&self.candidate), V(&self.problem)])
+        fill(out, b"\x01: \x01", &[V(&self.candidate), V(&self.problem)])
     }
 }
 
@@ -112,23 +116,29 @@ impl Show for Hint {
     fn show(&self, out: &mut dyn Out) {
         let (template, var) = match self {
             Hint::Configure => (
-                "enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for \x01",
+                crate::text!(
+                    "enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for \x01"
+                ),
                 "",
             ),
             Hint::Rebuild => (
-                "rld's default ld.so is damaged: rebuild the system, or set NIX_LD to the ld.so of a glibc for \x01",
+                crate::text!(
+                    "rld's default ld.so is damaged: rebuild the system, or set NIX_LD to the ld.so of a glibc for \x01"
+                ),
                 "",
             ),
             Hint::Fix(var) => (
-                "set \x01 to the ld.so of a glibc for \x01 (the path in $NIX_CC/nix-support/dynamic-linker), or unset it",
+                crate::text!(
+                    "set \x01 to the ld.so of a glibc for \x01 (the path in $NIX_CC/nix-support/dynamic-linker), or unset it"
+                ),
                 *var,
             ),
             Hint::Memory => (
-                "the system is out of memory or address space; try again",
+                crate::text!("the system is out of memory or address space; try again"),
                 "",
             ),
         };
-        let arch = B(elf::own_arch().as_bytes());
+        let arch = B(elf::own_arch());
         let args = [B(var.as_bytes()), arch];
         // The variable comes first where there is one.
         fill(
@@ -150,7 +160,7 @@ impl Show for Report<'_> {
         let skipped = self.error.skipped.map(Skipped);
         fill(
             out,
-            "rld: cannot run \x01: ld.so \x01\x01\nrld: \x01",
+            crate::text!("rld: cannot run \x01: ld.so \x01\x01\nrld: \x01"),
             &[
                 B(self.program),
                 match &skipped {
@@ -169,7 +179,7 @@ struct Skipped<'e>(Rejected<'e>);
 
 impl Show for Skipped<'_> {
     fn show(&self, out: &mut dyn Out) {
-        fill(out, "\x01; then ", &[V(&self.0)])
+        fill(out, crate::text!("\x01; then "), &[V(&self.0)])
     }
 }
 
@@ -207,7 +217,7 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
                 {
                     logging::log(
                         Level::Warn,
-                        "\x01 does not exist (garbage-collected?); using \x01",
+                        crate::text!("\x01 does not exist (garbage-collected?); using \x01"),
                         &[V(&s.candidate), V(&candidate)],
                     );
                 }
@@ -222,7 +232,7 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
                 skipped,
             });
         }
-        logging::log(Level::Debug, "skipping \x01", &[V(&rejected)]);
+        logging::log(Level::Debug, crate::text!("skipping \x01"), &[V(&rejected)]);
         skipped.get_or_insert(rejected);
         i += 1;
     }

@@ -28,7 +28,7 @@ pub fn enabled(level: Level) -> bool {
 
 /// Writes one line at `level`, if enabled: `template` filled with `args`
 /// (see [`fill`]).
-pub fn log(level: Level, template: &str, args: &[Piece<'_>]) {
+pub fn log(level: Level, template: &[u8], args: &[Piece<'_>]) {
     if !enabled(level) {
         return;
     }

@@ -28,11 +28,20 @@ pub enum StackError {
 impl Show for StackError {
     fn show(&self, out: &mut dyn Out) {
         let (template, key) = match *self {
-            StackError::ArgvUnterminated => ("the argument vector has no terminator", 0),
-            StackError::EnvUnterminated => ("the environment has no terminator", 0),
-            StackError::AuxvUnterminated => ("the auxiliary vector has no AT_NULL entry", 0),
-            StackError::MissingAux(key) => ("the auxiliary vector has no entry \x01", key),
-            StackError::NoRoom => ("there is no room below the stack for extra arguments", 0),
+            StackError::ArgvUnterminated => {
+                (crate::text!("the argument vector has no terminator"), 0)
+            }
+            StackError::EnvUnterminated => (crate::text!("the environment has no terminator"), 0),
+            StackError::AuxvUnterminated => {
+                (crate::text!("the auxiliary vector has no AT_NULL entry"), 0)
+            }
+            StackError::MissingAux(key) => {
+                (crate::text!("the auxiliary vector has no entry \x01"), key)
+            }
+            StackError::NoRoom => (
+                crate::text!("there is no room below the stack for extra arguments"),
+                0,
+            ),
         };
         fill(out, template, &[N(key as u64)]);
     }

@@ -33,36 +33,41 @@ pub trait Show {
 }
 
 /// Writes `template` to `out`, each `\x01` or `\x02` in it replaced by the
-/// next of `args`. A message is one template constant and a few values:
-/// building a piece per phrase costs the loader several instructions each.
-pub fn fill(out: &mut dyn Out, template: &str, args: &[Piece<'_>]) {
-    let t = template.as_bytes();
-    let mut next = 0;
+/// next of `args`, and each word code (see [`pack`]) by its word. A message
+/// is one template constant and a few values: building a piece per phrase
+/// costs the loader several instructions each.
+pub fn fill(out: &mut dyn Out, template: &[u8], args: &[Piece<'_>]) {
+    let t = template;
+    let mut args = args.iter();
     let mut start = 0;
-    for i in 0..t.len() {
-        let c = t[i];
-        if c != 1 && c != 2 {
+    let mut i = 0;
+    while let Some(&c) = t.get(i) {
+        i += 1;
+        if (3..WORD).contains(&c) {
             continue;
         }
-        out.write(&t[start..i]);
-        start = i + 1;
-        match args.get(next) {
-            Some(&Piece::N(n)) if c == 2 => {
-                out.write(b"0x");
-                number(out, n, 16)
+        out.write(&t[start..i - 1]);
+        start = i;
+        if c >= WORD {
+            out.write(word(c));
+        } else {
+            match args.next() {
+                Some(&Piece::N(n)) if c == 2 => {
+                    out.write(b"0x");
+                    number(out, n, 16)
+                }
+                Some(&Piece::N(n)) => number(out, n, 10),
+                Some(&Piece::B(b)) => show_bytes(out, b),
+                Some(Piece::V(v)) => v.show(out),
+                None => {}
             }
-            Some(&Piece::N(n)) => number(out, n, 10),
-            Some(&Piece::B(b)) => show_bytes(out, b),
-            Some(Piece::V(v)) => v.show(out),
-            None => {}
         }
-        next += 1;
     }
     out.write(&t[start..]);
 }
 
 /// A template and its values, as one [`Show`] value.
-pub struct Msg<'a>(pub &'a str, pub &'a [Piece<'a>]);
+pub struct Msg<'a>(pub &'a [u8], pub &'a [Piece<'a>]);
 
 impl Show for Msg<'_> {
     fn show(&self, out: &mut dyn Out) {
@@ -70,14 +75,136 @@ impl Show for Msg<'_> {
     }
 }
 
+/// The words a template names by one byte each: the phrases rld's messages
+/// repeat, separated by NULs. Message text was a fifth of rld-loader, which
+/// every program on the machine maps; this halves it while the source keeps
+/// plain English (see [`text!`](crate::text!)). Chosen by counting
+/// repeats in the messages; any choice is correct, this one is short.
+const WORDS: &[u8] = b"loadable segment\0LD_LIBRARY_PATH\0 of a glibc f\0Too many \0\
+No such \0program\0addres\0system\0argum\0 head\0ld.so\0rld: \0the \0NIX_\0\
+ELF\0fil\0byt\0ect\0abl\0mem\0of \0or \0ry \0rld\0 i\0 t\0(E\0, \0: \0a \0an\0\
+ar\0at\0d \0e \0ed\0en\0er\0es\0ha\0il\0in\0ir\0it\0li\0n \0no\0o \0on\0or\0\
+pa\0ru\0s \0se\0t \0y ";
+
+/// The first word code; codes run up to 255, which is why templates are
+/// ASCII.
+const WORD: u8 = 0x80;
+
+/// The word `code` stands for.
+#[inline(never)]
+fn word(code: u8) -> &'static [u8] {
+    let mut rest = WORDS;
+    let mut n = code - WORD;
+    loop {
+        let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        if n == 0 {
+            return &rest[..end];
+        }
+        rest = rest.get(end + 1..).unwrap_or(b"");
+        n -= 1;
+    }
+}
+
+/// Writes the ASCII text `s` packed into `out` (as far as it reaches) and
+/// returns the packed length: at each position the longest word of
+/// [`WORDS`] becomes its code, and in a `table` (see [`lookup`]) each
+/// line's key stays as it is. Run by the compiler, through
+/// [`text!`](crate::text!).
+pub const fn pack(s: &[u8], table: bool, out: &mut [u8]) -> usize {
+    let mut i = 0;
+    let mut n = 0;
+    let mut line_start = true;
+    while i < s.len() {
+        let c = s[i];
+        if table && line_start {
+            // The key: digits and one space, copied.
+            line_start = c != b' ';
+            put(out, n, c);
+            n += 1;
+            i += 1;
+            continue;
+        }
+        line_start = c == b'\n';
+        let (mut best, mut best_len) = (0, 0);
+        let (mut w, mut code, mut at) = (0, 0, 0);
+        while w <= WORDS.len() {
+            if w == WORDS.len() || WORDS[w] == 0 {
+                let len = w - at;
+                if len > best_len && starts_with_at(s, i, at, len) {
+                    (best, best_len) = (code, len);
+                }
+                code += 1;
+                at = w + 1;
+            }
+            w += 1;
+        }
+        if best_len > 0 {
+            put(out, n, WORD + best);
+            n += 1;
+            i += best_len;
+            continue;
+        }
+        assert!(c < 0x80, "a template must be ASCII");
+        put(out, n, c);
+        n += 1;
+        i += 1;
+    }
+    n
+}
+
+const fn put(out: &mut [u8], n: usize, c: u8) {
+    if n < out.len() {
+        out[n] = c;
+    }
+}
+
+/// Whether `s[i..]` starts with the `len` bytes of [`WORDS`] at `at`.
+const fn starts_with_at(s: &[u8], i: usize, at: usize, len: usize) -> bool {
+    if i + len > s.len() {
+        return false;
+    }
+    let mut k = 0;
+    while k < len {
+        if s[i + k] != WORDS[at + k] {
+            return false;
+        }
+        k += 1;
+    }
+    true
+}
+
+/// A message template, packed by the compiler (see [`pack`]): a
+/// `&'static [u8]` for [`fill`]. `text!(table: ...)` packs a [`lookup`]
+/// table.
+#[macro_export]
+macro_rules! text {
+    (table: $s:expr) => {
+        $crate::text!(@ $s, true)
+    };
+    ($s:expr) => {
+        $crate::text!(@ $s, false)
+    };
+    (@ $s:expr, $table:expr) => {{
+        const S: &[u8] = $s.as_bytes();
+        const N: usize = $crate::text::pack(S, $table, &mut []);
+        const P: [u8; N] = {
+            let mut p = [0; N];
+            $crate::text::pack(S, $table, &mut p);
+            p
+        };
+        &P as &'static [u8]
+    }};
+}
+
 /// The rest of the line of `table` that starts with the decimal `key` and
 /// a space (`"2 No such file or directory (ENOENT)\n"`): one string
 /// searched on the error path, where a table of `&str`s would be a pointer
-/// and a relocation per entry and a `match` a jump table.
-pub fn lookup(table: &'static str, key: u64) -> Option<&'static str> {
+/// and a relocation per entry and a `match` a jump table. Works on packed
+/// tables too (their keys stay plain).
+pub fn lookup(table: &'static [u8], key: u64) -> Option<&'static [u8]> {
     // Byte by byte: `str::split` and `str::parse` would cost the loader
     // more than the tables themselves.
-    let t = table.as_bytes();
+    let t = table;
     let mut i = 0;
     while i < t.len() {
         let start = i;
@@ -91,7 +218,7 @@ pub fn lookup(table: &'static str, key: u64) -> Option<&'static str> {
             end += 1;
         }
         if i > start && n == key && t.get(i) == Some(&b' ') {
-            return table.get(i + 1..end);
+            return t.get(i + 1..end);
         }
         i = end + 1;
     }
@@ -147,7 +274,10 @@ pub fn show_bytes(out: &mut dyn Out, b: &[u8]) {
         return escape(out, b);
     }
     escape(out, &b[..SHOWN / 2]);
-    fill(out, "…(\x01 bytes)…", &[Piece::N(b.len() as u64)]);
+    // Not a template: templates are ASCII.
+    out.write("…(".as_bytes());
+    number(out, b.len() as u64, 10);
+    out.write(" bytes)…".as_bytes());
     escape(out, &b[b.len() - SHOWN / 4..]);
 }
 
@@ -364,11 +494,11 @@ mod tests {
 
     #[test]
     fn fill_replaces_markers_in_order() {
-        let inner = Msg("[\x01]", &[Piece::N(7)]);
+        let inner = Msg(b"[\x01]", &[Piece::N(7)]);
         let out = written(|w| {
             fill(
                 w,
-                "a \x01 b \x02\x01\x01.",
+                b"a \x01 b \x02\x01\x01.",
                 &[
                     Piece::N(1),
                     Piece::N(0x1f),
@@ -378,7 +508,7 @@ mod tests {
             )
         });
         assert_eq!(out, b"a 1 b 0x1fz[7].");
-        let out = written(|w| fill(w, "\x01 \x01 \x01", &[Piece::N(0), Piece::N(u64::MAX)]));
+        let out = written(|w| fill(w, b"\x01 \x01 \x01", &[Piece::N(0), Piece::N(u64::MAX)]));
         assert_eq!(out, b"0 18446744073709551615 ");
     }
 
@@ -404,12 +534,44 @@ mod tests {
 
     #[test]
     fn lookup_finds_whole_numbers_only() {
-        let table = "1 one\n12 twelve\n3 three";
-        assert_eq!(lookup(table, 1), Some("one"));
-        assert_eq!(lookup(table, 12), Some("twelve"));
-        assert_eq!(lookup(table, 3), Some("three"));
+        let table = b"1 one\n12 twelve\n3 three";
+        assert_eq!(lookup(table, 1), Some(&b"one"[..]));
+        assert_eq!(lookup(table, 12), Some(&b"twelve"[..]));
+        assert_eq!(lookup(table, 3), Some(&b"three"[..]));
         assert_eq!(lookup(table, 2), None);
-        assert_eq!(lookup("x 1\n 2", 0), None);
+        assert_eq!(lookup(b"x 1\n 2", 0), None);
+    }
+
+    #[test]
+    fn packed_text_reads_back_as_written() {
+        let unpacked = |t: &[u8]| written(|w| fill(w, t, &[]));
+        const T: &[u8] = crate::text!("it is rld-loader itself, not glibc's ld.so");
+        assert!(T.len() < 30, "{}", T.len());
+        assert_eq!(unpacked(T), b"it is rld-loader itself, not glibc's ld.so");
+        // Every word is one code, and reads back.
+        for (k, w) in WORDS.split(|&b| b == 0).enumerate() {
+            let mut one = [0; 1];
+            assert_eq!(pack(w, false, &mut one), 1, "{w:?}");
+            assert_eq!(one[0] as usize, WORD as usize + k, "{w:?}");
+            assert_eq!(unpacked(&one), w);
+        }
+        assert!(WORDS.split(|&b| b == 0).count() <= 128);
+        // A table's keys and the space after them stay plain.
+        const TABLE: &[u8] = crate::text!(table: "3 it is\n12 ELF the end");
+        assert_eq!(
+            lookup(TABLE, 3).map(unpacked).as_deref(),
+            Some(&b"it is"[..])
+        );
+        assert_eq!(
+            lookup(TABLE, 12).map(unpacked).as_deref(),
+            Some(&b"ELF the end"[..])
+        );
+        // Markers pass through.
+        const M: &[u8] = crate::text!("the \x01 ld.so \x02");
+        assert_eq!(
+            written(|w| fill(w, M, &[Piece::N(5), Piece::N(16)])),
+            b"the 5 ld.so 0x10"
+        );
     }
 
     #[test]
