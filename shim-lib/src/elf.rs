@@ -9,15 +9,24 @@ use crate::text::{Out, Show, fill, lookup};
 
 use crate::{ELF_CLASS, ELF_MACHINE};
 
-pub use layout::{EHDR_SIZE, PHDR_SIZE};
+pub use layout::{EHDR_SIZE, MAX_END, PHDR_SIZE, Word};
 
 /// Where the fields rld reads sit in the ELF class this build accepts
-/// (`ELFCLASS64` on 64-bit targets, `ELFCLASS32` on i686).
+/// (`ELFCLASS64` on 64-bit targets, `ELFCLASS32` on i686), and how wide its
+/// addresses, offsets and sizes are.
 #[cfg(target_pointer_width = "64")]
 mod layout {
+    /// An `ElfN_Addr`, `ElfN_Off` or address-sized size of this class. The
+    /// checks compute in it: 64-bit arithmetic costs i686 pairs of
+    /// instructions and helper calls for every addition and comparison.
+    pub type Word = u64;
+    /// Segments may lie anywhere below this link-time address (64 times
+    /// [`MAX_SPAN`](super::MAX_SPAN)), as long as they span at most
+    /// `MAX_SPAN`: far above any `ld.so`'s addresses, and low enough that
+    /// rounding an end up to a page cannot overflow.
+    pub const MAX_END: Word = super::MAX_SPAN * 64;
     pub const EHDR_SIZE: usize = 64;
     pub const PHDR_SIZE: usize = 56;
-    pub const WORD: usize = 8;
     pub const E_ENTRY: usize = 24;
     pub const E_PHOFF: usize = 32;
     pub const E_PHENTSIZE: usize = 54;
@@ -32,9 +41,15 @@ mod layout {
 
 #[cfg(target_pointer_width = "32")]
 mod layout {
+    /// See the 64-bit `Word`.
+    pub type Word = u32;
+    /// The 64-bit limit does not fit 32 bits. This one leaves room below
+    /// `Word::MAX` for rounding up by any page up to
+    /// [`MAX_SPAN`](super::MAX_SPAN): 3 GiB, the most a 32-bit process has
+    /// under a 32-bit kernel.
+    pub const MAX_END: Word = Word::MAX - super::MAX_SPAN + 1;
     pub const EHDR_SIZE: usize = 52;
     pub const PHDR_SIZE: usize = 32;
-    pub const WORD: usize = 4;
     pub const E_ENTRY: usize = 24;
     pub const E_PHOFF: usize = 28;
     pub const E_PHENTSIZE: usize = 42;
@@ -48,12 +63,35 @@ mod layout {
 }
 
 use layout::*;
+
+/// Bytes in a [`Word`].
+const WORD: usize = core::mem::size_of::<Word>();
+// A `Word` converts to and from `usize` with `as`, losing nothing.
+const _: () = assert!(WORD == core::mem::size_of::<usize>());
+
+/// A [`Word`] as the `u64` messages print.
+// The identity on 64-bit targets, where clippy calls the cast needless.
+#[allow(clippy::unnecessary_cast)]
+pub fn wide(w: Word) -> u64 {
+    w as u64
+}
+
+/// The size `fstat` reports, as a [`Word`]: on 32-bit, a file of 4 GiB or
+/// more counts as `Word::MAX` bytes. That changes no outcome: every check
+/// against the size is `end <= size` for an `end` that is itself a `Word`
+/// (an overflowing one is an error before it is compared), and such an
+/// `end` is at most `Word::MAX`, so within the clamped size exactly when
+/// within the real one.
+pub fn clamp_size(size: u64) -> Word {
+    Word::try_from(size).unwrap_or(Word::MAX)
+}
+
 /// More program headers than any real `ld.so` has (glibc's have about 12).
 pub const MAX_PHNUM: usize = 64;
 /// More loadable segments than any real `ld.so` has (glibc's have 4).
 pub const MAX_LOADS: usize = 8;
 /// An `ld.so` spans a few hundred KiB; anything past this is not one.
-pub const MAX_SPAN: u64 = 1 << 30;
+pub const MAX_SPAN: Word = 1 << 30;
 
 /// The type of the ELF note (owner `rld`) that marks rld-loader itself.
 pub const RLD_NOTE_TYPE: u32 = 0x524c_4431;
@@ -62,7 +100,7 @@ pub const RLD_NOTE_TYPE: u32 = 0x524c_4431;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ElfError {
     Empty,
-    TooShort { len: u64 },
+    TooShort { len: Word },
     NotElf,
     WrongClass { found: u8 },
     WrongEndian,
@@ -71,17 +109,17 @@ pub enum ElfError {
     NotDynamic { found: u16 },
     BadPhentsize { found: u16 },
     BadPhnum { found: u16 },
-    PhdrsPastEof { phoff: u64, end: u64, size: u64 },
+    PhdrsPastEof { phoff: Word, end: Word, size: Word },
     NoLoadSegment,
     TooManyLoadSegments,
     SegmentsOutOfOrder { index: usize },
     SegmentsOverlap { index: usize },
     FileSizeExceedsMemSize { index: usize },
-    SegmentPastEof { index: usize, end: u64, size: u64 },
-    BadAlignment { index: usize, align: u64 },
+    SegmentPastEof { index: usize, end: Word, size: Word },
+    BadAlignment { index: usize, align: Word },
     OffsetMisaligned { index: usize },
-    SpanTooLarge { span: u64 },
-    EntryOutsideCode { entry: u64 },
+    SpanTooLarge { span: Word },
+    EntryOutsideCode { entry: Word },
     ReadOnlyBss { index: usize },
     HasInterpreter,
     IsRld,
@@ -189,21 +227,21 @@ impl ElfError {
         use ElfError::*;
         match *self {
             TooShort { len: a } | SpanTooLarge { span: a } | EntryOutsideCode { entry: a } => {
-                [a, 0, 0]
+                [wide(a), 0, 0]
             }
             WrongClass { found } => [found as u64, 0, 0],
             WrongMachine { found } | NotDynamic { found } => [found as u64, found as u64, 0],
             BadPhentsize { found } => [found as u64, PHDR_SIZE as u64, 0],
             BadPhnum { found } => [found as u64, MAX_PHNUM as u64, 0],
-            PhdrsPastEof { phoff, end, size } => [phoff, end, size],
+            PhdrsPastEof { phoff, end, size } => [wide(phoff), wide(end), wide(size)],
             TooManyLoadSegments => [MAX_LOADS as u64, 0, 0],
             SegmentsOutOfOrder { index }
             | SegmentsOverlap { index }
             | FileSizeExceedsMemSize { index }
             | OffsetMisaligned { index }
             | ReadOnlyBss { index } => [index as u64, 0, 0],
-            SegmentPastEof { index, end, size } => [index as u64, end, size],
-            BadAlignment { index, align } => [index as u64, align, 0],
+            SegmentPastEof { index, end, size } => [index as u64, wide(end), wide(size)],
+            BadAlignment { index, align } => [index as u64, wide(align), 0],
             _ => [0; 3],
         }
     }
@@ -242,8 +280,8 @@ crate::display_via_show!(ElfError);
 /// The fields of the ELF header rld uses.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Header {
-    pub entry: u64,
-    pub phoff: u64,
+    pub entry: Word,
+    pub phoff: Word,
     pub phnum: usize,
 }
 
@@ -259,18 +297,19 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(a)
 }
 
-/// An address-sized field (`ElfN_Addr`, `ElfN_Off`, `ElfN_Word`-sized
-/// sizes) of this build's ELF class, widened to `u64`.
-fn word_at(b: &[u8], off: usize) -> u64 {
-    let mut a = [0; 8];
-    a[..WORD].copy_from_slice(&b[off..off + WORD]);
-    u64::from_le_bytes(a)
+/// An address-sized field (`ElfN_Addr`, `ElfN_Off`, address-sized sizes)
+/// of this build's ELF class.
+fn word_at(b: &[u8], off: usize) -> Word {
+    let mut a = [0; WORD];
+    a.copy_from_slice(&b[off..off + WORD]);
+    Word::from_le_bytes(a)
 }
 
 /// Checks the ELF header in `head` (the first bytes of a file of
-/// `file_size` bytes) and returns where the program headers are.
+/// `file_size` bytes, see [`clamp_size`]) and returns where the program
+/// headers are.
 #[inline(never)]
-pub fn parse_header(head: &[u8], file_size: u64) -> Result<Header, ElfError> {
+pub fn parse_header(head: &[u8], file_size: Word) -> Result<Header, ElfError> {
     if file_size == 0 {
         return Err(ElfError::Empty);
     }
@@ -307,11 +346,14 @@ pub fn parse_header(head: &[u8], file_size: u64) -> Result<Header, ElfError> {
         return Err(ElfError::BadPhnum { found: phnum });
     }
     let phoff = word_at(head, E_PHOFF);
-    let end = phoff.saturating_add(phnum as u64 * PHDR_SIZE as u64);
-    if end > file_size {
+    // At most 64 headers of 56 bytes: the product fits any Word. A sum
+    // that wraps is refused even when the size is `Word::MAX` (a clamped
+    // one, see `clamp_size`); the message shows it as `Word::MAX`.
+    let (end, wrapped) = phoff.overflowing_add((phnum as usize * PHDR_SIZE) as Word);
+    if wrapped || end > file_size {
         return Err(ElfError::PhdrsPastEof {
             phoff,
-            end,
+            end: if wrapped { Word::MAX } else { end },
             size: file_size,
         });
     }
@@ -325,10 +367,10 @@ pub fn parse_header(head: &[u8], file_size: u64) -> Result<Header, ElfError> {
 /// One `PT_LOAD`, already checked.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Segment {
-    pub vaddr: u64,
-    pub memsz: u64,
-    pub offset: u64,
-    pub filesz: u64,
+    pub vaddr: Word,
+    pub memsz: Word,
+    pub offset: Word,
+    pub filesz: Word,
     /// `PF_*` flags.
     pub flags: u32,
 }
@@ -352,10 +394,10 @@ pub struct LoadPlan {
     segments: [Segment; MAX_LOADS],
     count: usize,
     /// Largest `p_align`, at least the page size: the base must honour it.
-    pub align: u64,
-    pub entry: u64,
+    pub align: Word,
+    pub entry: Word,
     /// Virtual address of the program headers, if a segment maps them.
-    pub phdr_vaddr: Option<u64>,
+    pub phdr_vaddr: Option<Word>,
     pub phnum: usize,
 }
 
@@ -365,30 +407,32 @@ impl LoadPlan {
     }
 
     /// First page-aligned address the segments use.
-    pub fn start(&self, page: u64) -> u64 {
+    pub fn start(&self, page: Word) -> Word {
         self.segments()[0].vaddr & !(page - 1)
     }
 
     /// Bytes from [`start`](Self::start) to the end of the last segment's
     /// last page.
-    pub fn span(&self, page: u64) -> u64 {
+    pub fn span(&self, page: Word) -> Word {
         let last = self.segments()[self.count - 1];
         page_up(last.vaddr + last.memsz, page) - self.start(page)
     }
 }
 
-fn page_up(x: u64, page: u64) -> u64 {
+/// `x` rounded up to a multiple of `page`; `x` is at most [`MAX_END`] and
+/// `page` at most [`MAX_SPAN`], so it does not overflow.
+fn page_up(x: Word, page: Word) -> Word {
     (x + page - 1) & !(page - 1)
 }
 
 /// Checks the program headers `phdrs` (exactly `header.phnum` entries) of a
-/// `file_size`-byte file and builds the mapping plan. `page` is the system
-/// page size (a power of two).
+/// `file_size`-byte file (see [`clamp_size`]) and builds the mapping plan.
+/// `page` is the system page size: a power of two, at most [`MAX_SPAN`].
 pub fn plan(
     header: &Header,
     phdrs: &[u8],
-    file_size: u64,
-    page: u64,
+    file_size: Word,
+    page: Word,
 ) -> Result<LoadPlan, ElfError> {
     let mut out = LoadPlan {
         segments: [Segment::default(); MAX_LOADS],
@@ -434,19 +478,21 @@ pub fn plan(
             _ => {
                 return Err(ElfError::SegmentPastEof {
                     index,
-                    end: file_end.unwrap_or(u64::MAX),
+                    end: file_end.unwrap_or(Word::MAX),
                     size: file_size,
                 });
             }
         }
-        // `page` is a power of two: no 64-bit division on 32-bit targets.
+        // `page` is a power of two: a mask, not a division.
         if (seg.vaddr ^ seg.offset) & (page - 1) != 0 {
             return Err(ElfError::OffsetMisaligned { index });
         }
+        // Every later sum of a segment's address and size is at most its
+        // `mem_end`, so this bound keeps them all from overflowing.
         let Some(mem_end) = seg.vaddr.checked_add(seg.memsz) else {
-            return Err(ElfError::SpanTooLarge { span: u64::MAX });
+            return Err(ElfError::SpanTooLarge { span: Word::MAX });
         };
-        if mem_end > MAX_SPAN * 64 {
+        if mem_end > MAX_END {
             return Err(ElfError::SpanTooLarge { span: mem_end });
         }
         if seg.memsz > seg.filesz && !seg.writable() {
@@ -484,7 +530,8 @@ pub fn plan(
     // Without PT_PHDR, the headers are in memory if a segment maps their
     // file offset (as the kernel assumes for AT_PHDR).
     out.phdr_vaddr = phdr_segment.or_else(|| {
-        let end = header.phoff + (header.phnum * PHDR_SIZE) as u64;
+        // `parse_header` checked that this sum is within the file.
+        let end = header.phoff + (header.phnum * PHDR_SIZE) as Word;
         out.segments()
             .iter()
             .find(|s| header.phoff >= s.offset && end <= s.offset + s.filesz)
@@ -511,9 +558,9 @@ const RLD_NOTE: [u8; 16] = {
 pub fn is_rld(head: &[u8], header: &Header) -> bool {
     let at = header
         .phoff
-        .checked_add((header.phnum * PHDR_SIZE) as u64)
+        .checked_add((header.phnum * PHDR_SIZE) as Word)
         .and_then(|end| end.checked_next_multiple_of(4))
-        .and_then(|at| usize::try_from(at).ok());
+        .map(|at| at as usize);
     at.and_then(|at| head.get(at..at.checked_add(RLD_NOTE.len())?)) == Some(&RLD_NOTE[..])
 }
 

@@ -250,7 +250,7 @@ fn open_checked(path: &[u8], page: usize) -> Result<(Fd, elf::LoadPlan), Problem
     if !info.is_regular() {
         return Err(Problem::NotRegular(info.kind()));
     }
-    let plan = read_plan(&fd, info.size, page as u64)?;
+    let plan = read_plan(&fd, info.size, page as elf::Word)?;
     Ok((fd, plan))
 }
 
@@ -259,19 +259,20 @@ const FIRST_PHDRS: usize = 16;
 
 /// Reads and checks the headers of an open file of `size` bytes.
 #[inline(never)]
-pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem> {
+pub fn read_plan(fd: &Fd, size: u64, page: elf::Word) -> Result<elf::LoadPlan, Problem> {
+    let size = elf::clamp_size(size);
     // One read covers the header and, in every real ld.so, the program
     // headers right behind it. Uninitialised: zeroing it would cost more
     // than everything else rld does. Small: each stack page the loader
     // touches is a page fault at every start.
     let mut buf = [MaybeUninit::<u8>::uninit(); EHDR_SIZE + FIRST_PHDRS * PHDR_SIZE];
-    let want = buf.len().min(size.min(usize::MAX as u64) as usize);
+    let want = buf.len().min(size as usize);
     let head = fd.pread_into(&mut buf[..want], 0).map_err(Problem::Os)?;
     let header = elf::parse_header(head, size).map_err(Problem::Elf)?;
     if elf::is_rld(head, &header) {
         return Err(Problem::Elf(ElfError::IsRld));
     }
-    let ph_start = usize::try_from(header.phoff).unwrap_or(usize::MAX);
+    let ph_start = header.phoff as usize;
     match ph_start
         .checked_add(header.phnum * PHDR_SIZE)
         .and_then(|end| head.get(ph_start..end))
@@ -287,12 +288,15 @@ pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem
 fn plan_from_elsewhere(
     fd: &Fd,
     header: &elf::Header,
-    size: u64,
-    page: u64,
+    size: elf::Word,
+    page: elf::Word,
 ) -> Result<elf::LoadPlan, Problem> {
     let mut buf = [MaybeUninit::<u8>::uninit(); MAX_PHNUM * PHDR_SIZE];
     let phdrs = fd
-        .pread_into(&mut buf[..header.phnum * PHDR_SIZE], header.phoff)
+        .pread_into(
+            &mut buf[..header.phnum * PHDR_SIZE],
+            elf::wide(header.phoff),
+        )
         .map_err(Problem::Os)?;
     elf::plan(header, phdrs, size, page).map_err(Problem::Elf)
 }
