@@ -72,7 +72,7 @@ const _: () = assert!(WORD == core::mem::size_of::<usize>());
 /// A [`Word`] as the `u64` messages print.
 // The identity on 64-bit targets, where clippy calls the cast needless.
 #[allow(clippy::unnecessary_cast)]
-pub fn wide(w: Word) -> u64 {
+fn wide(w: Word) -> u64 {
     w as u64
 }
 

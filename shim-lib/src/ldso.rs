@@ -293,10 +293,7 @@ fn plan_from_elsewhere(
 ) -> Result<elf::LoadPlan, Problem> {
     let mut buf = [MaybeUninit::<u8>::uninit(); MAX_PHNUM * PHDR_SIZE];
     let phdrs = fd
-        .pread_into(
-            &mut buf[..header.phnum * PHDR_SIZE],
-            elf::wide(header.phoff),
-        )
+        .pread_into(&mut buf[..header.phnum * PHDR_SIZE], header.phoff as usize)
         .map_err(Problem::Os)?;
     elf::plan(header, phdrs, size, page).map_err(Problem::Elf)
 }

@@ -13,7 +13,7 @@
 
 use linux_raw_sys::general as k;
 
-use crate::elf::{self, LoadPlan, Segment, Word};
+use crate::elf::{LoadPlan, Segment, Word};
 use crate::sys::{self, Errno, Fd};
 
 /// Where the `ld.so` landed.
@@ -89,7 +89,7 @@ fn map_segments(fd: &Fd, plan: &LoadPlan, base: usize, page: usize) -> Result<()
         let prot = prot(seg);
         if seg.filesz > 0 {
             let len = file_end - page_start;
-            let offset = elf::wide(seg.offset & !(page as Word - 1));
+            let offset = seg.offset as usize & !(page - 1);
             // SAFETY: the range lies inside our reservation (checked plan).
             unsafe {
                 sys::mmap(
