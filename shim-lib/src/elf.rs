@@ -62,6 +62,8 @@ mod layout {
     pub const P_ALIGN: usize = 28;
 }
 
+#[cfg(test)]
+pub(crate) use layout::E_PHOFF;
 use layout::*;
 
 /// Bytes in a [`Word`].
@@ -569,38 +571,48 @@ mod tests {
     use super::*;
     use std::vec::Vec;
 
-    const PAGE: u64 = 4096;
+    const PAGE: Word = 4096;
 
-    /// A minimal, valid x86_64 ld.so-shaped image: header, `phnum` program
-    /// headers, and room for a text and a data segment.
     /// (flags, offset, vaddr, filesz, memsz, align) of one PT_LOAD.
-    type Load = (u32, u64, u64, u64, u64, u64);
+    type Load = (u32, Word, Word, Word, Word, Word);
 
-    pub(crate) fn image(loads: &[Load]) -> Vec<u8> {
-        let phnum = loads.len();
+    fn put(b: &mut [u8], at: usize, bytes: &[u8]) {
+        b[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+
+    /// A minimal `ld.so`-shaped image of this build's ELF class and
+    /// machine: the header (entry 0x1100), a program header per load, and
+    /// room for three pages of segments.
+    fn image(loads: &[Load]) -> Vec<u8> {
         let mut b = std::vec![0u8; 3 * PAGE as usize];
-        b[..4].copy_from_slice(b"\x7fELF");
+        put(&mut b, 0, b"\x7fELF");
         b[4] = ELF_CLASS;
         b[5] = 1;
         b[6] = 1;
-        b[16..18].copy_from_slice(&3u16.to_le_bytes());
-        b[18..20].copy_from_slice(&ELF_MACHINE.to_le_bytes());
-        b[20..24].copy_from_slice(&1u32.to_le_bytes());
-        b[24..32].copy_from_slice(&0x1100u64.to_le_bytes());
-        b[32..40].copy_from_slice(&64u64.to_le_bytes());
-        b[52..54].copy_from_slice(&64u16.to_le_bytes());
-        b[54..56].copy_from_slice(&56u16.to_le_bytes());
-        b[56..58].copy_from_slice(&(phnum as u16).to_le_bytes());
+        put(&mut b, 16, &3u16.to_le_bytes());
+        put(&mut b, 18, &ELF_MACHINE.to_le_bytes());
+        put(&mut b, 20, &1u32.to_le_bytes());
+        put(&mut b, E_ENTRY, &(0x1100 as Word).to_le_bytes());
+        put(&mut b, E_PHOFF, &(EHDR_SIZE as Word).to_le_bytes());
+        // e_ehsize, just before e_phentsize in both classes.
+        put(&mut b, E_PHENTSIZE - 2, &(EHDR_SIZE as u16).to_le_bytes());
+        put(&mut b, E_PHENTSIZE, &(PHDR_SIZE as u16).to_le_bytes());
+        put(&mut b, E_PHNUM, &(loads.len() as u16).to_le_bytes());
         for (i, &(flags, offset, vaddr, filesz, memsz, align)) in loads.iter().enumerate() {
-            let p = 64 + i * 56;
-            b[p..p + 4].copy_from_slice(&1u32.to_le_bytes());
-            b[p + 4..p + 8].copy_from_slice(&flags.to_le_bytes());
-            b[p + 8..p + 16].copy_from_slice(&offset.to_le_bytes());
-            b[p + 16..p + 24].copy_from_slice(&vaddr.to_le_bytes());
-            b[p + 24..p + 32].copy_from_slice(&vaddr.to_le_bytes());
-            b[p + 32..p + 40].copy_from_slice(&filesz.to_le_bytes());
-            b[p + 40..p + 48].copy_from_slice(&memsz.to_le_bytes());
-            b[p + 48..p + 56].copy_from_slice(&align.to_le_bytes());
+            let p = EHDR_SIZE + i * PHDR_SIZE;
+            put(&mut b, p, &e::PT_LOAD.to_le_bytes());
+            put(&mut b, p + P_FLAGS, &flags.to_le_bytes());
+            // p_paddr follows p_vaddr.
+            for (at, v) in [
+                (P_OFFSET, offset),
+                (P_VADDR, vaddr),
+                (P_VADDR + WORD, vaddr),
+                (P_FILESZ, filesz),
+                (P_MEMSZ, memsz),
+                (P_ALIGN, align),
+            ] {
+                put(&mut b, p + at, &v.to_le_bytes());
+            }
         }
         b
     }
@@ -618,14 +630,14 @@ mod tests {
     }
 
     fn check(b: &[u8]) -> Result<LoadPlan, ElfError> {
-        let h = parse_header(b, b.len() as u64)?;
+        check_as(b, b.len() as Word, PAGE)
+    }
+
+    /// As [`check`], for a file of `size` bytes that starts with `b`.
+    fn check_as(b: &[u8], size: Word, page: Word) -> Result<LoadPlan, ElfError> {
+        let h = parse_header(b, size)?;
         let start = h.phoff as usize;
-        plan(
-            &h,
-            &b[start..start + h.phnum * PHDR_SIZE],
-            b.len() as u64,
-            PAGE,
-        )
+        plan(&h, &b[start..start + h.phnum * PHDR_SIZE], size, page)
     }
 
     #[test]
@@ -634,12 +646,12 @@ mod tests {
         assert_eq!(p.segments().len(), 3);
         assert_eq!(p.span(PAGE), 0x5000);
         assert_eq!(p.entry, 0x1100);
-        assert_eq!(p.phdr_vaddr, Some(64));
+        assert_eq!(p.phdr_vaddr, Some(EHDR_SIZE as Word));
     }
 
     #[test]
     fn accepts_the_machines_real_ld_so() {
-        let b = std::fs::read("/lib64/ld-linux-x86-64.so.2").unwrap();
+        let b = std::fs::read(crate::REAL_LD_SO).unwrap();
         let p = check(&b).unwrap();
         assert!(p.segments().len() >= 2);
         assert!(p.segments().iter().any(|s| s.executable()));
@@ -655,8 +667,9 @@ mod tests {
         );
         let g = good();
         let mut b = g.clone();
-        b[4] = 1;
-        assert_eq!(check(&b), Err(ElfError::WrongClass { found: 1 }));
+        let other = 3 - ELF_CLASS;
+        b[4] = other;
+        assert_eq!(check(&b), Err(ElfError::WrongClass { found: other }));
         let mut b = g.clone();
         b[5] = 2;
         assert_eq!(check(&b), Err(ElfError::WrongEndian));
@@ -670,14 +683,16 @@ mod tests {
         let mut b = g.clone();
         b[16..18].copy_from_slice(&2u16.to_le_bytes());
         assert_eq!(check(&b), Err(ElfError::NotDynamic { found: 2 }));
+        // The other class's program header size.
+        let other = 88 - PHDR_SIZE as u16;
         let mut b = g.clone();
-        b[54..56].copy_from_slice(&32u16.to_le_bytes());
-        assert_eq!(check(&b), Err(ElfError::BadPhentsize { found: 32 }));
+        put(&mut b, E_PHENTSIZE, &other.to_le_bytes());
+        assert_eq!(check(&b), Err(ElfError::BadPhentsize { found: other }));
         let mut b = g.clone();
-        b[56..58].copy_from_slice(&0u16.to_le_bytes());
+        put(&mut b, E_PHNUM, &0u16.to_le_bytes());
         assert_eq!(check(&b), Err(ElfError::BadPhnum { found: 0 }));
         let mut b = g.clone();
-        b[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        put(&mut b, E_PHOFF, &Word::MAX.to_le_bytes());
         assert!(matches!(check(&b), Err(ElfError::PhdrsPastEof { .. })));
     }
 
@@ -726,15 +741,13 @@ mod tests {
             (
                 &[
                     (RX, 0, 0, 0x2000, 0x2000, PAGE),
-                    (RW, 0, 0x7_0000_0000, 0x10, 0x10, PAGE),
+                    (RW, 0, 0x7000_0000, 0x10, 0x10, PAGE),
                 ],
-                ElfError::SpanTooLarge {
-                    span: 0x7_0000_1000,
-                },
+                ElfError::SpanTooLarge { span: 0x7000_1000 },
             ),
             (
-                &[(RX, 0, 0, 0x2000, u64::MAX, PAGE)],
-                ElfError::SpanTooLarge { span: u64::MAX },
+                &[(RX, 0, 0, 0x2000, Word::MAX, PAGE)],
+                ElfError::SpanTooLarge { span: Word::MAX },
             ),
             (
                 &[(R, 0, 0, 0x2000, 0x2000, PAGE)],
@@ -745,10 +758,10 @@ mod tests {
                 ElfError::ReadOnlyBss { index: 0 },
             ),
             (
-                &[(RX, 0, 0, 0x1_0000_0000, 0x1_0000_0000, PAGE)],
+                &[(RX, 0, 0, 0x8000_0000, 0x8000_0000, PAGE)],
                 ElfError::SegmentPastEof {
                     index: 0,
-                    end: 0x1_0000_0000,
+                    end: 0x8000_0000,
                     size: 3 * PAGE,
                 },
             ),
@@ -762,7 +775,7 @@ mod tests {
     fn rejects_an_image_without_load_segments() {
         let mut b = good();
         for i in 0..3 {
-            let p = 64 + i * PHDR_SIZE;
+            let p = EHDR_SIZE + i * PHDR_SIZE;
             b[p..p + 4].copy_from_slice(&e::PT_NOTE.to_le_bytes());
         }
         assert_eq!(check(&b), Err(ElfError::NoLoadSegment));
@@ -771,17 +784,17 @@ mod tests {
     #[test]
     fn rejects_a_program_with_an_interpreter() {
         let mut b = good();
-        b[64..68].copy_from_slice(&e::PT_INTERP.to_le_bytes());
+        put(&mut b, EHDR_SIZE, &e::PT_INTERP.to_le_bytes());
         assert_eq!(check(&b), Err(ElfError::HasInterpreter));
     }
 
     #[test]
     fn recognises_rlds_note() {
         let mut b = good();
-        let h = parse_header(&b, b.len() as u64).unwrap();
+        let h = parse_header(&b, b.len() as Word).unwrap();
         assert!(!is_rld(&b, &h));
         // rld's note right behind the three program headers.
-        let at = 64 + 3 * PHDR_SIZE;
+        let at = EHDR_SIZE + 3 * PHDR_SIZE;
         let rld = [
             4u32.to_le_bytes(),
             0u32.to_le_bytes(),
@@ -793,7 +806,7 @@ mod tests {
         assert!(is_rld(&b, &h));
         assert!(!is_rld(&b[..at + 15], &h), "only a whole note counts");
         let far = Header {
-            phoff: u64::MAX - 8,
+            phoff: Word::MAX - 8,
             ..h
         };
         assert!(!is_rld(&b, &far), "offsets that overflow are no note");
@@ -874,7 +887,7 @@ mod tests {
             },
             BadAlignment { index: 1, align: 3 },
             OffsetMisaligned { index: 1 },
-            SpanTooLarge { span: 1 << 40 },
+            SpanTooLarge { span: Word::MAX },
             EntryOutsideCode { entry: 0x10 },
             ReadOnlyBss { index: 1 },
             HasInterpreter,
@@ -889,7 +902,10 @@ mod tests {
         }
         assert_eq!(
             std::format!("{}", WrongMachine { found: 183 }),
-            "it is an ld.so for aarch64 (183); this program needs one for x86_64"
+            std::format!(
+                "it is an ld.so for aarch64 (183); this program needs one for {}",
+                own_arch()
+            )
         );
         assert_eq!(
             std::format!(
@@ -901,6 +917,22 @@ mod tests {
                 }
             ),
             "loadable segment 2 ends at byte 0x1f, past the end of the 3-byte file (truncated?)"
+        );
+    }
+
+    /// Addresses past 4 GiB, which only 64-bit words hold.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_span_past_4_gib_is_too_large() {
+        let b = image(&[
+            (RX, 0, 0, 0x2000, 0x2000, PAGE),
+            (RW, 0, 0x7_0000_0000, 0x10, 0x10, PAGE),
+        ]);
+        assert_eq!(
+            check(&b),
+            Err(ElfError::SpanTooLarge {
+                span: 0x7_0000_1000
+            })
         );
     }
 }
