@@ -617,9 +617,15 @@ mod tests {
         b
     }
 
+    fn with_entry(mut b: Vec<u8>, entry: Word) -> Vec<u8> {
+        put(&mut b, E_ENTRY, &entry.to_le_bytes());
+        b
+    }
+
     const R: u32 = e::PF_R;
     const RX: u32 = e::PF_R | e::PF_X;
     const RW: u32 = e::PF_R | e::PF_W;
+    const RWX: u32 = RW | e::PF_X;
 
     fn good() -> Vec<u8> {
         image(&[
@@ -920,6 +926,129 @@ mod tests {
         );
     }
 
+    #[test]
+    fn file_sizes_past_a_word_clamp() {
+        assert_eq!(clamp_size(0), 0);
+        assert_eq!(clamp_size(4096), 4096);
+        assert_eq!(clamp_size(wide(Word::MAX)), Word::MAX);
+        assert_eq!(clamp_size(u64::MAX), Word::MAX);
+        #[cfg(target_pointer_width = "32")]
+        assert_eq!(clamp_size(1 << 32), Word::MAX);
+    }
+
+    /// The sums the checks make, at the edges of a `Word`: each must be
+    /// refused with the error a check in unbounded arithmetic gives, on
+    /// every target, and never overflow (the tests build with overflow
+    /// checks). A file of `Word::MAX` bytes is what a clamped size gives.
+    #[test]
+    fn sums_at_the_top_of_a_word() {
+        // The last page a Word can name; the test image's size.
+        const TOP: Word = Word::MAX & !(PAGE - 1);
+        const SMALL: Word = 3 * PAGE;
+        let cases: &[(&[Load], Word, ElfError)] = &[
+            // p_offset + p_filesz wraps: past the end of any file.
+            (
+                &[(RX, TOP, TOP, 2 * PAGE, 2 * PAGE, PAGE)],
+                Word::MAX,
+                ElfError::SegmentPastEof {
+                    index: 0,
+                    end: Word::MAX,
+                    size: Word::MAX,
+                },
+            ),
+            (
+                &[(RX, TOP, TOP, 2 * PAGE, 2 * PAGE, PAGE)],
+                SMALL,
+                ElfError::SegmentPastEof {
+                    index: 0,
+                    end: Word::MAX,
+                    size: SMALL,
+                },
+            ),
+            // Ending at the last byte a Word can name does not wrap: past
+            // a small file, inside one of Word::MAX bytes (where the
+            // address is what is wrong).
+            (
+                &[(RX, TOP, TOP, PAGE - 1, PAGE - 1, PAGE)],
+                SMALL,
+                ElfError::SegmentPastEof {
+                    index: 0,
+                    end: Word::MAX,
+                    size: SMALL,
+                },
+            ),
+            (
+                &[(RX, TOP, TOP, PAGE - 1, PAGE - 1, PAGE)],
+                Word::MAX,
+                ElfError::SpanTooLarge { span: Word::MAX },
+            ),
+            // p_vaddr + p_memsz wraps.
+            (
+                &[(RW, 0, TOP, 0x10, 2 * PAGE, PAGE)],
+                SMALL,
+                ElfError::SpanTooLarge { span: Word::MAX },
+            ),
+            // It does not wrap, but rounding it up to a page would.
+            (
+                &[(RW, 0, TOP, 0x10, PAGE - 1, PAGE)],
+                SMALL,
+                ElfError::SpanTooLarge { span: Word::MAX },
+            ),
+            // One byte past MAX_END, and a segment after one that ends
+            // there.
+            (
+                &[(RWX, 0, MAX_END - PAGE, 0x10, PAGE + 1, PAGE)],
+                SMALL,
+                ElfError::SpanTooLarge { span: MAX_END + 1 },
+            ),
+            (
+                &[
+                    (RWX, 0, MAX_END - PAGE, 0x10, PAGE, PAGE),
+                    (RW, 0, MAX_END, 0x10, 0x10, PAGE),
+                ],
+                SMALL,
+                ElfError::SpanTooLarge {
+                    span: MAX_END + 0x10,
+                },
+            ),
+            // The largest alignment a Word holds, and one that is not a
+            // power of two.
+            (
+                &[(RX, 0, 0, 0x2000, 0x2000, 1 << (Word::BITS - 1))],
+                SMALL,
+                ElfError::SpanTooLarge {
+                    span: 1 << (Word::BITS - 1),
+                },
+            ),
+            (
+                &[(RX, 0, 0, 0x2000, 0x2000, Word::MAX)],
+                SMALL,
+                ElfError::BadAlignment {
+                    index: 0,
+                    align: Word::MAX,
+                },
+            ),
+            (
+                &[(RX, 0, 0, 0x2000, 0x2000, MAX_SPAN * 2)],
+                SMALL,
+                ElfError::SpanTooLarge { span: MAX_SPAN * 2 },
+            ),
+            // Segments far apart: the span, not the end, is too large.
+            (
+                &[
+                    (RX, 0, 0, 0x2000, 0x2000, PAGE),
+                    (RW, 0, MAX_END - PAGE, 0x10, 0x10, PAGE),
+                ],
+                SMALL,
+                ElfError::SpanTooLarge { span: MAX_END },
+            ),
+        ];
+        for &(loads, size, want) in cases {
+            let got = check_as(&image(loads), size, PAGE);
+            assert_eq!(got, Err(want), "{loads:x?} in {size:#x} bytes");
+        }
+    }
+
     /// Addresses past 4 GiB, which only 64-bit words hold.
     #[cfg(target_pointer_width = "64")]
     #[test]
@@ -934,5 +1063,296 @@ mod tests {
                 span: 0x7_0000_1000
             })
         );
+    }
+
+    #[test]
+    fn segments_up_to_max_end_are_mapped() {
+        // The highest segment allowed, with the largest page allowed: its
+        // end rounds up to MAX_END without overflowing.
+        let at = MAX_END - MAX_SPAN;
+        let b = with_entry(image(&[(RWX, 0, at, 0x10, MAX_SPAN - 1, 0)]), at);
+        let p = check_as(&b, b.len() as Word, MAX_SPAN).unwrap();
+        assert_eq!((p.start(MAX_SPAN), p.span(MAX_SPAN)), (at, MAX_SPAN));
+        assert_eq!(p.align, MAX_SPAN);
+        let b = with_entry(image(&[(RWX, 0, MAX_END - PAGE, 0x10, PAGE, 0)]), 0);
+        assert_eq!(
+            check(&b),
+            Err(ElfError::EntryOutsideCode { entry: 0 }),
+            "only an entry point was wrong"
+        );
+        let b = with_entry(b, Word::MAX);
+        assert_eq!(
+            check(&b),
+            Err(ElfError::EntryOutsideCode { entry: Word::MAX })
+        );
+    }
+
+    #[test]
+    fn program_headers_at_the_top_of_a_word() {
+        let g = good();
+        let table = (3 * PHDR_SIZE) as Word;
+        let at = |phoff: Word| {
+            let mut b = g.clone();
+            put(&mut b, E_PHOFF, &phoff.to_le_bytes());
+            b
+        };
+        // Wrapping: refused even by a file of Word::MAX bytes.
+        for size in [Word::MAX, 3 * PAGE] {
+            assert_eq!(
+                parse_header(&at(Word::MAX - 8), size),
+                Err(ElfError::PhdrsPastEof {
+                    phoff: Word::MAX - 8,
+                    end: Word::MAX,
+                    size,
+                })
+            );
+        }
+        // Ending on the last byte: inside such a file, past a small one.
+        let phoff = Word::MAX - table;
+        assert_eq!(
+            parse_header(&at(phoff), Word::MAX).map(|h| h.phoff),
+            Ok(phoff)
+        );
+        assert_eq!(
+            parse_header(&at(phoff), 3 * PAGE),
+            Err(ElfError::PhdrsPastEof {
+                phoff,
+                end: Word::MAX,
+                size: 3 * PAGE,
+            })
+        );
+    }
+
+    /// The checks of `parse_header` and `plan` restated in `u128`, where
+    /// nothing a `Word` holds can overflow: any `Word` input must give the
+    /// same answer (and no overflow panic) on every target.
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+        use std::vec::Vec;
+
+        /// An alignment that suits every page size tried.
+        const G: Word = 0x1_0000;
+
+        /// Values where `Word` arithmetic could go wrong, and any.
+        fn word() -> impl Strategy<Value = Word> {
+            let near = |at: Word| {
+                (0..0x4000 as Word).prop_map(move |d| at.wrapping_sub(0x2000).wrapping_add(d))
+            };
+            prop_oneof![
+                0..0x4000 as Word,
+                near(Word::MAX),
+                near(MAX_END),
+                near(MAX_SPAN),
+                near(1 << (Word::BITS - 1)),
+                any::<Word>(),
+            ]
+        }
+
+        fn flags() -> impl Strategy<Value = u32> {
+            prop_oneof![Just(R), Just(RX), Just(RW), Just(RWX)]
+        }
+
+        fn align() -> impl Strategy<Value = Word> {
+            prop_oneof![
+                Just(0),
+                Just(1),
+                Just(PAGE),
+                Just(G),
+                Just(MAX_SPAN),
+                Just(MAX_SPAN * 2),
+                Just(1 << (Word::BITS - 1)),
+                Just(Word::MAX),
+                word(),
+            ]
+        }
+
+        /// One segment of edge values; its offset often agrees with its
+        /// address modulo the page, and its memsz often extends filesz.
+        fn segment() -> impl Strategy<Value = Load> {
+            (
+                flags(),
+                word(),
+                word(),
+                any::<bool>(),
+                word(),
+                prop_oneof![word(), 0..0x4000 as Word],
+                any::<bool>(),
+                align(),
+            )
+                .prop_map(
+                    |(flags, vaddr, off, congruent, filesz, more, extend, align)| {
+                        let offset = if congruent {
+                            (off & !(G - 1)) | (vaddr & (G - 1))
+                        } else {
+                            off
+                        };
+                        let memsz = if extend {
+                            filesz.saturating_add(more)
+                        } else {
+                            more
+                        };
+                        (flags, offset, vaddr, filesz, memsz, align)
+                    },
+                )
+        }
+
+        /// Up to nine plausible segments from an edge value, mostly in
+        /// address order, a few a step or two back: these pass the
+        /// per-segment checks often enough to reach the order, overlap,
+        /// count, span and entry checks.
+        fn chain() -> impl Strategy<Value = Vec<Load>> {
+            let step =
+                prop_oneof![8 => 0..3 as Word, 1 => Just(Word::MAX), 1 => Just(Word::MAX - 1)];
+            let parts = (flags(), step, 0..0x3000 as Word, 0..0x3000 as Word);
+            let base = prop_oneof![Just(0), 0..MAX_END, word()];
+            (base, prop::collection::vec(parts, 1..=MAX_LOADS + 1)).prop_map(|(base, parts)| {
+                let mut at = base & !(G - 1);
+                let mut loads = Vec::new();
+                for (flags, step, filesz, bss) in parts {
+                    // A step of Word::MAX is one G back, wrapping.
+                    let vaddr = at.wrapping_add(step.wrapping_mul(G));
+                    let memsz = if flags & e::PF_W != 0 {
+                        filesz + bss
+                    } else {
+                        filesz
+                    };
+                    loads.push((flags, 0, vaddr, filesz, memsz, G));
+                    at = vaddr
+                        .wrapping_add(memsz)
+                        .checked_next_multiple_of(G)
+                        .unwrap_or(0);
+                }
+                loads
+            })
+        }
+
+        fn wide(w: Word) -> u128 {
+            w as u128
+        }
+
+        /// The `Word` an unbounded value shows as: `Word::MAX` past it.
+        fn shown(x: u128) -> Word {
+            Word::try_from(x).unwrap_or(Word::MAX)
+        }
+
+        fn model(loads: &[Load], entry: Word, size: Word, page: Word) -> Result<(), ElfError> {
+            use ElfError::*;
+            let p = wide(page);
+            let down = |x: u128| x / p * p;
+            let up = |x: u128| x.div_ceil(p) * p;
+            let mut align = p;
+            let mut prev: Option<(u128, u128)> = None;
+            for (index, &(flags, offset, vaddr, filesz, memsz, a)) in loads.iter().enumerate() {
+                let (vaddr, offset) = (wide(vaddr), wide(offset));
+                if index == MAX_LOADS {
+                    return Err(TooManyLoadSegments);
+                }
+                if a > 1 && !a.is_power_of_two() {
+                    return Err(BadAlignment { index, align: a });
+                }
+                if filesz > memsz {
+                    return Err(FileSizeExceedsMemSize { index });
+                }
+                let file_end = offset + wide(filesz);
+                if file_end > wide(size) {
+                    return Err(SegmentPastEof {
+                        index,
+                        end: shown(file_end),
+                        size,
+                    });
+                }
+                if vaddr % p != offset % p {
+                    return Err(OffsetMisaligned { index });
+                }
+                let mem_end = vaddr + wide(memsz);
+                if mem_end > wide(MAX_END) {
+                    return Err(SpanTooLarge {
+                        span: shown(mem_end),
+                    });
+                }
+                if memsz > filesz && flags & e::PF_W == 0 {
+                    return Err(ReadOnlyBss { index });
+                }
+                if let Some((prev_vaddr, prev_end)) = prev {
+                    if vaddr < prev_vaddr {
+                        return Err(SegmentsOutOfOrder { index });
+                    }
+                    if down(vaddr) < up(prev_end) {
+                        return Err(SegmentsOverlap { index });
+                    }
+                }
+                align = align.max(wide(a));
+                prev = Some((vaddr, mem_end));
+            }
+            let Some((_, end)) = prev else {
+                return Err(NoLoadSegment);
+            };
+            let span = up(end) - down(wide(loads[0].2));
+            if span > wide(MAX_SPAN) || align > wide(MAX_SPAN) {
+                return Err(SpanTooLarge {
+                    span: shown(span.max(align)),
+                });
+            }
+            let at = wide(entry);
+            if !loads.iter().any(|&(flags, _, vaddr, filesz, ..)| {
+                flags & e::PF_X != 0 && at >= wide(vaddr) && at < wide(vaddr) + wide(filesz)
+            }) {
+                return Err(EntryOutsideCode { entry });
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4096))]
+
+            #[test]
+            fn plan_agrees_with_unbounded_arithmetic(
+                loads in prop_oneof![chain(), prop::collection::vec(segment(), 1..4)],
+                inside in any::<Option<(prop::sample::Index, Word)>>(),
+                entry in word(),
+                size in prop_oneof![Just(3 * PAGE), Just(Word::MAX), word()],
+                page in prop_oneof![Just(PAGE), Just(16 * 1024), Just(G), Just(MAX_SPAN)],
+            ) {
+                // An entry point inside a segment, or anywhere.
+                let entry = match inside {
+                    Some((i, d)) => loads[i.index(loads.len())].2.wrapping_add(d % 0x1000),
+                    None => entry,
+                };
+                let b = with_entry(image(&loads), entry);
+                let header = parse_header(&b, b.len() as Word).unwrap();
+                let phdrs = &b[EHDR_SIZE..EHDR_SIZE + loads.len() * PHDR_SIZE];
+                let got = plan(&header, phdrs, size, page);
+                prop_assert_eq!(got.map(drop), model(&loads, entry, size, page));
+                if let Ok(p) = got {
+                    let first = wide(loads[0].2) / wide(page) * wide(page);
+                    let last = loads[loads.len() - 1];
+                    let end = (wide(last.2) + wide(last.4)).div_ceil(wide(page)) * wide(page);
+                    prop_assert_eq!(wide(p.start(page)), first);
+                    prop_assert_eq!(wide(p.span(page)), end - first);
+                    prop_assert_eq!(p.segments().len(), loads.len());
+                }
+            }
+
+            #[test]
+            fn header_agrees_with_unbounded_arithmetic(
+                phoff in word(),
+                phnum in 1..=MAX_PHNUM as u16,
+                size in prop_oneof![Just(Word::MAX), word()],
+            ) {
+                let mut b = good();
+                put(&mut b, E_PHOFF, &phoff.to_le_bytes());
+                put(&mut b, E_PHNUM, &phnum.to_le_bytes());
+                let end = wide(phoff) + phnum as u128 * PHDR_SIZE as u128;
+                let want = if size == 0 {
+                    Err(ElfError::Empty)
+                } else if end > wide(size) {
+                    Err(ElfError::PhdrsPastEof { phoff, end: shown(end), size })
+                } else {
+                    Ok(Header { entry: 0x1100, phoff, phnum: phnum as usize })
+                };
+                prop_assert_eq!(parse_header(&b, size), want);
+            }
+        }
     }
 }
