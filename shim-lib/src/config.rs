@@ -245,25 +245,22 @@ mod tests {
     fn system_variable_beats_plain_and_default() {
         let vars = [
             ("NIX_LD", "/b/ld.so"),
-            ("NIX_LD_x86_64_linux", "/a/ld.so"),
+            (NIX_LD_SYSTEM, "/a/ld.so"),
             ("NIX_LD_LIBRARY_PATH", "/lib/b"),
-            ("NIX_LD_LIBRARY_PATH_x86_64_linux", "/lib/a"),
+            (NIX_LD_LIBRARY_PATH_SYSTEM, "/lib/a"),
         ];
         let c = Config::resolve(env(&vars), false);
         assert_eq!(
             paths(&c),
             [
-                (&b"/a/ld.so"[..], Source::Var("NIX_LD_x86_64_linux")),
+                (&b"/a/ld.so"[..], Source::Var(NIX_LD_SYSTEM)),
                 (b"/b/ld.so", Source::Var("NIX_LD")),
                 (DEFAULT_LD_SO.as_bytes(), Source::Default),
             ]
         );
         assert_eq!(
             c.library_path.map(|l| (l.path, l.source)),
-            Some((
-                &b"/lib/a"[..],
-                Source::Var("NIX_LD_LIBRARY_PATH_x86_64_linux")
-            ))
+            Some((&b"/lib/a"[..], Source::Var(NIX_LD_LIBRARY_PATH_SYSTEM)))
         );
     }
 
@@ -279,9 +276,9 @@ mod tests {
     #[test]
     fn empty_counts_as_unset() {
         let vars = [
-            ("NIX_LD_x86_64_linux", ""),
+            (NIX_LD_SYSTEM, ""),
             ("NIX_LD", "/b/ld.so"),
-            ("NIX_LD_LIBRARY_PATH_x86_64_linux", ""),
+            (NIX_LD_LIBRARY_PATH_SYSTEM, ""),
             ("NIX_LD_LIBRARY_PATH", "\n"),
         ];
         let c = Config::resolve(env(&vars), false);
@@ -302,7 +299,7 @@ mod tests {
     fn secure_ignores_every_variable() {
         let vars = [
             ("NIX_LD", "/evil/ld.so"),
-            ("NIX_LD_x86_64_linux", "/evil/ld.so"),
+            (NIX_LD_SYSTEM, "/evil/ld.so"),
             ("NIX_LD_LIBRARY_PATH", "/evil"),
             ("RLD_LOG", "trace"),
         ];

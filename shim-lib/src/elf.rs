@@ -9,15 +9,24 @@ use crate::text::{Out, Show, fill, lookup};
 
 use crate::{ELF_CLASS, ELF_MACHINE};
 
-pub use layout::{EHDR_SIZE, PHDR_SIZE};
+pub use layout::{EHDR_SIZE, MAX_END, PHDR_SIZE, Word};
 
 /// Where the fields rld reads sit in the ELF class this build accepts
-/// (`ELFCLASS64` on 64-bit targets, `ELFCLASS32` on i686).
+/// (`ELFCLASS64` on 64-bit targets, `ELFCLASS32` on i686), and how wide its
+/// addresses, offsets and sizes are.
 #[cfg(target_pointer_width = "64")]
 mod layout {
+    /// An `ElfN_Addr`, `ElfN_Off` or address-sized size of this class. The
+    /// checks compute in it: 64-bit arithmetic costs i686 pairs of
+    /// instructions and helper calls for every addition and comparison.
+    pub type Word = u64;
+    /// Segments may lie anywhere below this link-time address (64 times
+    /// [`MAX_SPAN`](super::MAX_SPAN)), as long as they span at most
+    /// `MAX_SPAN`: far above any `ld.so`'s addresses, and low enough that
+    /// rounding an end up to a page cannot overflow.
+    pub const MAX_END: Word = super::MAX_SPAN * 64;
     pub const EHDR_SIZE: usize = 64;
     pub const PHDR_SIZE: usize = 56;
-    pub const WORD: usize = 8;
     pub const E_ENTRY: usize = 24;
     pub const E_PHOFF: usize = 32;
     pub const E_PHENTSIZE: usize = 54;
@@ -32,9 +41,15 @@ mod layout {
 
 #[cfg(target_pointer_width = "32")]
 mod layout {
+    /// See the 64-bit `Word`.
+    pub type Word = u32;
+    /// The 64-bit limit does not fit 32 bits. This one leaves room below
+    /// `Word::MAX` for rounding up by any page up to
+    /// [`MAX_SPAN`](super::MAX_SPAN): 3 GiB, the most a 32-bit process has
+    /// under a 32-bit kernel.
+    pub const MAX_END: Word = Word::MAX - super::MAX_SPAN + 1;
     pub const EHDR_SIZE: usize = 52;
     pub const PHDR_SIZE: usize = 32;
-    pub const WORD: usize = 4;
     pub const E_ENTRY: usize = 24;
     pub const E_PHOFF: usize = 28;
     pub const E_PHENTSIZE: usize = 42;
@@ -47,13 +62,38 @@ mod layout {
     pub const P_ALIGN: usize = 28;
 }
 
+#[cfg(test)]
+pub(crate) use layout::E_PHOFF;
 use layout::*;
+
+/// Bytes in a [`Word`].
+const WORD: usize = core::mem::size_of::<Word>();
+// A `Word` converts to and from `usize` with `as`, losing nothing.
+const _: () = assert!(WORD == core::mem::size_of::<usize>());
+
+/// A [`Word`] as the `u64` messages print.
+// The identity on 64-bit targets, where clippy calls the cast needless.
+#[allow(clippy::unnecessary_cast)]
+fn wide(w: Word) -> u64 {
+    w as u64
+}
+
+/// The size `fstat` reports, as a [`Word`]: on 32-bit, a file of 4 GiB or
+/// more counts as `Word::MAX` bytes. That changes no outcome: every check
+/// against the size is `end <= size` for an `end` that is itself a `Word`
+/// (an overflowing one is an error before it is compared), and such an
+/// `end` is at most `Word::MAX`, so within the clamped size exactly when
+/// within the real one.
+pub fn clamp_size(size: u64) -> Word {
+    Word::try_from(size).unwrap_or(Word::MAX)
+}
+
 /// More program headers than any real `ld.so` has (glibc's have about 12).
 pub const MAX_PHNUM: usize = 64;
 /// More loadable segments than any real `ld.so` has (glibc's have 4).
 pub const MAX_LOADS: usize = 8;
 /// An `ld.so` spans a few hundred KiB; anything past this is not one.
-pub const MAX_SPAN: u64 = 1 << 30;
+pub const MAX_SPAN: Word = 1 << 30;
 
 /// The type of the ELF note (owner `rld`) that marks rld-loader itself.
 pub const RLD_NOTE_TYPE: u32 = 0x524c_4431;
@@ -62,7 +102,7 @@ pub const RLD_NOTE_TYPE: u32 = 0x524c_4431;
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ElfError {
     Empty,
-    TooShort { len: u64 },
+    TooShort { len: Word },
     NotElf,
     WrongClass { found: u8 },
     WrongEndian,
@@ -71,17 +111,17 @@ pub enum ElfError {
     NotDynamic { found: u16 },
     BadPhentsize { found: u16 },
     BadPhnum { found: u16 },
-    PhdrsPastEof { phoff: u64, end: u64, size: u64 },
+    PhdrsPastEof { phoff: Word, end: Word, size: Word },
     NoLoadSegment,
     TooManyLoadSegments,
     SegmentsOutOfOrder { index: usize },
     SegmentsOverlap { index: usize },
     FileSizeExceedsMemSize { index: usize },
-    SegmentPastEof { index: usize, end: u64, size: u64 },
-    BadAlignment { index: usize, align: u64 },
+    SegmentPastEof { index: usize, end: Word, size: Word },
+    BadAlignment { index: usize, align: Word },
     OffsetMisaligned { index: usize },
-    SpanTooLarge { span: u64 },
-    EntryOutsideCode { entry: u64 },
+    SpanTooLarge { span: Word },
+    EntryOutsideCode { entry: Word },
     ReadOnlyBss { index: usize },
     HasInterpreter,
     IsRld,
@@ -187,21 +227,21 @@ impl ElfError {
         use ElfError::*;
         match *self {
             TooShort { len: a } | SpanTooLarge { span: a } | EntryOutsideCode { entry: a } => {
-                [a, 0, 0]
+                [wide(a), 0, 0]
             }
             WrongClass { found } => [found as u64, 0, 0],
             WrongMachine { found } | NotDynamic { found } => [found as u64, found as u64, 0],
             BadPhentsize { found } => [found as u64, PHDR_SIZE as u64, 0],
             BadPhnum { found } => [found as u64, MAX_PHNUM as u64, 0],
-            PhdrsPastEof { phoff, end, size } => [phoff, end, size],
+            PhdrsPastEof { phoff, end, size } => [wide(phoff), wide(end), wide(size)],
             TooManyLoadSegments => [MAX_LOADS as u64, 0, 0],
             SegmentsOutOfOrder { index }
             | SegmentsOverlap { index }
             | FileSizeExceedsMemSize { index }
             | OffsetMisaligned { index }
             | ReadOnlyBss { index } => [index as u64, 0, 0],
-            SegmentPastEof { index, end, size } => [index as u64, end, size],
-            BadAlignment { index, align } => [index as u64, align, 0],
+            SegmentPastEof { index, end, size } => [index as u64, wide(end), wide(size)],
+            BadAlignment { index, align } => [index as u64, wide(align), 0],
             _ => [0; 3],
         }
     }
@@ -239,8 +279,8 @@ crate::display_via_show!(ElfError);
 /// The fields of the ELF header rld uses.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Header {
-    pub entry: u64,
-    pub phoff: u64,
+    pub entry: Word,
+    pub phoff: Word,
     pub phnum: usize,
 }
 
@@ -256,18 +296,19 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(a)
 }
 
-/// An address-sized field (`ElfN_Addr`, `ElfN_Off`, `ElfN_Word`-sized
-/// sizes) of this build's ELF class, widened to `u64`.
-fn word_at(b: &[u8], off: usize) -> u64 {
-    let mut a = [0; 8];
-    a[..WORD].copy_from_slice(&b[off..off + WORD]);
-    u64::from_le_bytes(a)
+/// An address-sized field (`ElfN_Addr`, `ElfN_Off`, address-sized sizes)
+/// of this build's ELF class.
+fn word_at(b: &[u8], off: usize) -> Word {
+    let mut a = [0; WORD];
+    a.copy_from_slice(&b[off..off + WORD]);
+    Word::from_le_bytes(a)
 }
 
 /// Checks the ELF header in `head` (the first bytes of a file of
-/// `file_size` bytes) and returns where the program headers are.
+/// `file_size` bytes, see [`clamp_size`]) and returns where the program
+/// headers are.
 #[inline(never)]
-pub fn parse_header(head: &[u8], file_size: u64) -> Result<Header, ElfError> {
+pub fn parse_header(head: &[u8], file_size: Word) -> Result<Header, ElfError> {
     if file_size == 0 {
         return Err(ElfError::Empty);
     }
@@ -304,11 +345,14 @@ pub fn parse_header(head: &[u8], file_size: u64) -> Result<Header, ElfError> {
         return Err(ElfError::BadPhnum { found: phnum });
     }
     let phoff = word_at(head, E_PHOFF);
-    let end = phoff.saturating_add(phnum as u64 * PHDR_SIZE as u64);
-    if end > file_size {
+    // At most 64 headers of 56 bytes: the product fits any Word. A sum
+    // that wraps is refused even when the size is `Word::MAX` (a clamped
+    // one, see `clamp_size`); the message shows it as `Word::MAX`.
+    let (end, wrapped) = phoff.overflowing_add((phnum as usize * PHDR_SIZE) as Word);
+    if wrapped || end > file_size {
         return Err(ElfError::PhdrsPastEof {
             phoff,
-            end,
+            end: if wrapped { Word::MAX } else { end },
             size: file_size,
         });
     }
@@ -322,10 +366,10 @@ pub fn parse_header(head: &[u8], file_size: u64) -> Result<Header, ElfError> {
 /// One `PT_LOAD`, already checked.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Segment {
-    pub vaddr: u64,
-    pub memsz: u64,
-    pub offset: u64,
-    pub filesz: u64,
+    pub vaddr: Word,
+    pub memsz: Word,
+    pub offset: Word,
+    pub filesz: Word,
     /// `PF_*` flags.
     pub flags: u32,
 }
@@ -349,10 +393,10 @@ pub struct LoadPlan {
     segments: [Segment; MAX_LOADS],
     count: usize,
     /// Largest `p_align`, at least the page size: the base must honour it.
-    pub align: u64,
-    pub entry: u64,
+    pub align: Word,
+    pub entry: Word,
     /// Virtual address of the program headers, if a segment maps them.
-    pub phdr_vaddr: Option<u64>,
+    pub phdr_vaddr: Option<Word>,
     pub phnum: usize,
 }
 
@@ -362,30 +406,32 @@ impl LoadPlan {
     }
 
     /// First page-aligned address the segments use.
-    pub fn start(&self, page: u64) -> u64 {
+    pub fn start(&self, page: Word) -> Word {
         self.segments()[0].vaddr & !(page - 1)
     }
 
     /// Bytes from [`start`](Self::start) to the end of the last segment's
     /// last page.
-    pub fn span(&self, page: u64) -> u64 {
+    pub fn span(&self, page: Word) -> Word {
         let last = self.segments()[self.count - 1];
         page_up(last.vaddr + last.memsz, page) - self.start(page)
     }
 }
 
-fn page_up(x: u64, page: u64) -> u64 {
+/// `x` rounded up to a multiple of `page`; `x` is at most [`MAX_END`] and
+/// `page` at most [`MAX_SPAN`], so it does not overflow.
+fn page_up(x: Word, page: Word) -> Word {
     (x + page - 1) & !(page - 1)
 }
 
 /// Checks the program headers `phdrs` (exactly `header.phnum` entries) of a
-/// `file_size`-byte file and builds the mapping plan. `page` is the system
-/// page size (a power of two).
+/// `file_size`-byte file (see [`clamp_size`]) and builds the mapping plan.
+/// `page` is the system page size: a power of two, at most [`MAX_SPAN`].
 pub fn plan(
     header: &Header,
     phdrs: &[u8],
-    file_size: u64,
-    page: u64,
+    file_size: Word,
+    page: Word,
 ) -> Result<LoadPlan, ElfError> {
     let mut out = LoadPlan {
         segments: [Segment::default(); MAX_LOADS],
@@ -431,19 +477,21 @@ pub fn plan(
             _ => {
                 return Err(ElfError::SegmentPastEof {
                     index,
-                    end: file_end.unwrap_or(u64::MAX),
+                    end: file_end.unwrap_or(Word::MAX),
                     size: file_size,
                 });
             }
         }
-        // `page` is a power of two: no 64-bit division on 32-bit targets.
+        // `page` is a power of two: a mask, not a division.
         if (seg.vaddr ^ seg.offset) & (page - 1) != 0 {
             return Err(ElfError::OffsetMisaligned { index });
         }
+        // Every later sum of a segment's address and size is at most its
+        // `mem_end`, so this bound keeps them all from overflowing.
         let Some(mem_end) = seg.vaddr.checked_add(seg.memsz) else {
-            return Err(ElfError::SpanTooLarge { span: u64::MAX });
+            return Err(ElfError::SpanTooLarge { span: Word::MAX });
         };
-        if mem_end > MAX_SPAN * 64 {
+        if mem_end > MAX_END {
             return Err(ElfError::SpanTooLarge { span: mem_end });
         }
         if seg.memsz > seg.filesz && !seg.writable() {
@@ -481,7 +529,8 @@ pub fn plan(
     // Without PT_PHDR, the headers are in memory if a segment maps their
     // file offset (as the kernel assumes for AT_PHDR).
     out.phdr_vaddr = phdr_segment.or_else(|| {
-        let end = header.phoff + (header.phnum * PHDR_SIZE) as u64;
+        // `parse_header` checked that this sum is within the file.
+        let end = header.phoff + (header.phnum * PHDR_SIZE) as Word;
         out.segments()
             .iter()
             .find(|s| header.phoff >= s.offset && end <= s.offset + s.filesz)
@@ -508,9 +557,9 @@ const RLD_NOTE: [u8; 16] = {
 pub fn is_rld(head: &[u8], header: &Header) -> bool {
     let at = header
         .phoff
-        .checked_add((header.phnum * PHDR_SIZE) as u64)
+        .checked_add((header.phnum * PHDR_SIZE) as Word)
         .and_then(|end| end.checked_next_multiple_of(4))
-        .and_then(|at| usize::try_from(at).ok());
+        .map(|at| at as usize);
     at.and_then(|at| head.get(at..at.checked_add(RLD_NOTE.len())?)) == Some(&RLD_NOTE[..])
 }
 
@@ -519,45 +568,61 @@ mod tests {
     use super::*;
     use std::vec::Vec;
 
-    const PAGE: u64 = 4096;
+    const PAGE: Word = 4096;
 
-    /// A minimal, valid x86_64 ld.so-shaped image: header, `phnum` program
-    /// headers, and room for a text and a data segment.
     /// (flags, offset, vaddr, filesz, memsz, align) of one PT_LOAD.
-    type Load = (u32, u64, u64, u64, u64, u64);
+    type Load = (u32, Word, Word, Word, Word, Word);
 
-    pub(crate) fn image(loads: &[Load]) -> Vec<u8> {
-        let phnum = loads.len();
+    fn put(b: &mut [u8], at: usize, bytes: &[u8]) {
+        b[at..at + bytes.len()].copy_from_slice(bytes);
+    }
+
+    /// A minimal `ld.so`-shaped image of this build's ELF class and
+    /// machine: the header (entry 0x1100), a program header per load, and
+    /// room for three pages of segments.
+    fn image(loads: &[Load]) -> Vec<u8> {
         let mut b = std::vec![0u8; 3 * PAGE as usize];
-        b[..4].copy_from_slice(b"\x7fELF");
+        put(&mut b, 0, b"\x7fELF");
         b[4] = ELF_CLASS;
         b[5] = 1;
         b[6] = 1;
-        b[16..18].copy_from_slice(&3u16.to_le_bytes());
-        b[18..20].copy_from_slice(&ELF_MACHINE.to_le_bytes());
-        b[20..24].copy_from_slice(&1u32.to_le_bytes());
-        b[24..32].copy_from_slice(&0x1100u64.to_le_bytes());
-        b[32..40].copy_from_slice(&64u64.to_le_bytes());
-        b[52..54].copy_from_slice(&64u16.to_le_bytes());
-        b[54..56].copy_from_slice(&56u16.to_le_bytes());
-        b[56..58].copy_from_slice(&(phnum as u16).to_le_bytes());
+        put(&mut b, 16, &3u16.to_le_bytes());
+        put(&mut b, 18, &ELF_MACHINE.to_le_bytes());
+        put(&mut b, 20, &1u32.to_le_bytes());
+        put(&mut b, E_ENTRY, &(0x1100 as Word).to_le_bytes());
+        put(&mut b, E_PHOFF, &(EHDR_SIZE as Word).to_le_bytes());
+        // e_ehsize, just before e_phentsize in both classes.
+        put(&mut b, E_PHENTSIZE - 2, &(EHDR_SIZE as u16).to_le_bytes());
+        put(&mut b, E_PHENTSIZE, &(PHDR_SIZE as u16).to_le_bytes());
+        put(&mut b, E_PHNUM, &(loads.len() as u16).to_le_bytes());
         for (i, &(flags, offset, vaddr, filesz, memsz, align)) in loads.iter().enumerate() {
-            let p = 64 + i * 56;
-            b[p..p + 4].copy_from_slice(&1u32.to_le_bytes());
-            b[p + 4..p + 8].copy_from_slice(&flags.to_le_bytes());
-            b[p + 8..p + 16].copy_from_slice(&offset.to_le_bytes());
-            b[p + 16..p + 24].copy_from_slice(&vaddr.to_le_bytes());
-            b[p + 24..p + 32].copy_from_slice(&vaddr.to_le_bytes());
-            b[p + 32..p + 40].copy_from_slice(&filesz.to_le_bytes());
-            b[p + 40..p + 48].copy_from_slice(&memsz.to_le_bytes());
-            b[p + 48..p + 56].copy_from_slice(&align.to_le_bytes());
+            let p = EHDR_SIZE + i * PHDR_SIZE;
+            put(&mut b, p, &e::PT_LOAD.to_le_bytes());
+            put(&mut b, p + P_FLAGS, &flags.to_le_bytes());
+            // p_paddr follows p_vaddr.
+            for (at, v) in [
+                (P_OFFSET, offset),
+                (P_VADDR, vaddr),
+                (P_VADDR + WORD, vaddr),
+                (P_FILESZ, filesz),
+                (P_MEMSZ, memsz),
+                (P_ALIGN, align),
+            ] {
+                put(&mut b, p + at, &v.to_le_bytes());
+            }
         }
+        b
+    }
+
+    fn with_entry(mut b: Vec<u8>, entry: Word) -> Vec<u8> {
+        put(&mut b, E_ENTRY, &entry.to_le_bytes());
         b
     }
 
     const R: u32 = e::PF_R;
     const RX: u32 = e::PF_R | e::PF_X;
     const RW: u32 = e::PF_R | e::PF_W;
+    const RWX: u32 = RW | e::PF_X;
 
     fn good() -> Vec<u8> {
         image(&[
@@ -568,14 +633,14 @@ mod tests {
     }
 
     fn check(b: &[u8]) -> Result<LoadPlan, ElfError> {
-        let h = parse_header(b, b.len() as u64)?;
+        check_as(b, b.len() as Word, PAGE)
+    }
+
+    /// As [`check`], for a file of `size` bytes that starts with `b`.
+    fn check_as(b: &[u8], size: Word, page: Word) -> Result<LoadPlan, ElfError> {
+        let h = parse_header(b, size)?;
         let start = h.phoff as usize;
-        plan(
-            &h,
-            &b[start..start + h.phnum * PHDR_SIZE],
-            b.len() as u64,
-            PAGE,
-        )
+        plan(&h, &b[start..start + h.phnum * PHDR_SIZE], size, page)
     }
 
     #[test]
@@ -584,12 +649,12 @@ mod tests {
         assert_eq!(p.segments().len(), 3);
         assert_eq!(p.span(PAGE), 0x5000);
         assert_eq!(p.entry, 0x1100);
-        assert_eq!(p.phdr_vaddr, Some(64));
+        assert_eq!(p.phdr_vaddr, Some(EHDR_SIZE as Word));
     }
 
     #[test]
     fn accepts_the_machines_real_ld_so() {
-        let b = std::fs::read("/lib64/ld-linux-x86-64.so.2").unwrap();
+        let b = std::fs::read(crate::REAL_LD_SO).unwrap();
         let p = check(&b).unwrap();
         assert!(p.segments().len() >= 2);
         assert!(p.segments().iter().any(|s| s.executable()));
@@ -605,8 +670,9 @@ mod tests {
         );
         let g = good();
         let mut b = g.clone();
-        b[4] = 1;
-        assert_eq!(check(&b), Err(ElfError::WrongClass { found: 1 }));
+        let other = 3 - ELF_CLASS;
+        b[4] = other;
+        assert_eq!(check(&b), Err(ElfError::WrongClass { found: other }));
         let mut b = g.clone();
         b[5] = 2;
         assert_eq!(check(&b), Err(ElfError::WrongEndian));
@@ -620,14 +686,16 @@ mod tests {
         let mut b = g.clone();
         b[16..18].copy_from_slice(&2u16.to_le_bytes());
         assert_eq!(check(&b), Err(ElfError::NotDynamic { found: 2 }));
+        // The other class's program header size.
+        let other = 88 - PHDR_SIZE as u16;
         let mut b = g.clone();
-        b[54..56].copy_from_slice(&32u16.to_le_bytes());
-        assert_eq!(check(&b), Err(ElfError::BadPhentsize { found: 32 }));
+        put(&mut b, E_PHENTSIZE, &other.to_le_bytes());
+        assert_eq!(check(&b), Err(ElfError::BadPhentsize { found: other }));
         let mut b = g.clone();
-        b[56..58].copy_from_slice(&0u16.to_le_bytes());
+        put(&mut b, E_PHNUM, &0u16.to_le_bytes());
         assert_eq!(check(&b), Err(ElfError::BadPhnum { found: 0 }));
         let mut b = g.clone();
-        b[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+        put(&mut b, E_PHOFF, &Word::MAX.to_le_bytes());
         assert!(matches!(check(&b), Err(ElfError::PhdrsPastEof { .. })));
     }
 
@@ -676,15 +744,13 @@ mod tests {
             (
                 &[
                     (RX, 0, 0, 0x2000, 0x2000, PAGE),
-                    (RW, 0, 0x7_0000_0000, 0x10, 0x10, PAGE),
+                    (RW, 0, 0x7000_0000, 0x10, 0x10, PAGE),
                 ],
-                ElfError::SpanTooLarge {
-                    span: 0x7_0000_1000,
-                },
+                ElfError::SpanTooLarge { span: 0x7000_1000 },
             ),
             (
-                &[(RX, 0, 0, 0x2000, u64::MAX, PAGE)],
-                ElfError::SpanTooLarge { span: u64::MAX },
+                &[(RX, 0, 0, 0x2000, Word::MAX, PAGE)],
+                ElfError::SpanTooLarge { span: Word::MAX },
             ),
             (
                 &[(R, 0, 0, 0x2000, 0x2000, PAGE)],
@@ -695,10 +761,10 @@ mod tests {
                 ElfError::ReadOnlyBss { index: 0 },
             ),
             (
-                &[(RX, 0, 0, 0x1_0000_0000, 0x1_0000_0000, PAGE)],
+                &[(RX, 0, 0, 0x8000_0000, 0x8000_0000, PAGE)],
                 ElfError::SegmentPastEof {
                     index: 0,
-                    end: 0x1_0000_0000,
+                    end: 0x8000_0000,
                     size: 3 * PAGE,
                 },
             ),
@@ -712,7 +778,7 @@ mod tests {
     fn rejects_an_image_without_load_segments() {
         let mut b = good();
         for i in 0..3 {
-            let p = 64 + i * PHDR_SIZE;
+            let p = EHDR_SIZE + i * PHDR_SIZE;
             b[p..p + 4].copy_from_slice(&e::PT_NOTE.to_le_bytes());
         }
         assert_eq!(check(&b), Err(ElfError::NoLoadSegment));
@@ -721,17 +787,17 @@ mod tests {
     #[test]
     fn rejects_a_program_with_an_interpreter() {
         let mut b = good();
-        b[64..68].copy_from_slice(&e::PT_INTERP.to_le_bytes());
+        put(&mut b, EHDR_SIZE, &e::PT_INTERP.to_le_bytes());
         assert_eq!(check(&b), Err(ElfError::HasInterpreter));
     }
 
     #[test]
     fn recognises_rlds_note() {
         let mut b = good();
-        let h = parse_header(&b, b.len() as u64).unwrap();
+        let h = parse_header(&b, b.len() as Word).unwrap();
         assert!(!is_rld(&b, &h));
         // rld's note right behind the three program headers.
-        let at = 64 + 3 * PHDR_SIZE;
+        let at = EHDR_SIZE + 3 * PHDR_SIZE;
         let rld = [
             4u32.to_le_bytes(),
             0u32.to_le_bytes(),
@@ -743,7 +809,7 @@ mod tests {
         assert!(is_rld(&b, &h));
         assert!(!is_rld(&b[..at + 15], &h), "only a whole note counts");
         let far = Header {
-            phoff: u64::MAX - 8,
+            phoff: Word::MAX - 8,
             ..h
         };
         assert!(!is_rld(&b, &far), "offsets that overflow are no note");
@@ -824,7 +890,7 @@ mod tests {
             },
             BadAlignment { index: 1, align: 3 },
             OffsetMisaligned { index: 1 },
-            SpanTooLarge { span: 1 << 40 },
+            SpanTooLarge { span: Word::MAX },
             EntryOutsideCode { entry: 0x10 },
             ReadOnlyBss { index: 1 },
             HasInterpreter,
@@ -843,7 +909,10 @@ mod tests {
         }
         assert_eq!(
             std::format!("{}", WrongMachine { found: 183 }),
-            "it is an ld.so for aarch64 (183); this program needs one for x86_64"
+            std::format!(
+                "it is an ld.so for aarch64 (183); this program needs one for {}",
+                own_arch()
+            )
         );
         assert_eq!(
             std::format!(
@@ -856,5 +925,435 @@ mod tests {
             ),
             "loadable segment 2 ends at byte 0x1f, past the end of the 3-byte file (truncated?)"
         );
+    }
+
+    #[test]
+    fn file_sizes_past_a_word_clamp() {
+        assert_eq!(clamp_size(0), 0);
+        assert_eq!(clamp_size(4096), 4096);
+        assert_eq!(clamp_size(wide(Word::MAX)), Word::MAX);
+        assert_eq!(clamp_size(u64::MAX), Word::MAX);
+        #[cfg(target_pointer_width = "32")]
+        assert_eq!(clamp_size(1 << 32), Word::MAX);
+    }
+
+    /// The sums the checks make, at the edges of a `Word`: each must be
+    /// refused with the error a check in unbounded arithmetic gives, on
+    /// every target, and never overflow (the tests build with overflow
+    /// checks). A file of `Word::MAX` bytes is what a clamped size gives.
+    #[test]
+    fn sums_at_the_top_of_a_word() {
+        // The last page a Word can name; the test image's size.
+        const TOP: Word = Word::MAX & !(PAGE - 1);
+        const SMALL: Word = 3 * PAGE;
+        let cases: &[(&[Load], Word, ElfError)] = &[
+            // p_offset + p_filesz wraps: past the end of any file.
+            (
+                &[(RX, TOP, TOP, 2 * PAGE, 2 * PAGE, PAGE)],
+                Word::MAX,
+                ElfError::SegmentPastEof {
+                    index: 0,
+                    end: Word::MAX,
+                    size: Word::MAX,
+                },
+            ),
+            (
+                &[(RX, TOP, TOP, 2 * PAGE, 2 * PAGE, PAGE)],
+                SMALL,
+                ElfError::SegmentPastEof {
+                    index: 0,
+                    end: Word::MAX,
+                    size: SMALL,
+                },
+            ),
+            // Ending at the last byte a Word can name does not wrap: past
+            // a small file, inside one of Word::MAX bytes (where the
+            // address is what is wrong).
+            (
+                &[(RX, TOP, TOP, PAGE - 1, PAGE - 1, PAGE)],
+                SMALL,
+                ElfError::SegmentPastEof {
+                    index: 0,
+                    end: Word::MAX,
+                    size: SMALL,
+                },
+            ),
+            (
+                &[(RX, TOP, TOP, PAGE - 1, PAGE - 1, PAGE)],
+                Word::MAX,
+                ElfError::SpanTooLarge { span: Word::MAX },
+            ),
+            // p_vaddr + p_memsz wraps.
+            (
+                &[(RW, 0, TOP, 0x10, 2 * PAGE, PAGE)],
+                SMALL,
+                ElfError::SpanTooLarge { span: Word::MAX },
+            ),
+            // It does not wrap, but rounding it up to a page would.
+            (
+                &[(RW, 0, TOP, 0x10, PAGE - 1, PAGE)],
+                SMALL,
+                ElfError::SpanTooLarge { span: Word::MAX },
+            ),
+            // One byte past MAX_END, and a segment after one that ends
+            // there.
+            (
+                &[(RWX, 0, MAX_END - PAGE, 0x10, PAGE + 1, PAGE)],
+                SMALL,
+                ElfError::SpanTooLarge { span: MAX_END + 1 },
+            ),
+            (
+                &[
+                    (RWX, 0, MAX_END - PAGE, 0x10, PAGE, PAGE),
+                    (RW, 0, MAX_END, 0x10, 0x10, PAGE),
+                ],
+                SMALL,
+                ElfError::SpanTooLarge {
+                    span: MAX_END + 0x10,
+                },
+            ),
+            // The largest alignment a Word holds, and one that is not a
+            // power of two.
+            (
+                &[(RX, 0, 0, 0x2000, 0x2000, 1 << (Word::BITS - 1))],
+                SMALL,
+                ElfError::SpanTooLarge {
+                    span: 1 << (Word::BITS - 1),
+                },
+            ),
+            (
+                &[(RX, 0, 0, 0x2000, 0x2000, Word::MAX)],
+                SMALL,
+                ElfError::BadAlignment {
+                    index: 0,
+                    align: Word::MAX,
+                },
+            ),
+            (
+                &[(RX, 0, 0, 0x2000, 0x2000, MAX_SPAN * 2)],
+                SMALL,
+                ElfError::SpanTooLarge { span: MAX_SPAN * 2 },
+            ),
+            // Segments far apart: the span, not the end, is too large.
+            (
+                &[
+                    (RX, 0, 0, 0x2000, 0x2000, PAGE),
+                    (RW, 0, MAX_END - PAGE, 0x10, 0x10, PAGE),
+                ],
+                SMALL,
+                ElfError::SpanTooLarge { span: MAX_END },
+            ),
+        ];
+        for &(loads, size, want) in cases {
+            let got = check_as(&image(loads), size, PAGE);
+            assert_eq!(got, Err(want), "{loads:x?} in {size:#x} bytes");
+        }
+    }
+
+    /// Addresses past 4 GiB, which only 64-bit words hold.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_span_past_4_gib_is_too_large() {
+        let b = image(&[
+            (RX, 0, 0, 0x2000, 0x2000, PAGE),
+            (RW, 0, 0x7_0000_0000, 0x10, 0x10, PAGE),
+        ]);
+        assert_eq!(
+            check(&b),
+            Err(ElfError::SpanTooLarge {
+                span: 0x7_0000_1000
+            })
+        );
+    }
+
+    #[test]
+    fn segments_up_to_max_end_are_mapped() {
+        // The highest segment allowed, with the largest page allowed: its
+        // end rounds up to MAX_END without overflowing.
+        let at = MAX_END - MAX_SPAN;
+        let b = with_entry(image(&[(RWX, 0, at, 0x10, MAX_SPAN - 1, 0)]), at);
+        let p = check_as(&b, b.len() as Word, MAX_SPAN).unwrap();
+        assert_eq!((p.start(MAX_SPAN), p.span(MAX_SPAN)), (at, MAX_SPAN));
+        assert_eq!(p.align, MAX_SPAN);
+        let b = with_entry(image(&[(RWX, 0, MAX_END - PAGE, 0x10, PAGE, 0)]), 0);
+        assert_eq!(
+            check(&b),
+            Err(ElfError::EntryOutsideCode { entry: 0 }),
+            "only an entry point was wrong"
+        );
+        let b = with_entry(b, Word::MAX);
+        assert_eq!(
+            check(&b),
+            Err(ElfError::EntryOutsideCode { entry: Word::MAX })
+        );
+    }
+
+    #[test]
+    fn program_headers_at_the_top_of_a_word() {
+        let g = good();
+        let table = (3 * PHDR_SIZE) as Word;
+        let at = |phoff: Word| {
+            let mut b = g.clone();
+            put(&mut b, E_PHOFF, &phoff.to_le_bytes());
+            b
+        };
+        // Wrapping: refused even by a file of Word::MAX bytes.
+        for size in [Word::MAX, 3 * PAGE] {
+            assert_eq!(
+                parse_header(&at(Word::MAX - 8), size),
+                Err(ElfError::PhdrsPastEof {
+                    phoff: Word::MAX - 8,
+                    end: Word::MAX,
+                    size,
+                })
+            );
+        }
+        // Ending on the last byte: inside such a file, past a small one.
+        let phoff = Word::MAX - table;
+        assert_eq!(
+            parse_header(&at(phoff), Word::MAX).map(|h| h.phoff),
+            Ok(phoff)
+        );
+        assert_eq!(
+            parse_header(&at(phoff), 3 * PAGE),
+            Err(ElfError::PhdrsPastEof {
+                phoff,
+                end: Word::MAX,
+                size: 3 * PAGE,
+            })
+        );
+    }
+
+    /// The checks of `parse_header` and `plan` restated in `u128`, where
+    /// nothing a `Word` holds can overflow: any `Word` input must give the
+    /// same answer (and no overflow panic) on every target.
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+        use std::vec::Vec;
+
+        /// An alignment that suits every page size tried.
+        const G: Word = 0x1_0000;
+
+        /// Values where `Word` arithmetic could go wrong, and any.
+        fn word() -> impl Strategy<Value = Word> {
+            let near = |at: Word| {
+                (0..0x4000 as Word).prop_map(move |d| at.wrapping_sub(0x2000).wrapping_add(d))
+            };
+            prop_oneof![
+                0..0x4000 as Word,
+                near(Word::MAX),
+                near(MAX_END),
+                near(MAX_SPAN),
+                near(1 << (Word::BITS - 1)),
+                any::<Word>(),
+            ]
+        }
+
+        fn flags() -> impl Strategy<Value = u32> {
+            prop_oneof![Just(R), Just(RX), Just(RW), Just(RWX)]
+        }
+
+        fn align() -> impl Strategy<Value = Word> {
+            prop_oneof![
+                Just(0),
+                Just(1),
+                Just(PAGE),
+                Just(G),
+                Just(MAX_SPAN),
+                Just(MAX_SPAN * 2),
+                Just(1 << (Word::BITS - 1)),
+                Just(Word::MAX),
+                word(),
+            ]
+        }
+
+        /// One segment of edge values; its offset often agrees with its
+        /// address modulo the page, and its memsz often extends filesz.
+        fn segment() -> impl Strategy<Value = Load> {
+            (
+                flags(),
+                word(),
+                word(),
+                any::<bool>(),
+                word(),
+                prop_oneof![word(), 0..0x4000 as Word],
+                any::<bool>(),
+                align(),
+            )
+                .prop_map(
+                    |(flags, vaddr, off, congruent, filesz, more, extend, align)| {
+                        let offset = if congruent {
+                            (off & !(G - 1)) | (vaddr & (G - 1))
+                        } else {
+                            off
+                        };
+                        let memsz = if extend {
+                            filesz.saturating_add(more)
+                        } else {
+                            more
+                        };
+                        (flags, offset, vaddr, filesz, memsz, align)
+                    },
+                )
+        }
+
+        /// Up to nine plausible segments from an edge value, mostly in
+        /// address order, a few a step or two back: these pass the
+        /// per-segment checks often enough to reach the order, overlap,
+        /// count, span and entry checks.
+        fn chain() -> impl Strategy<Value = Vec<Load>> {
+            let step =
+                prop_oneof![8 => 0..3 as Word, 1 => Just(Word::MAX), 1 => Just(Word::MAX - 1)];
+            let parts = (flags(), step, 0..0x3000 as Word, 0..0x3000 as Word);
+            let base = prop_oneof![Just(0), 0..MAX_END, word()];
+            (base, prop::collection::vec(parts, 1..=MAX_LOADS + 1)).prop_map(|(base, parts)| {
+                let mut at = base & !(G - 1);
+                let mut loads = Vec::new();
+                for (flags, step, filesz, bss) in parts {
+                    // A step of Word::MAX is one G back, wrapping.
+                    let vaddr = at.wrapping_add(step.wrapping_mul(G));
+                    let memsz = if flags & e::PF_W != 0 {
+                        filesz + bss
+                    } else {
+                        filesz
+                    };
+                    loads.push((flags, 0, vaddr, filesz, memsz, G));
+                    at = vaddr
+                        .wrapping_add(memsz)
+                        .checked_next_multiple_of(G)
+                        .unwrap_or(0);
+                }
+                loads
+            })
+        }
+
+        fn wide(w: Word) -> u128 {
+            w as u128
+        }
+
+        /// The `Word` an unbounded value shows as: `Word::MAX` past it.
+        fn shown(x: u128) -> Word {
+            Word::try_from(x).unwrap_or(Word::MAX)
+        }
+
+        fn model(loads: &[Load], entry: Word, size: Word, page: Word) -> Result<(), ElfError> {
+            use ElfError::*;
+            let p = wide(page);
+            let down = |x: u128| x / p * p;
+            let up = |x: u128| x.div_ceil(p) * p;
+            let mut align = p;
+            let mut prev: Option<(u128, u128)> = None;
+            for (index, &(flags, offset, vaddr, filesz, memsz, a)) in loads.iter().enumerate() {
+                let (vaddr, offset) = (wide(vaddr), wide(offset));
+                if index == MAX_LOADS {
+                    return Err(TooManyLoadSegments);
+                }
+                if a > 1 && !a.is_power_of_two() {
+                    return Err(BadAlignment { index, align: a });
+                }
+                if filesz > memsz {
+                    return Err(FileSizeExceedsMemSize { index });
+                }
+                let file_end = offset + wide(filesz);
+                if file_end > wide(size) {
+                    return Err(SegmentPastEof {
+                        index,
+                        end: shown(file_end),
+                        size,
+                    });
+                }
+                if vaddr % p != offset % p {
+                    return Err(OffsetMisaligned { index });
+                }
+                let mem_end = vaddr + wide(memsz);
+                if mem_end > wide(MAX_END) {
+                    return Err(SpanTooLarge {
+                        span: shown(mem_end),
+                    });
+                }
+                if memsz > filesz && flags & e::PF_W == 0 {
+                    return Err(ReadOnlyBss { index });
+                }
+                if let Some((prev_vaddr, prev_end)) = prev {
+                    if vaddr < prev_vaddr {
+                        return Err(SegmentsOutOfOrder { index });
+                    }
+                    if down(vaddr) < up(prev_end) {
+                        return Err(SegmentsOverlap { index });
+                    }
+                }
+                align = align.max(wide(a));
+                prev = Some((vaddr, mem_end));
+            }
+            let Some((_, end)) = prev else {
+                return Err(NoLoadSegment);
+            };
+            let span = up(end) - down(wide(loads[0].2));
+            if span > wide(MAX_SPAN) || align > wide(MAX_SPAN) {
+                return Err(SpanTooLarge {
+                    span: shown(span.max(align)),
+                });
+            }
+            let at = wide(entry);
+            if !loads.iter().any(|&(flags, _, vaddr, filesz, ..)| {
+                flags & e::PF_X != 0 && at >= wide(vaddr) && at < wide(vaddr) + wide(filesz)
+            }) {
+                return Err(EntryOutsideCode { entry });
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4096))]
+
+            #[test]
+            fn plan_agrees_with_unbounded_arithmetic(
+                loads in prop_oneof![chain(), prop::collection::vec(segment(), 1..4)],
+                inside in any::<Option<(prop::sample::Index, Word)>>(),
+                entry in word(),
+                size in prop_oneof![Just(3 * PAGE), Just(Word::MAX), word()],
+                page in prop_oneof![Just(PAGE), Just(16 * 1024), Just(G), Just(MAX_SPAN)],
+            ) {
+                // An entry point inside a segment, or anywhere.
+                let entry = match inside {
+                    Some((i, d)) => loads[i.index(loads.len())].2.wrapping_add(d % 0x1000),
+                    None => entry,
+                };
+                let b = with_entry(image(&loads), entry);
+                let header = parse_header(&b, b.len() as Word).unwrap();
+                let phdrs = &b[EHDR_SIZE..EHDR_SIZE + loads.len() * PHDR_SIZE];
+                let got = plan(&header, phdrs, size, page);
+                prop_assert_eq!(got.map(drop), model(&loads, entry, size, page));
+                if let Ok(p) = got {
+                    let first = wide(loads[0].2) / wide(page) * wide(page);
+                    let last = loads[loads.len() - 1];
+                    let end = (wide(last.2) + wide(last.4)).div_ceil(wide(page)) * wide(page);
+                    prop_assert_eq!(wide(p.start(page)), first);
+                    prop_assert_eq!(wide(p.span(page)), end - first);
+                    prop_assert_eq!(p.segments().len(), loads.len());
+                }
+            }
+
+            #[test]
+            fn header_agrees_with_unbounded_arithmetic(
+                phoff in word(),
+                phnum in 1..=MAX_PHNUM as u16,
+                size in prop_oneof![Just(Word::MAX), word()],
+            ) {
+                let mut b = good();
+                put(&mut b, E_PHOFF, &phoff.to_le_bytes());
+                put(&mut b, E_PHNUM, &phnum.to_le_bytes());
+                let end = wide(phoff) + phnum as u128 * PHDR_SIZE as u128;
+                let want = if size == 0 {
+                    Err(ElfError::Empty)
+                } else if end > wide(size) {
+                    Err(ElfError::PhdrsPastEof { phoff, end: shown(end), size })
+                } else {
+                    Ok(Header { entry: 0x1100, phoff, phnum: phnum as usize })
+                };
+                prop_assert_eq!(parse_header(&b, size), want);
+            }
+        }
     }
 }

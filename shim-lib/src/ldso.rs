@@ -260,7 +260,7 @@ fn open_checked(path: &[u8], page: usize) -> Result<(Fd, elf::LoadPlan), Problem
     if !info.is_regular() {
         return Err(Problem::NotRegular(info.kind()));
     }
-    let plan = read_plan(&fd, info.size, page as u64)?;
+    let plan = read_plan(&fd, info.size, page as elf::Word)?;
     Ok((fd, plan))
 }
 
@@ -269,19 +269,20 @@ const FIRST_PHDRS: usize = 16;
 
 /// Reads and checks the headers of an open file of `size` bytes.
 #[inline(never)]
-pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem> {
+pub fn read_plan(fd: &Fd, size: u64, page: elf::Word) -> Result<elf::LoadPlan, Problem> {
+    let size = elf::clamp_size(size);
     // One read covers the header and, in every real ld.so, the program
     // headers right behind it. Uninitialised: zeroing it would cost more
     // than everything else rld does. Small: each stack page the loader
     // touches is a page fault at every start.
     let mut buf = [MaybeUninit::<u8>::uninit(); EHDR_SIZE + FIRST_PHDRS * PHDR_SIZE];
-    let want = buf.len().min(size.min(usize::MAX as u64) as usize);
+    let want = buf.len().min(size as usize);
     let head = fd.pread_into(&mut buf[..want], 0).map_err(Problem::Os)?;
     let header = elf::parse_header(head, size).map_err(Problem::Elf)?;
     if elf::is_rld(head, &header) {
         return Err(Problem::Elf(ElfError::IsRld));
     }
-    let ph_start = usize::try_from(header.phoff).unwrap_or(usize::MAX);
+    let ph_start = header.phoff as usize;
     match ph_start
         .checked_add(header.phnum * PHDR_SIZE)
         .and_then(|end| head.get(ph_start..end))
@@ -297,12 +298,12 @@ pub fn read_plan(fd: &Fd, size: u64, page: u64) -> Result<elf::LoadPlan, Problem
 fn plan_from_elsewhere(
     fd: &Fd,
     header: &elf::Header,
-    size: u64,
-    page: u64,
+    size: elf::Word,
+    page: elf::Word,
 ) -> Result<elf::LoadPlan, Problem> {
     let mut buf = [MaybeUninit::<u8>::uninit(); MAX_PHNUM * PHDR_SIZE];
     let phdrs = fd
-        .pread_into(&mut buf[..header.phnum * PHDR_SIZE], header.phoff)
+        .pread_into(&mut buf[..header.phnum * PHDR_SIZE], header.phoff as usize)
         .map_err(Problem::Os)?;
     elf::plan(header, phdrs, size, page).map_err(Problem::Elf)
 }
@@ -311,25 +312,27 @@ fn plan_from_elsewhere(
 mod tests {
     use super::*;
 
+    use crate::REAL_LD_SO;
+
     const PAGE: usize = 4096;
 
     #[test]
     fn maps_the_real_ld_so_into_this_process() {
-        let m = load_one(b"/lib64/ld-linux-x86-64.so.2", PAGE).unwrap();
+        let m = load_one(REAL_LD_SO.as_bytes(), PAGE).unwrap();
         assert_eq!(m.base % PAGE, 0);
         // The mapped header is the file's header.
-        let file = std::fs::read("/lib64/ld-linux-x86-64.so.2").unwrap();
+        let file = std::fs::read(REAL_LD_SO).unwrap();
         #[allow(unsafe_code)]
         // SAFETY: load_one mapped the first segment, which starts with the
         // ELF header, readable, at `base`.
-        let head = unsafe { core::slice::from_raw_parts(m.base as *const u8, 64) };
-        assert_eq!(head, &file[..64]);
+        let head = unsafe { core::slice::from_raw_parts(m.base as *const u8, EHDR_SIZE) };
+        assert_eq!(head, &file[..EHDR_SIZE]);
         assert!(m.phdr.is_some());
     }
 
     #[test]
     fn check_one_checks_without_mapping() {
-        let plan = check_one(b"/lib64/ld-linux-x86-64.so.2", PAGE).unwrap();
+        let plan = check_one(REAL_LD_SO.as_bytes(), PAGE).unwrap();
         assert!(plan.segments().iter().any(|s| s.executable()));
         assert_eq!(
             check_one(b"/etc/passwd", PAGE),
@@ -343,18 +346,18 @@ mod tests {
     fn program_headers_elsewhere_in_the_file_are_read() {
         // The real ld.so with its program headers copied to the end of the
         // file and e_phoff pointing there: past the first read.
-        let mut b = std::fs::read("/lib64/ld-linux-x86-64.so.2").unwrap();
-        let phoff = u64::from_le_bytes(b[32..40].try_into().unwrap()) as usize;
-        let phnum = u16::from_le_bytes(b[56..58].try_into().unwrap()) as usize;
-        let table = b[phoff..phoff + phnum * PHDR_SIZE].to_vec();
-        let moved = b.len() as u64;
+        let mut b = std::fs::read(REAL_LD_SO).unwrap();
+        let header = elf::parse_header(&b, b.len() as elf::Word).unwrap();
+        let phoff = header.phoff as usize;
+        let table = b[phoff..phoff + header.phnum * PHDR_SIZE].to_vec();
+        let moved = (b.len() as elf::Word).to_le_bytes();
         b.extend_from_slice(&table);
-        b[32..40].copy_from_slice(&moved.to_le_bytes());
+        b[elf::E_PHOFF..elf::E_PHOFF + moved.len()].copy_from_slice(&moved);
         let path = std::env::temp_dir().join(std::format!("rld-phoff-{}", std::process::id()));
         std::fs::write(&path, &b).unwrap();
         let got = check_one(path.to_str().unwrap().as_bytes(), PAGE);
         std::fs::remove_file(&path).unwrap();
-        let want = check_one(b"/lib64/ld-linux-x86-64.so.2", PAGE).unwrap();
+        let want = check_one(REAL_LD_SO.as_bytes(), PAGE).unwrap();
         let got = got.unwrap();
         assert_eq!(got.segments(), want.segments());
         assert_eq!(got.entry, want.entry);
@@ -413,7 +416,7 @@ mod tests {
     #[test]
     fn falls_back_past_missing_and_stops_at_broken() {
         let getenv = |name: &str| match name {
-            "NIX_LD_x86_64_linux" => Some(&b"/nonexistent/ld.so"[..]),
+            crate::config::NIX_LD_SYSTEM => Some(&b"/nonexistent/ld.so"[..]),
             "NIX_LD" => Some(&b"/etc/passwd"[..]),
             _ => None,
         };
@@ -452,8 +455,8 @@ mod tests {
     #[test]
     fn falls_back_to_a_working_candidate() {
         let getenv = |name: &str| match name {
-            "NIX_LD_x86_64_linux" => Some(&b"/nonexistent/ld.so"[..]),
-            "NIX_LD" => Some(&b"/lib64/ld-linux-x86-64.so.2"[..]),
+            crate::config::NIX_LD_SYSTEM => Some(&b"/nonexistent/ld.so"[..]),
+            "NIX_LD" => Some(REAL_LD_SO.as_bytes()),
             _ => None,
         };
         let config = Config::resolve(getenv, false);

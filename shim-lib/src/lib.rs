@@ -30,6 +30,14 @@ fn default_entry_holds_the_default_path() {
     );
 }
 
+/// A glibc `ld.so` of the architecture the unit tests run on: the host's
+/// on x86_64; on i686, Debian's cross glibc (scripts/build-arches.sh
+/// installs it), which also runs the i686 test binaries.
+#[cfg(all(test, target_arch = "x86_64"))]
+const REAL_LD_SO: &str = "/lib64/ld-linux-x86-64.so.2";
+#[cfg(all(test, target_arch = "x86"))]
+const REAL_LD_SO: &str = "/usr/i686-linux-gnu/lib/ld-linux.so.2";
+
 #[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
 #[cfg_attr(target_arch = "x86", path = "arch/x86.rs")]
 #[cfg_attr(target_arch = "aarch64", path = "arch/aarch64.rs")]

@@ -217,40 +217,32 @@ impl Fd {
         })
     }
 
-    /// `pread64` with `args` = (fd, buffer, length, ..): the buffer must be
-    /// valid for writes of the length.
-    fn pread_raw(&self, mut args: [usize; 6], offset: u64) -> Result<usize, Errno> {
-        // 32-bit kernels take the 64-bit offset as two words, low first.
-        args[3] = offset as usize;
-        #[cfg(target_pointer_width = "32")]
-        {
-            args[4] = (offset >> 32) as usize;
-        }
-        // SAFETY: every caller passes a buffer valid for the length.
-        check(unsafe { syscall(k::__NR_pread64, args) })
-    }
-
     /// Fills the uninitialised `buf` from `offset` (a short read is
-    /// truncation: `EIO`) and returns it, initialised.
+    /// truncation: `EIO`) and returns it, initialised. The offset is a
+    /// `usize`, as wide as the offsets of the ELF class rld accepts, so
+    /// 32-bit targets pass no high word; `offset + buf.len()` must not
+    /// overflow it (the ELF checks ensure that for every read rld makes).
     pub fn pread_into<'b>(
         &self,
         buf: &'b mut [MaybeUninit<u8>],
-        offset: u64,
+        offset: usize,
     ) -> Result<&'b [u8], Errno> {
         let mut done = 0;
         while done < buf.len() {
             let rest = &mut buf[done..];
-            // SAFETY: `rest` is valid for writes of `rest.len()` bytes; the
-            // kernel only writes into it.
+            // 32-bit kernels take the offset as two words, low first: the
+            // high one stays 0.
             let args = [
                 self.0 as usize,
                 rest.as_mut_ptr() as usize,
                 rest.len(),
-                0,
+                offset + done,
                 0,
                 0,
             ];
-            let n = self.pread_raw(args, offset + done as u64)?;
+            // SAFETY: `rest` is valid for writes of `rest.len()` bytes; the
+            // kernel only writes into it.
+            let n = check(unsafe { syscall(k::__NR_pread64, args) })?;
             if n == 0 {
                 return Err(Errno::EIO);
             }
@@ -280,14 +272,15 @@ pub unsafe fn mmap(
     prot: u32,
     flags: u32,
     fd: i32,
-    offset: u64,
+    offset: usize,
 ) -> Result<usize, Errno> {
-    // 32-bit kernels take the offset in pages (mmap2), so files past 4 GiB
-    // still map; rld only passes page-aligned offsets.
+    // 32-bit kernels take the offset in pages (mmap2); rld only passes
+    // page-aligned offsets, and only offsets of its ELF class, which fit
+    // a `usize`.
     #[cfg(target_pointer_width = "32")]
-    let (nr, offset) = (k::__NR_mmap2, (offset / 4096) as usize);
+    let (nr, offset) = (k::__NR_mmap2, offset / 4096);
     #[cfg(target_pointer_width = "64")]
-    let (nr, offset) = (k::__NR_mmap, offset as usize);
+    let nr = k::__NR_mmap;
     let args = [
         addr,
         len,
@@ -347,9 +340,10 @@ mod tests {
     #[test]
     fn fstat_agrees_with_std() {
         use std::os::unix::fs::MetadataExt;
-        let fd = Fd::open(c"/lib64/ld-linux-x86-64.so.2").unwrap();
+        let path = crate::REAL_LD_SO;
+        let fd = Fd::open_path(path.as_bytes()).unwrap();
         let a = fd.stat().unwrap();
-        let m = std::fs::metadata("/lib64/ld-linux-x86-64.so.2").unwrap();
+        let m = std::fs::metadata(path).unwrap();
         assert_eq!((a.mode, a.size), (m.mode(), m.len()));
         assert!(a.is_regular() && a.size > 0);
         let dir = Fd::open(c"/etc").unwrap();
