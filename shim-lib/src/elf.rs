@@ -911,7 +911,7 @@ mod tests {
             std::format!("{}", WrongMachine { found: 183 }),
             std::format!(
                 "it is an ld.so for aarch64 (183); this program needs one for {}",
-                own_arch()
+                std::str::from_utf8(own_arch()).unwrap()
             )
         );
         assert_eq!(
