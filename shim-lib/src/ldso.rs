@@ -211,15 +211,8 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
         };
         let problem = match load_one(candidate.path, page) {
             Ok(mapped) => {
-                if let Some(s) = skipped
-                    && let Problem::Os(e) = s.problem
-                    && e.is_missing()
-                {
-                    logging::log(
-                        Level::Warn,
-                        crate::text!("\x01 does not exist (garbage-collected?); using \x01"),
-                        &[V(&s.candidate), V(&candidate)],
-                    );
+                if let Some(s) = &skipped {
+                    warn_if_gone(s, &candidate);
                 }
                 return Ok(Loaded { mapped, candidate });
             }
@@ -235,6 +228,21 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
         logging::log(Level::Debug, crate::text!("skipping \x01"), &[V(&rejected)]);
         skipped.get_or_insert(rejected);
         i += 1;
+    }
+}
+
+/// The warning for a configured `ld.so` that is gone: apart, so that
+/// `load` passes its candidates by reference.
+#[inline(never)]
+fn warn_if_gone(skipped: &Rejected<'_>, used: &Candidate<'_>) {
+    if let Problem::Os(e) = skipped.problem
+        && e.is_missing()
+    {
+        logging::log(
+            Level::Warn,
+            crate::text!("\x01 does not exist (garbage-collected?); using \x01"),
+            &[V(&skipped.candidate), V(used)],
+        );
     }
 }
 
