@@ -70,14 +70,14 @@ impl Source {
 }
 
 impl Show for Source {
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         out.write(self.name().as_bytes())
     }
 }
 
 impl Show for Candidate<'_> {
     /// `PATH (from SOURCE)`, as every message names a setting.
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         fill(
             out,
             b"\x01 (from \x01)",

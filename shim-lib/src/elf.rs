@@ -248,7 +248,7 @@ impl ElfError {
 }
 
 impl Show for ElfError {
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         let (key, [a, b, c]) = (self.key(), self.values());
         let own = B(own_arch());
         let mut args = [N(a), N(b), N(c)];

@@ -43,7 +43,7 @@ impl Problem {
 }
 
 impl Show for Problem {
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         match self {
             Problem::Os(e) => e.show(out),
             Problem::NotRegular(kind) => fill(
@@ -66,7 +66,7 @@ pub struct Rejected<'e> {
 }
 
 impl Show for Rejected<'_> {
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         fill(out, b"\x01: \x01", &[V(&self.candidate), V(&self.problem)])
     }
 }
@@ -113,7 +113,7 @@ enum Hint {
 }
 
 impl Show for Hint {
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         let (template, var) = match self {
             Hint::Configure => (
                 crate::text!(
@@ -156,7 +156,7 @@ pub struct Report<'a> {
 }
 
 impl Show for Report<'_> {
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         let skipped = self.error.skipped.map(Skipped);
         fill(
             out,
@@ -178,7 +178,7 @@ impl Show for Report<'_> {
 struct Skipped<'e>(Rejected<'e>);
 
 impl Show for Skipped<'_> {
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         fill(out, crate::text!("\x01; then "), &[V(&self.0)])
     }
 }

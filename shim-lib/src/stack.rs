@@ -26,7 +26,7 @@ pub enum StackError {
 }
 
 impl Show for StackError {
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         let (template, key) = match *self {
             StackError::ArgvUnterminated => {
                 (crate::text!("the argument vector has no terminator"), 0)

@@ -75,7 +75,7 @@ impl Errno {
 }
 
 impl Show for Errno {
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         match lookup(ERRNO_TEXT, self.0 as u64) {
             Some(line) => fill(out, line, &[]),
             None => fill(

@@ -4,16 +4,15 @@
 //! `Display` body per type) would be most of rld-loader's size, and every
 //! program on the machine maps the loader. So a message is a template with
 //! markers filled with a few [`Piece`]s ([`fill`]), written by [`Show`] into
-//! an [`Out`]: a fixed buffer in the loader, a `fmt::Formatter` everywhere
-//! else (each `Show` type also implements `Display` through it, so the CLI
-//! and tests see ordinary `Display` values).
+//! an [`Out`], a fixed buffer. Each `Show` type also implements `Display`
+//! through one, so the CLI and tests see ordinary `Display` values.
 
 use core::fmt;
 
-/// Somewhere message bytes go.
-pub trait Out {
-    fn write(&mut self, bytes: &[u8]);
-}
+/// Where message bytes go: a fixed buffer, in the loader and (through
+/// [`display_via_show!`]) everywhere else. One concrete type: a trait object
+/// cost the loader a vtable and an indirect call at every write.
+pub type Out<'b> = BufWriter<'b>;
 
 /// A value in a message.
 #[derive(Clone, Copy)]
@@ -29,14 +28,14 @@ pub enum Piece<'a> {
 
 /// A value that can write itself as a message.
 pub trait Show {
-    fn show(&self, out: &mut dyn Out);
+    fn show(&self, out: &mut Out<'_>);
 }
 
 /// Writes `template` to `out`, each `\x01` or `\x02` in it replaced by the
 /// next of `args`, and each word code (see [`pack`]) by its word. A message
 /// is one template constant and a few values: building a piece per phrase
 /// costs the loader several instructions each.
-pub fn fill(out: &mut dyn Out, template: &[u8], args: &[Piece<'_>]) {
+pub fn fill(out: &mut Out<'_>, template: &[u8], args: &[Piece<'_>]) {
     let t = template;
     let mut args = args.iter();
     let mut start = 0;
@@ -70,7 +69,7 @@ pub fn fill(out: &mut dyn Out, template: &[u8], args: &[Piece<'_>]) {
 pub struct Msg<'a>(pub &'a [u8], pub &'a [Piece<'a>]);
 
 impl Show for Msg<'_> {
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         fill(out, self.0, self.1)
     }
 }
@@ -226,7 +225,7 @@ pub fn lookup(table: &'static [u8], key: u64) -> Option<&'static [u8]> {
 }
 
 #[inline(never)]
-fn number(out: &mut dyn Out, mut n: u64, base: u64) {
+fn number(out: &mut Out<'_>, mut n: u64, base: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
@@ -269,7 +268,7 @@ const SHOWN: usize = 160;
 /// characters and bytes that are not UTF-8 as `\xNN`, so a hostile value
 /// cannot add lines to rld's messages, and the middle of a long value
 /// elided.
-pub fn show_bytes(out: &mut dyn Out, b: &[u8]) {
+pub fn show_bytes(out: &mut Out<'_>, b: &[u8]) {
     if b.len() <= SHOWN {
         return escape(out, b);
     }
@@ -281,7 +280,7 @@ pub fn show_bytes(out: &mut dyn Out, b: &[u8]) {
     escape(out, &b[b.len() - SHOWN / 4..]);
 }
 
-fn escape(out: &mut dyn Out, b: &[u8]) {
+fn escape(out: &mut Out<'_>, b: &[u8]) {
     let mut start = 0;
     let mut i = 0;
     while i < b.len() {
@@ -338,7 +337,7 @@ fn char_len(s: &[u8]) -> usize {
 pub struct Shown<'a>(pub &'a [u8]);
 
 impl Show for Shown<'_> {
-    fn show(&self, out: &mut dyn Out) {
+    fn show(&self, out: &mut Out<'_>) {
         show_bytes(out, self.0)
     }
 }
@@ -381,33 +380,27 @@ impl<'b> BufWriter<'b> {
     }
 }
 
-impl Out for BufWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) {
+impl BufWriter<'_> {
+    pub fn write(&mut self, bytes: &[u8]) {
         self.push(bytes)
     }
 }
 
-/// Adapts a `fmt::Formatter` as an [`Out`]. Everything [`Show`] writes is
-/// UTF-8 ([`show_bytes`] replaces invalid bytes), but a value cut in the
-/// middle of a character would not be: such a piece is replaced.
-pub struct FmtOut<'a, 'b> {
-    f: &'a mut fmt::Formatter<'b>,
-    pub result: fmt::Result,
+/// Writes `value` to `f`, through a buffer longer than any message (values
+/// are elided past 160 bytes, see [`show_bytes`]).
+pub fn display(value: &dyn Show, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let mut buf = [0u8; 4096];
+    let mut out = BufWriter::new(&mut buf);
+    value.show(&mut out);
+    // Everything `Show` writes is UTF-8 unless the buffer cut a character.
+    f.write_str(valid_prefix(out.as_bytes()))
 }
 
-impl<'a, 'b> FmtOut<'a, 'b> {
-    pub fn new(f: &'a mut fmt::Formatter<'b>) -> Self {
-        FmtOut { f, result: Ok(()) }
-    }
-}
-
-impl Out for FmtOut<'_, '_> {
-    fn write(&mut self, bytes: &[u8]) {
-        if self.result.is_ok() {
-            self.result = self
-                .f
-                .write_str(core::str::from_utf8(bytes).unwrap_or("\u{FFFD}"));
-        }
+/// The valid UTF-8 prefix of `b` (a cut character at the end is dropped).
+fn valid_prefix(b: &[u8]) -> &str {
+    match core::str::from_utf8(b) {
+        Ok(s) => s,
+        Err(e) => core::str::from_utf8(&b[..e.valid_up_to()]).unwrap_or(""),
     }
 }
 
@@ -417,9 +410,7 @@ macro_rules! display_via_show {
     ($($t:ty),* $(,)?) => {$(
         impl ::core::fmt::Display for $t {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                let mut out = $crate::text::FmtOut::new(f);
-                $crate::text::Show::show(self, &mut out);
-                out.result
+                $crate::text::display(self, f)
             }
         }
     )*};
@@ -428,12 +419,22 @@ macro_rules! display_via_show {
 display_via_show!(Shown<'_>);
 
 #[cfg(test)]
+struct DisplayOf<'a>(&'a dyn Show);
+
+#[cfg(test)]
+impl fmt::Display for DisplayOf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        display(self.0, f)
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::format;
     use std::string::ToString;
 
-    fn written(f: impl Fn(&mut dyn Out)) -> std::vec::Vec<u8> {
+    fn written(f: impl Fn(&mut Out<'_>)) -> std::vec::Vec<u8> {
         let mut buf = [0u8; 512];
         let mut w = BufWriter::new(&mut buf);
         f(&mut w);
@@ -572,6 +573,15 @@ mod tests {
             written(|w| fill(w, M, &[Piece::N(5), Piece::N(16)])),
             b"the 5 ld.so 0x10"
         );
+    }
+
+    #[test]
+    fn display_drops_a_character_the_buffer_cut() {
+        assert_eq!(valid_prefix("aé".as_bytes()), "aé");
+        assert_eq!(valid_prefix(&"aé".as_bytes()[..2]), "a");
+        // Longer than the buffer: cut, still UTF-8.
+        let long = Msg(&[b'x'; 5000], &[]);
+        assert_eq!(format!("{}", DisplayOf(&long)).len(), 4096);
     }
 
     #[test]
