@@ -171,18 +171,12 @@ fn trim_newline(v: &[u8]) -> &[u8] {
 
 /// Parses a log level name; anything unknown keeps the default (`warn`).
 pub fn parse_level(v: &[u8]) -> LevelFilter {
-    const LEVELS: [LevelFilter; 6] = [
-        LevelFilter::Off,
-        LevelFilter::Error,
-        LevelFilter::Warn,
-        LevelFilter::Info,
-        LevelFilter::Debug,
-        LevelFilter::Trace,
-    ];
+    // The names in LevelFilter's order, Off first.
     b"off error warn info debug trace"
         .split(|&b| b == b' ')
-        .position(|name| name == v)
-        .map_or(LevelFilter::Warn, |i| LEVELS[i])
+        .zip(LevelFilter::iter())
+        .find(|&(name, _)| name == v)
+        .map_or(LevelFilter::Warn, |(_, level)| level)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use log::{Level, LevelFilter};
 
 use crate::sys;
-use crate::text::{BufWriter, Piece, fill};
+use crate::text::{BufWriter, Piece, fill, lookup};
 
 static LEVEL: AtomicUsize = AtomicUsize::new(0);
 
@@ -34,13 +34,12 @@ pub fn log(level: Level, template: &[u8], args: &[Piece<'_>]) {
     }
     let mut buf = [0u8; 1024];
     let mut w = BufWriter::new(&mut buf);
-    w.push(match level {
-        Level::Error => b"rld: ",
-        Level::Warn => b"rld: warning: ",
-        Level::Info => b"rld: info: ",
-        Level::Debug => b"rld: debug: ",
-        Level::Trace => b"rld: trace: ",
-    });
+    // Keyed text, like the messages: a `match` cost a table of slices.
+    let prefix = lookup(
+        crate::text!(table: "1 rld: \n2 rld: warning: \n3 rld: info: \n4 rld: debug: \n5 rld: trace: "),
+        level as u64,
+    );
+    fill(&mut w, prefix.unwrap_or(b""), &[]);
     fill(&mut w, template, args);
     w.end_line();
     sys::write_stderr(w.as_bytes());
