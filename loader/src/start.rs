@@ -159,12 +159,10 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             library_path,
             match slot {
                 EnvSlot::Replace { user: Some(_), .. } => {
-                    rld_shim::text!("after the user's LD_LIBRARY_PATH")
+                    rld_shim::text!("in LD_LIBRARY_PATH, after the user's")
                 }
                 EnvSlot::Replace { user: None, .. } => {
-                    rld_shim::text!(
-                        "in LD_LIBRARY_PATH, on an environment word lent until the program's entry"
-                    )
+                    rld_shim::text!("in LD_LIBRARY_PATH until the program's entry")
                 }
                 // A privileged start (no library path) logs nothing at
                 // debug level: its log level is fixed at warn.
@@ -220,7 +218,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         &loaded,
         library_path,
         if head[2] != 0 {
-            rld_shim::text!("as --library-path, with ld.so started as if run by hand")
+            rld_shim::text!("as --library-path (ld.so run by hand)")
         } else {
             rld_shim::text!("(an option that only prints)")
         },
