@@ -118,14 +118,6 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     let loaded = ldso::load(&config, page).unwrap_or_else(|e| fail(&e.report(program)));
     let mapped = loaded.mapped;
     let mut library_path = config.library_path;
-    // Whether the library path is a variable's whole value, as set.
-    let as_set = library_path.is_some_and(|lib| {
-        vars.0
-            .iter()
-            .flatten()
-            .any(|v| v.as_ptr() == lib.path.as_ptr() && v.len() == lib.path.len())
-    });
-
     // Privileged (no library path): the environment stays exactly as the
     // kernel gave it, and no trampoline is needed.
     let slot = match library_path {
@@ -171,7 +163,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         );
         set_aux(&mut stack, AT_BASE, mapped.base);
         if let (Some(lib), EnvSlot::Replace { .. }) = (library_path, slot) {
-            let entry = compose(true, user, lib, as_set);
+            let entry = compose(true, user, lib);
             let mut undo = Undo::new();
             stack.apply_env(slot, entry, &mut undo);
             let program_entry = stack
@@ -210,7 +202,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         len = head.len();
     }
     if let Some(lib) = library_path {
-        head[2] = compose(false, user, lib, as_set);
+        head[2] = compose(false, user, lib);
         len = len.max(3);
     }
     trace(
@@ -265,10 +257,10 @@ fn listed(arg: &[u8], list: &[u8]) -> bool {
 /// environment entry `LD_LIBRARY_PATH=USER:OURS` (`entry`) or the bare path
 /// `USER:OURS` for `--library-path`. Without a user path the string exists
 /// already, and pointing at it saves building it: the compiled-in entry, or
-/// `ours` itself when it is a whole variable's value (`as_set`: no newline
-/// trimmed off, so its NUL follows), and for `NIX_LD_LIBRARY_PATH=VALUE`
-/// even the entry, which is its tail from the fifth byte on.
-fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>, as_set: bool) -> usize {
+/// `ours` itself when it is a whole variable's value (no newline trimmed
+/// off, so its NUL follows), and for `NIX_LD_LIBRARY_PATH=VALUE` even the
+/// entry, which is its tail from the fifth byte on.
+fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>) -> usize {
     const PREFIX: &str = "LD_LIBRARY_PATH=";
     let prefix = if entry { PREFIX.as_bytes() } else { b"" };
     if user.is_none_or(|u| u.is_empty()) {
@@ -277,6 +269,9 @@ fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>, as_set: bool) 
             let s = rld_shim::DEFAULT_LIBRARY_PATH_ENTRY.as_ptr() as usize;
             return if entry { s } else { s + PREFIX.len() };
         }
+        // A variable's value (from the environment, so NUL-terminated)
+        // with no newline trimmed off: its NUL follows.
+        let as_set = raw::first_byte(at + ours.path.len()) == 0;
         if as_set && !entry {
             return at;
         }
