@@ -79,11 +79,13 @@ impl Show for Msg<'_> {
 /// every program on the machine maps; this halves it while the source keeps
 /// plain English (see [`text!`](crate::text!)). Chosen by counting
 /// repeats in the messages; any choice is correct, this one is short.
-const WORDS: &[u8] = b"loadable segment\0LD_LIBRARY_PATH\0 of a glibc f\0Too many \0\
-No such \0program\0addres\0system\0argum\0 head\0ld.so\0rld: \0the \0NIX_\0\
-ELF\0fil\0byt\0ect\0abl\0mem\0of \0or \0ry \0rld\0 i\0 t\0(E\0, \0: \0a \0an\0\
-ar\0at\0d \0e \0ed\0en\0er\0es\0ha\0il\0in\0ir\0it\0li\0n \0no\0o \0on\0or\0\
-pa\0ru\0s \0se\0t \0y ";
+const WORDS: &[u8] = b" to the ld.so of a glibc for \0loadable segment\0LD_LIBRARY_PATH\0\
+No such device\0 (truncated?)\0rld-loader \0 directory\0Too many \0 program\0\
+address \0 header\0 system\0library\0it is \0memory\0 (ENO\0 file\0 for \0 has \0 not \0 too \0\
+ld.so\0rld: \0short\0 is \0DIR)\0NIX_\0a po\0able\0byte\0ile \0ing \0\
+ment\0not \0run \0type\0 (E\0 or\0 pa\0 th\0's \0ELF\0LE)\0an \0ion\0\
+nam\0no \0of \0s a\0the\0 (\0 s\0 u\0: \0an\0ar\0bu\0d \0de\0ed\0en\0\
+er\0es\0ex\0il\0in\0is\0it\0le\0li\0on\0or\0ou\0se\0t \0te\0th\0tr\0y ";
 
 /// The first word code; codes run up to 255, which is why templates are
 /// ASCII.
