@@ -111,9 +111,10 @@ impl Undo {
 
 /// `name=value` → `value`, if the entry is for `name`.
 pub fn value_of<'s>(entry: &'s [u8], name: &[u8]) -> Option<&'s [u8]> {
-    entry
-        .strip_prefix(name)
-        .and_then(|rest| rest.strip_prefix(b"="))
+    match entry.strip_prefix(name)? {
+        [b'=', value @ ..] => Some(value),
+        _ => None,
+    }
 }
 
 /// The variable name of an environment entry.
