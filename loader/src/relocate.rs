@@ -10,8 +10,7 @@
 //! [`relocate`] runs first thing in [`crate::start::rld_start`]. It and
 //! everything before it may not touch a static holding a pointer, may not
 //! panic (the panic path formats) and may not call through a trait object.
-//! It therefore reads the dynamic section through raw pointers only and
-//! reports a malformed one with a plain string and a raw exit.
+//! It therefore reads the dynamic section through raw pointers only.
 //!
 //! # Safety
 //!
@@ -21,7 +20,7 @@
 
 #![allow(unsafe_code)]
 
-use linux_raw_sys::elf_uapi::{DT_NULL, DT_RELASZ, DT_RELSZ};
+use linux_raw_sys::elf_uapi::DT_NULL;
 
 /// `DT_RELRSZ`, `DT_RELR`: packed relative relocations.
 const DT_RELRSZ: usize = 35;
@@ -38,8 +37,8 @@ const WORD: usize = core::mem::size_of::<usize>();
 #[inline(always)]
 pub unsafe fn relocate(base: usize, dynamic: *const usize) {
     // Both linkers are asked for packed relocations (build.rs), so every
-    // relocation is in DT_RELR; a DT_RELA or DT_REL table means a relocation
-    // rld cannot apply, and every start says so.
+    // relocation is in DT_RELR; link.ld fails the link if any other kind
+    // appears.
     let mut relr = (0, 0);
     let mut d = dynamic;
     loop {
@@ -47,7 +46,6 @@ pub unsafe fn relocate(base: usize, dynamic: *const usize) {
         let (tag, val) = unsafe { (*d, *d.add(1)) };
         match tag {
             t if t == DT_NULL as usize => break,
-            t if (t == DT_RELASZ as usize || t == DT_RELSZ as usize) && val != 0 => fail(),
             DT_RELR => relr.0 = val,
             DT_RELRSZ => relr.1 = val,
             _ => {}
@@ -84,12 +82,4 @@ pub unsafe fn relocate(base: usize, dynamic: *const usize) {
         }
         off += WORD;
     }
-}
-
-#[cold]
-fn fail() -> ! {
-    rld_shim::sys::write_stderr(
-        b"rld: rld-loader has a relocation it cannot apply; the build is broken\n",
-    );
-    rld_shim::sys::exit(127)
 }
