@@ -23,7 +23,7 @@ use rld_shim::logging;
 use rld_shim::stack::{self, EnvSlot, Stack, StackError, Undo};
 use rld_shim::sys;
 use rld_shim::text::Piece::{B, N, V};
-use rld_shim::text::{BufWriter, Msg, Show, fill};
+use rld_shim::text::{Msg, Show};
 
 use crate::arch::{self, HEADROOM};
 use crate::raw::{self, PENDING, cstr};
@@ -60,11 +60,7 @@ pub extern "C" fn rld_restore() -> usize {
 
 /// Prints `message` (one or two lines, each starting `rld:`) and exits 127.
 fn fail(message: &dyn Show) -> ! {
-    let mut buf = [0u8; 2048];
-    let mut w = BufWriter::new(&mut buf);
-    message.show(&mut w);
-    w.end_line();
-    sys::write_stderr(w.as_bytes());
+    logging::print(2, b"", b"\x01", &[V(message)]);
     sys::exit(127)
 }
 
@@ -296,16 +292,14 @@ fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>) -> usize {
 /// `rld-loader --version`: rld's line, before `ld.so` prints its own.
 #[inline(never)]
 fn print_version(loaded: &Loaded<'_>) {
-    let mut buf = [0u8; 256];
-    let mut w = BufWriter::new(&mut buf);
-    fill(
-        &mut w,
+    logging::print(
+        1,
+        b"",
         rld_shim::text!(concat!(
             "rld-loader ",
             env!("CARGO_PKG_VERSION"),
-            " (rld), running \x01\n"
+            " (rld), running \x01"
         )),
         &[V(&loaded.candidate)],
     );
-    sys::write_all(1, w.as_bytes());
 }

@@ -32,15 +32,22 @@ pub fn log(level: Level, template: &[u8], args: &[Piece<'_>]) {
     if !enabled(level) {
         return;
     }
-    let mut buf = [0u8; 1024];
-    let mut w = BufWriter::new(&mut buf);
     // Keyed text, like the messages: a `match` cost a table of slices.
     let prefix = lookup(
         crate::text!(table: "1 rld: \n2 rld: warning: \n3 rld: info: \n4 rld: debug: \n5 rld: trace: "),
         level as u64,
     );
-    fill(&mut w, prefix.unwrap_or(b""), &[]);
+    print(2, prefix.unwrap_or(b""), template, args);
+}
+
+/// Writes `prefix` and `template` filled with `args` to descriptor `fd`
+/// as one line: every line the loader prints goes through here.
+#[inline(never)]
+pub fn print(fd: i32, prefix: &[u8], template: &[u8], args: &[Piece<'_>]) {
+    let mut buf = [0u8; 2048];
+    let mut w = BufWriter::new(&mut buf);
+    fill(&mut w, prefix, &[]);
     fill(&mut w, template, args);
     w.end_line();
-    sys::write_stderr(w.as_bytes());
+    sys::write_all(fd, w.as_bytes());
 }
