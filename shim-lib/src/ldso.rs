@@ -249,17 +249,21 @@ fn warn_if_gone(skipped: &Rejected<'_>, used: &Candidate<'_>) {
 /// Opens, checks and maps one `ld.so`.
 #[inline(never)]
 pub fn load_one(path: &[u8], page: usize) -> Result<Mapped, Problem> {
-    let (fd, plan) = open_checked(path, page)?;
-    map::map(&fd, &plan, page).map_err(Problem::Map)
+    let (fd, size) = open(path)?;
+    with_plan(&fd, size, page as elf::Word, |plan| {
+        map::map(&fd, plan, page).map_err(Problem::Map)
+    })
 }
 
 /// Everything [`load_one`] checks, without mapping anything: what the `rld`
 /// tool reports for a candidate.
-pub fn check_one(path: &[u8], page: usize) -> Result<elf::LoadPlan, Problem> {
-    open_checked(path, page).map(|(_, plan)| plan)
+pub fn check_one(path: &[u8], page: usize) -> Result<(), Problem> {
+    let (fd, size) = open(path)?;
+    with_plan(&fd, size, page as elf::Word, |_| Ok(()))
 }
 
-fn open_checked(path: &[u8], page: usize) -> Result<(Fd, elf::LoadPlan), Problem> {
+/// Opens `path`, a regular file, and returns it with its size.
+fn open(path: &[u8]) -> Result<(Fd, u64), Problem> {
     if !path.starts_with(b"/") {
         return Err(Problem::NotAbsolute);
     }
@@ -268,16 +272,22 @@ fn open_checked(path: &[u8], page: usize) -> Result<(Fd, elf::LoadPlan), Problem
     if !info.is_regular() {
         return Err(Problem::NotRegular(info.kind()));
     }
-    let plan = read_plan(&fd, info.size, page as elf::Word)?;
-    Ok((fd, plan))
+    Ok((fd, info.size))
 }
 
 /// Program headers read with the ELF header: real `ld.so`s have about 12.
 const FIRST_PHDRS: usize = 16;
 
-/// Reads and checks the headers of an open file of `size` bytes.
+/// Reads and checks the headers of an open file of `size` bytes and hands
+/// the plan to `then`, while the buffer the plan reads its segments from
+/// lives.
 #[inline(never)]
-pub fn read_plan(fd: &Fd, size: u64, page: elf::Word) -> Result<elf::LoadPlan, Problem> {
+fn with_plan<R>(
+    fd: &Fd,
+    size: u64,
+    page: elf::Word,
+    then: impl FnOnce(&elf::LoadPlan) -> Result<R, Problem>,
+) -> Result<R, Problem> {
     let size = elf::clamp_size(size);
     // One read covers the header and, in every real ld.so, the program
     // headers right behind it. Uninitialised: zeroing it would cost more
@@ -295,25 +305,39 @@ pub fn read_plan(fd: &Fd, size: u64, page: elf::Word) -> Result<elf::LoadPlan, P
         .checked_add(header.phnum * PHDR_SIZE)
         .and_then(|end| head.get(ph_start..end))
     {
-        Some(phdrs) => elf::plan(&header, phdrs, size, page).map_err(Problem::Elf),
-        None => plan_from_elsewhere(fd, &header, size, page),
+        Some(phdrs) => plan_then(&header, phdrs, size, page, then),
+        None => plan_from_elsewhere(fd, &header, size, page, then),
     }
 }
 
 /// The program headers sit past the first read (more of them, or
 /// `e_phoff` is not 64): read them on their own, in a frame used only then.
 #[inline(never)]
-fn plan_from_elsewhere(
+fn plan_from_elsewhere<R>(
     fd: &Fd,
     header: &elf::Header,
     size: elf::Word,
     page: elf::Word,
-) -> Result<elf::LoadPlan, Problem> {
+    then: impl FnOnce(&elf::LoadPlan) -> Result<R, Problem>,
+) -> Result<R, Problem> {
     let mut buf = [MaybeUninit::<u8>::uninit(); MAX_PHNUM * PHDR_SIZE];
     let phdrs = fd
         .pread_into(&mut buf[..header.phnum * PHDR_SIZE], header.phoff as usize)
         .map_err(Problem::Os)?;
-    elf::plan(header, phdrs, size, page).map_err(Problem::Elf)
+    plan_then(header, phdrs, size, page, then)
+}
+
+/// Checks the program headers `phdrs` and hands the plan to `then`: one
+/// call of each for both places the headers are read into.
+#[inline(never)]
+fn plan_then<R>(
+    header: &elf::Header,
+    phdrs: &[u8],
+    size: elf::Word,
+    page: elf::Word,
+    then: impl FnOnce(&elf::LoadPlan) -> Result<R, Problem>,
+) -> Result<R, Problem> {
+    then(&elf::plan(header, phdrs, size, page).map_err(Problem::Elf)?)
 }
 
 #[cfg(test)]
@@ -321,6 +345,7 @@ mod tests {
     use super::*;
 
     use crate::REAL_LD_SO;
+    use std::vec::Vec;
 
     const PAGE: usize = 4096;
 
@@ -338,10 +363,19 @@ mod tests {
         assert!(m.phdr.is_some());
     }
 
+    /// The segments and entry point `path` would be mapped with.
+    fn planned(path: &[u8]) -> Result<(Vec<elf::Segment>, elf::Word), Problem> {
+        let (fd, size) = open(path)?;
+        with_plan(&fd, size, PAGE as elf::Word, |p| {
+            Ok((p.segments().collect(), p.entry))
+        })
+    }
+
     #[test]
     fn check_one_checks_without_mapping() {
-        let plan = check_one(REAL_LD_SO.as_bytes(), PAGE).unwrap();
-        assert!(plan.segments().iter().any(|s| s.executable()));
+        assert_eq!(check_one(REAL_LD_SO.as_bytes(), PAGE), Ok(()));
+        let (segments, _) = planned(REAL_LD_SO.as_bytes()).unwrap();
+        assert!(segments.iter().any(|s| s.executable()));
         assert_eq!(
             check_one(b"/etc/passwd", PAGE),
             Err(Problem::Elf(ElfError::NotElf))
@@ -363,12 +397,9 @@ mod tests {
         b[elf::E_PHOFF..elf::E_PHOFF + moved.len()].copy_from_slice(&moved);
         let path = std::env::temp_dir().join(std::format!("rld-phoff-{}", std::process::id()));
         std::fs::write(&path, &b).unwrap();
-        let got = check_one(path.to_str().unwrap().as_bytes(), PAGE);
+        let got = planned(path.to_str().unwrap().as_bytes());
         std::fs::remove_file(&path).unwrap();
-        let want = check_one(REAL_LD_SO.as_bytes(), PAGE).unwrap();
-        let got = got.unwrap();
-        assert_eq!(got.segments(), want.segments());
-        assert_eq!(got.entry, want.entry);
+        assert_eq!(got.unwrap(), planned(REAL_LD_SO.as_bytes()).unwrap());
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 use linux_raw_sys::general as k;
 
-use crate::elf::{LoadPlan, Segment, Word};
+use crate::elf::{LoadPlan, Segment};
 use crate::sys::{self, Errno, Fd};
 
 /// Where the `ld.so` landed.
@@ -41,12 +41,11 @@ fn prot(seg: &Segment) -> u32 {
     p
 }
 
-/// Maps `plan` from `fd`. On failure nothing stays mapped.
+/// Maps `plan` from `fd`; `page` is the one the plan was made for. On failure nothing stays mapped.
 #[inline(never)]
 pub fn map(fd: &Fd, plan: &LoadPlan, page: usize) -> Result<Mapped, Errno> {
     // A `Word` is as wide as a `usize`: these casts lose nothing.
-    let page_w = page as Word;
-    let span = plan.span(page_w) as usize;
+    let span = plan.span as usize;
     let align = plan.align as usize;
     // Reserve more than the span when the segments ask for an alignment above
     // the page size, then pick the aligned start inside.
@@ -64,7 +63,7 @@ pub fn map(fd: &Fd, plan: &LoadPlan, page: usize) -> Result<Mapped, Errno> {
         )?
     };
     let start = (reserved + slack) & !(align - 1);
-    let base = start.wrapping_sub(plan.start(page_w) as usize);
+    let base = start.wrapping_sub(plan.start as usize);
     if let Err(e) = map_segments(fd, plan, base, page) {
         // SAFETY: the reservation is ours and nothing points into it yet.
         let _ = unsafe { sys::munmap(reserved, span + slack) };
@@ -86,7 +85,7 @@ fn map_segments(fd: &Fd, plan: &LoadPlan, base: usize, page: usize) -> Result<()
         let page_start = vaddr & mask;
         let file_end = vaddr + seg.filesz as usize;
         let mem_end = vaddr + seg.memsz as usize;
-        let prot = prot(seg);
+        let prot = prot(&seg);
         if seg.filesz > 0 {
             let len = file_end - page_start;
             let offset = seg.offset as usize & !(page - 1);
