@@ -12,7 +12,7 @@ use crate::logging;
 use crate::map::{self, Mapped};
 use crate::sys::{Errno, Fd};
 use crate::text::Piece::{B, V};
-use crate::text::{Out, Show, fill};
+use crate::text::{Msg, Out, Show, fill};
 
 pub use crate::sys::PATH_MAX;
 
@@ -83,14 +83,32 @@ pub struct LoadError<'e> {
 }
 
 impl LoadError<'_> {
-    /// What to tell the user to do about it.
-    fn hint(&self) -> Hint {
-        let c = self.last.candidate;
-        match (c.source, self.last.problem) {
-            (_, Problem::Map(_)) => Hint::Memory,
-            (Source::Default, Problem::Os(e)) if e.is_missing() => Hint::Configure,
-            (Source::Default, _) => Hint::Rebuild,
-            (Source::Var(name), _) => Hint::Fix(name),
+    /// What to tell the user to do about it: a template, and the variable
+    /// it names first if it names one (the architecture comes after).
+    fn hint(&self) -> (&'static [u8], &'static str) {
+        match (self.last.candidate.source, self.last.problem) {
+            (_, Problem::Map(_)) => (
+                crate::text!("the system is out of memory or address space; try again"),
+                "",
+            ),
+            (Source::Default, Problem::Os(e)) if e.is_missing() => (
+                crate::text!(
+                    "enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for \x01"
+                ),
+                "",
+            ),
+            (Source::Default, _) => (
+                crate::text!(
+                    "rld's default ld.so is damaged: rebuild the system, or set NIX_LD to the ld.so of a glibc for \x01"
+                ),
+                "",
+            ),
+            (Source::Var(name), _) => (
+                crate::text!(
+                    "set \x01 to the ld.so of a glibc for \x01 (the path in $NIX_CC/nix-support/dynamic-linker), or unset it"
+                ),
+                name,
+            ),
         }
     }
 
@@ -105,50 +123,6 @@ impl LoadError<'_> {
     }
 }
 
-enum Hint {
-    Configure,
-    Rebuild,
-    Fix(&'static str),
-    Memory,
-}
-
-impl Show for Hint {
-    fn show(&self, out: &mut dyn Out) {
-        let (template, var) = match self {
-            Hint::Configure => (
-                crate::text!(
-                    "enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for \x01"
-                ),
-                "",
-            ),
-            Hint::Rebuild => (
-                crate::text!(
-                    "rld's default ld.so is damaged: rebuild the system, or set NIX_LD to the ld.so of a glibc for \x01"
-                ),
-                "",
-            ),
-            Hint::Fix(var) => (
-                crate::text!(
-                    "set \x01 to the ld.so of a glibc for \x01 (the path in $NIX_CC/nix-support/dynamic-linker), or unset it"
-                ),
-                *var,
-            ),
-            Hint::Memory => (
-                crate::text!("the system is out of memory or address space; try again"),
-                "",
-            ),
-        };
-        let arch = B(elf::own_arch());
-        let args = [B(var.as_bytes()), arch];
-        // The variable comes first where there is one.
-        fill(
-            out,
-            template,
-            if var.is_empty() { &args[1..] } else { &args },
-        );
-    }
-}
-
 /// See [`LoadError::report`].
 pub struct Report<'a> {
     program: &'a [u8],
@@ -157,29 +131,37 @@ pub struct Report<'a> {
 
 impl Show for Report<'_> {
     fn show(&self, out: &mut dyn Out) {
-        let skipped = self.error.skipped.map(Skipped);
+        let (last, skipped) = (&self.error.last, &self.error.skipped);
+        // The parts as `Msg`s, which the loader has anyway: a `Show` type
+        // per part cost a function and a vtable each.
+        let (hint, var) = self.error.hint();
+        let hint_args = [B(var.as_bytes()), B(elf::own_arch())];
+        let hint = Msg(
+            hint,
+            if var.is_empty() {
+                &hint_args[1..]
+            } else {
+                &hint_args
+            },
+        );
+        let skipped_args = skipped.as_ref().map(|s| [V(&s.candidate), V(&s.problem)]);
+        let skipped = skipped_args
+            .as_ref()
+            .map(|args| Msg(crate::text!("\x01: \x01; then "), args));
         fill(
             out,
-            crate::text!("rld: cannot run \x01: ld.so \x01\x01\nrld: \x01"),
+            crate::text!("rld: cannot run \x01: ld.so \x01\x01: \x01\nrld: \x01"),
             &[
                 B(self.program),
                 match &skipped {
                     Some(s) => V(s),
                     None => B(b""),
                 },
-                V(&self.error.last),
-                V(&self.error.hint()),
+                V(&last.candidate),
+                V(&last.problem),
+                V(&hint),
             ],
         );
-    }
-}
-
-/// A skipped candidate, as the start of a [`Report`].
-struct Skipped<'e>(Rejected<'e>);
-
-impl Show for Skipped<'_> {
-    fn show(&self, out: &mut dyn Out) {
-        fill(out, crate::text!("\x01; then "), &[V(&self.0)])
     }
 }
 
@@ -225,7 +207,11 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
                 skipped,
             });
         }
-        logging::log(Level::Debug, crate::text!("skipping \x01"), &[V(&rejected)]);
+        logging::log(
+            Level::Debug,
+            crate::text!("skipping \x01: \x01"),
+            &[V(&rejected.candidate), V(&rejected.problem)],
+        );
         skipped.get_or_insert(rejected);
         i += 1;
     }
