@@ -144,19 +144,20 @@ impl Show for Report<'_> {
                 &hint_args
             },
         );
-        let skipped_args = skipped.as_ref().map(|s| [V(&s.candidate), V(&s.problem)]);
-        let skipped = skipped_args
-            .as_ref()
-            .map(|args| Msg(crate::text!("\x01: \x01; then "), args));
+        let skipped_args;
+        let skipped = match skipped {
+            Some(s) => {
+                skipped_args = [V(&s.candidate), V(&s.problem)];
+                Msg(crate::text!("\x01: \x01; then "), &skipped_args)
+            }
+            None => Msg(b"", &[]),
+        };
         fill(
             out,
             crate::text!("rld: cannot run \x01: ld.so \x01\x01: \x01\nrld: \x01"),
             &[
                 B(self.program),
-                match &skipped {
-                    Some(s) => V(s),
-                    None => B(b""),
-                },
+                V(&skipped),
                 V(&last.candidate),
                 V(&last.problem),
                 V(&hint),
