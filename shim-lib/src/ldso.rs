@@ -188,20 +188,26 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
     let last = config.candidates.len() - 1;
     let mut i = 0;
     loop {
-        let Some(candidate) = config.candidates[i] else {
+        let Some(candidate) = &config.candidates[i] else {
             i += 1;
             continue;
         };
         let problem = match load_one(candidate.path, page) {
             Ok(mapped) => {
                 if let Some(s) = &skipped {
-                    warn_if_gone(s, &candidate);
+                    warn_if_gone(s, candidate);
                 }
-                return Ok(Loaded { mapped, candidate });
+                return Ok(Loaded {
+                    mapped,
+                    candidate: *candidate,
+                });
             }
             Err(problem) => problem,
         };
-        let rejected = Rejected { candidate, problem };
+        let rejected = Rejected {
+            candidate: *candidate,
+            problem,
+        };
         if i == last || !problem.falls_through() {
             return Err(LoadError {
                 last: rejected,
