@@ -307,7 +307,6 @@ fn word_at(b: &[u8], off: usize) -> Word {
 /// Checks the ELF header in `head` (the first bytes of a file of
 /// `file_size` bytes, see [`clamp_size`]) and returns where the program
 /// headers are.
-#[inline(never)]
 pub fn parse_header(head: &[u8], file_size: Word) -> Result<Header, ElfError> {
     if file_size == 0 {
         return Err(ElfError::Empty);
@@ -568,7 +567,6 @@ const RLD_NOTE: [u8; 16] = {
 /// leads its first segment with both linkers, on every arch; the arch
 /// tests refuse each built loader as its own `ld.so`). One comparison: a
 /// search of the whole header buffer cost every start microseconds.
-#[inline(never)]
 pub fn is_rld(head: &[u8], header: &Header) -> bool {
     let at = header
         .phoff
