@@ -224,9 +224,9 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
     }
 }
 
-/// The warning for a configured `ld.so` that is gone: apart, so that
-/// `load` passes its candidates by reference.
-#[inline(never)]
+/// The warning for a configured `ld.so` that is gone. Now that `load`
+/// borrows its candidates anyway, inlined: kept apart, it was 8 to 40 bytes
+/// larger.
 fn warn_if_gone(skipped: &Rejected<'_>, used: &Candidate<'_>) {
     if let Problem::Os(e) = skipped.problem
         && e.is_missing()
