@@ -568,12 +568,12 @@ const RLD_NOTE: [u8; 16] = {
 /// tests refuse each built loader as its own `ld.so`). One comparison: a
 /// search of the whole header buffer cost every start microseconds.
 pub fn is_rld(head: &[u8], header: &Header) -> bool {
-    let at = header
-        .phoff
-        .checked_add((header.phnum * PHDR_SIZE) as Word)
-        .and_then(|end| end.checked_next_multiple_of(4))
-        .map(|at| at as usize);
-    at.and_then(|at| head.get(at..at.checked_add(RLD_NOTE.len())?)) == Some(&RLD_NOTE[..])
+    // Within `head` before the padding to the note's 4-byte alignment is
+    // added, so that nothing can overflow.
+    let note = (header.phoff as usize)
+        .checked_add(header.phnum * PHDR_SIZE)
+        .and_then(|end| head.get(end..)?.get(end.wrapping_neg() % 4..));
+    note.is_some_and(|rest| rest.starts_with(&RLD_NOTE))
 }
 
 #[cfg(test)]
@@ -827,6 +827,14 @@ mod tests {
             ..h
         };
         assert!(!is_rld(&b, &far), "offsets that overflow are no note");
+        // Behind headers that end unaligned, at the next multiple of 4.
+        for (phoff, found) in [
+            (h.phoff - 3, true),
+            (h.phoff - 1, true),
+            (h.phoff + 1, false),
+        ] {
+            assert_eq!(is_rld(&b, &Header { phoff, ..h }), found, "{phoff}");
+        }
         b[at + 12] = b'x';
         assert!(!is_rld(&b, &h));
     }
