@@ -311,7 +311,7 @@ pub fn parse_header(head: &[u8], file_size: Word) -> Result<Header, ElfError> {
     if file_size == 0 {
         return Err(ElfError::Empty);
     }
-    if head.len() < 4 || head[..4] != e::ELFMAG[..4] {
+    if !head.starts_with(&e::ELFMAG[..4]) {
         return Err(ElfError::NotElf);
     }
     if head.len() < EHDR_SIZE {
