@@ -471,7 +471,9 @@ pub fn plan<'p>(
         }
         let seg = Segment::read(raw);
         let seg_align = word_at(raw, P_ALIGN);
-        if seg_align > 1 && !seg_align.is_power_of_two() {
+        // 0 and 1 mean no alignment; any other value must be a power of
+        // two: either way, at most one bit set.
+        if seg_align & seg_align.wrapping_sub(1) != 0 {
             return Err(ElfError::BadAlignment {
                 index,
                 align: seg_align,
