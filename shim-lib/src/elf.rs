@@ -150,6 +150,9 @@ pub fn machine_name(m: u16) -> &'static [u8] {
     .unwrap_or(b"an unknown machine")
 }
 
+/// The words of [`class_name`] for this build's class.
+const OWN_CLASS: &[u8] = if ELF_CLASS == 2 { b"64-bit" } else { b"32-bit" };
+
 fn class_name(class: u8) -> &'static [u8] {
     lookup(b"1 32-bit\n2 64-bit", class as u64).unwrap_or(b"unknown-class")
 }
@@ -254,9 +257,7 @@ impl Show for ElfError {
         let mut args = [N(a), N(b), N(c)];
         // The values that are shown as words.
         match *self {
-            ElfError::WrongClass { found } => {
-                args = [B(class_name(found)), B(class_name(ELF_CLASS)), own]
-            }
+            ElfError::WrongClass { found } => args = [B(class_name(found)), B(OWN_CLASS), own],
             ElfError::WrongMachine { found } => {
                 args[0] = B(machine_name(found));
                 args[2] = own;
@@ -863,6 +864,7 @@ mod tests {
         }
         assert_eq!(class_name(e::ELFCLASS32 as u8), b"32-bit");
         assert_eq!(class_name(e::ELFCLASS64 as u8), b"64-bit");
+        assert_eq!(class_name(ELF_CLASS), OWN_CLASS);
         assert_eq!(
             std::format!(
                 "{}",
