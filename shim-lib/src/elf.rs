@@ -521,7 +521,8 @@ pub fn plan<'p>(
                 return Err(ElfError::SegmentsOverlap { index });
             }
         }
-        entry_in_code |= seg.executable() && entry >= seg.vaddr && entry < seg.vaddr + seg.filesz;
+        // Below `vaddr`, the difference wraps to more than any `filesz`.
+        entry_in_code |= seg.executable() && entry.wrapping_sub(seg.vaddr) < seg.filesz;
         if phdrs_mapped_at.is_none()
             && header.phoff >= seg.offset
             && phdrs_end <= seg.offset + seg.filesz
