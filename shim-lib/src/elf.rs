@@ -150,6 +150,9 @@ pub fn machine_name(m: u16) -> &'static [u8] {
     .unwrap_or(b"an unknown machine")
 }
 
+/// The words of [`class_name`] for this build's class.
+const OWN_CLASS: &[u8] = if ELF_CLASS == 2 { b"64-bit" } else { b"32-bit" };
+
 fn class_name(class: u8) -> &'static [u8] {
     lookup(b"1 32-bit\n2 64-bit", class as u64).unwrap_or(b"unknown-class")
 }
@@ -254,9 +257,7 @@ impl Show for ElfError {
         let mut args = [N(a), N(b), N(c)];
         // The values that are shown as words.
         match *self {
-            ElfError::WrongClass { found } => {
-                args = [B(class_name(found)), B(class_name(ELF_CLASS)), own]
-            }
+            ElfError::WrongClass { found } => args = [B(class_name(found)), B(OWN_CLASS), own],
             ElfError::WrongMachine { found } => {
                 args[0] = B(machine_name(found));
                 args[2] = own;
@@ -307,12 +308,11 @@ fn word_at(b: &[u8], off: usize) -> Word {
 /// Checks the ELF header in `head` (the first bytes of a file of
 /// `file_size` bytes, see [`clamp_size`]) and returns where the program
 /// headers are.
-#[inline(never)]
 pub fn parse_header(head: &[u8], file_size: Word) -> Result<Header, ElfError> {
     if file_size == 0 {
         return Err(ElfError::Empty);
     }
-    if head.len() < 4 || head[..4] != e::ELFMAG[..4] {
+    if !head.starts_with(&e::ELFMAG[..4]) {
         return Err(ElfError::NotElf);
     }
     if head.len() < EHDR_SIZE {
@@ -363,8 +363,8 @@ pub fn parse_header(head: &[u8], file_size: Word) -> Result<Header, ElfError> {
     })
 }
 
-/// One `PT_LOAD`, already checked.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+/// One `PT_LOAD`, as its program header has it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Segment {
     pub vaddr: Word,
     pub memsz: Word,
@@ -375,6 +375,20 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// The fields of the program header `raw` (one entry). Always inlined:
+    /// called, it returns the segment through memory and both callers
+    /// reload every field from there (200 bytes more in the loader).
+    #[inline(always)]
+    fn read(raw: &[u8]) -> Segment {
+        Segment {
+            flags: u32_at(raw, P_FLAGS),
+            offset: word_at(raw, P_OFFSET),
+            vaddr: word_at(raw, P_VADDR),
+            filesz: word_at(raw, P_FILESZ),
+            memsz: word_at(raw, P_MEMSZ),
+        }
+    }
+
     pub fn readable(&self) -> bool {
         self.flags & e::PF_R != 0
     }
@@ -386,12 +400,18 @@ impl Segment {
     }
 }
 
-/// Everything needed to map an `ld.so`: its segments, alignment, entry point
-/// and where its program headers land in memory.
+/// Everything needed to map an `ld.so`, checked: where its segments go,
+/// its alignment, entry point and where its program headers land in
+/// memory. The segments stay in the program headers [`plan`] checked, and
+/// are read from there again to map them: a copy of them would be moved
+/// through every caller.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct LoadPlan {
-    segments: [Segment; MAX_LOADS],
-    count: usize,
+pub struct LoadPlan<'p> {
+    phdrs: &'p [u8],
+    /// First page-aligned address the segments use.
+    pub start: Word,
+    /// Bytes from `start` to the end of the last segment's last page.
+    pub span: Word,
     /// Largest `p_align`, at least the page size: the base must honour it.
     pub align: Word,
     pub entry: Word,
@@ -400,21 +420,13 @@ pub struct LoadPlan {
     pub phnum: usize,
 }
 
-impl LoadPlan {
-    pub fn segments(&self) -> &[Segment] {
-        &self.segments[..self.count]
-    }
-
-    /// First page-aligned address the segments use.
-    pub fn start(&self, page: Word) -> Word {
-        self.segments()[0].vaddr & !(page - 1)
-    }
-
-    /// Bytes from [`start`](Self::start) to the end of the last segment's
-    /// last page.
-    pub fn span(&self, page: Word) -> Word {
-        let last = self.segments()[self.count - 1];
-        page_up(last.vaddr + last.memsz, page) - self.start(page)
+impl LoadPlan<'_> {
+    /// The `PT_LOAD`s, in order.
+    pub fn segments(&self) -> impl Iterator<Item = Segment> + '_ {
+        self.phdrs
+            .chunks_exact(PHDR_SIZE)
+            .filter(|raw| u32_at(raw, 0) == e::PT_LOAD)
+            .map(Segment::read)
     }
 }
 
@@ -427,46 +439,46 @@ fn page_up(x: Word, page: Word) -> Word {
 /// Checks the program headers `phdrs` (exactly `header.phnum` entries) of a
 /// `file_size`-byte file (see [`clamp_size`]) and builds the mapping plan.
 /// `page` is the system page size: a power of two, at most [`MAX_SPAN`].
-pub fn plan(
+pub fn plan<'p>(
     header: &Header,
-    phdrs: &[u8],
+    phdrs: &'p [u8],
     file_size: Word,
     page: Word,
-) -> Result<LoadPlan, ElfError> {
-    let mut out = LoadPlan {
-        segments: [Segment::default(); MAX_LOADS],
-        count: 0,
-        align: page,
-        entry: header.entry,
-        phdr_vaddr: None,
-        phnum: header.phnum,
-    };
+) -> Result<LoadPlan<'p>, ElfError> {
+    let entry = header.entry;
+    // `parse_header` checked that this sum is within the file.
+    let phdrs_end = header.phoff + (header.phnum * PHDR_SIZE) as Word;
+    let mut align = page;
     let mut phdr_segment = None;
-    for raw in phdrs.chunks_exact(PHDR_SIZE).take(header.phnum) {
-        let p_type = u32_at(raw, 0);
-        match p_type {
+    // Without PT_PHDR, the headers are in memory if a segment maps their
+    // file offset (as the kernel assumes for AT_PHDR).
+    let mut phdrs_mapped_at = None;
+    let mut entry_in_code = false;
+    let mut index = 0;
+    // The first segment's page, the last one's address and end so far.
+    let (mut start, mut prev_vaddr, mut prev_end) = (0, 0, 0);
+    for raw in phdrs.chunks_exact(PHDR_SIZE) {
+        match u32_at(raw, 0) {
             e::PT_INTERP => return Err(ElfError::HasInterpreter),
-            e::PT_PHDR => phdr_segment = Some(word_at(raw, P_VADDR)),
+            e::PT_PHDR => {
+                phdr_segment = Some(word_at(raw, P_VADDR));
+                continue;
+            }
             e::PT_LOAD => {}
             _ => continue,
         }
-        if p_type != e::PT_LOAD {
-            continue;
-        }
-        let index = out.count;
         if index == MAX_LOADS {
             return Err(ElfError::TooManyLoadSegments);
         }
-        let seg = Segment {
-            flags: u32_at(raw, P_FLAGS),
-            offset: word_at(raw, P_OFFSET),
-            vaddr: word_at(raw, P_VADDR),
-            filesz: word_at(raw, P_FILESZ),
-            memsz: word_at(raw, P_MEMSZ),
-        };
-        let align = word_at(raw, P_ALIGN);
-        if align > 1 && !align.is_power_of_two() {
-            return Err(ElfError::BadAlignment { index, align });
+        let seg = Segment::read(raw);
+        let seg_align = word_at(raw, P_ALIGN);
+        // 0 and 1 mean no alignment; any other value must be a power of
+        // two: either way, at most one bit set.
+        if seg_align & seg_align.wrapping_sub(1) != 0 {
+            return Err(ElfError::BadAlignment {
+                index,
+                align: seg_align,
+            });
         }
         if seg.filesz > seg.memsz {
             return Err(ElfError::FileSizeExceedsMemSize { index });
@@ -488,55 +500,61 @@ pub fn plan(
         }
         // Every later sum of a segment's address and size is at most its
         // `mem_end`, so this bound keeps them all from overflowing.
-        let Some(mem_end) = seg.vaddr.checked_add(seg.memsz) else {
-            return Err(ElfError::SpanTooLarge { span: Word::MAX });
+        let mem_end = match seg.vaddr.checked_add(seg.memsz) {
+            Some(end) if end <= MAX_END => end,
+            end => {
+                return Err(ElfError::SpanTooLarge {
+                    span: end.unwrap_or(Word::MAX),
+                });
+            }
         };
-        if mem_end > MAX_END {
-            return Err(ElfError::SpanTooLarge { span: mem_end });
-        }
         if seg.memsz > seg.filesz && !seg.writable() {
             return Err(ElfError::ReadOnlyBss { index });
         }
-        if let Some(prev) = index.checked_sub(1).map(|i| out.segments[i]) {
-            if seg.vaddr < prev.vaddr {
+        if index == 0 {
+            start = seg.vaddr & !(page - 1);
+        } else {
+            if seg.vaddr < prev_vaddr {
                 return Err(ElfError::SegmentsOutOfOrder { index });
             }
-            if seg.vaddr & !(page - 1) < page_up(prev.vaddr + prev.memsz, page) {
+            if seg.vaddr & !(page - 1) < page_up(prev_end, page) {
                 return Err(ElfError::SegmentsOverlap { index });
             }
         }
-        out.align = out.align.max(align);
-        out.segments[index] = seg;
-        out.count += 1;
+        // Below `vaddr`, the difference wraps to more than any `filesz`.
+        entry_in_code |= seg.executable() && entry.wrapping_sub(seg.vaddr) < seg.filesz;
+        if phdrs_mapped_at.is_none()
+            && header.phoff >= seg.offset
+            && phdrs_end <= seg.offset + seg.filesz
+        {
+            phdrs_mapped_at = Some(header.phoff - seg.offset + seg.vaddr);
+        }
+        align = align.max(seg_align);
+        (prev_vaddr, prev_end) = (seg.vaddr, mem_end);
+        index += 1;
     }
-    if out.count == 0 {
+    if index == 0 {
         return Err(ElfError::NoLoadSegment);
     }
-    let span = out.span(page);
-    if span > MAX_SPAN || out.align > MAX_SPAN {
+    // The segments are in address order: the last one ends highest.
+    let span = page_up(prev_end, page) - start;
+    if span > MAX_SPAN || align > MAX_SPAN {
         return Err(ElfError::SpanTooLarge {
-            span: span.max(out.align),
+            span: span.max(align),
         });
     }
-    let entry = header.entry;
-    if !out
-        .segments()
-        .iter()
-        .any(|s| s.executable() && entry >= s.vaddr && entry < s.vaddr + s.filesz)
-    {
+    if !entry_in_code {
         return Err(ElfError::EntryOutsideCode { entry });
     }
-    // Without PT_PHDR, the headers are in memory if a segment maps their
-    // file offset (as the kernel assumes for AT_PHDR).
-    out.phdr_vaddr = phdr_segment.or_else(|| {
-        // `parse_header` checked that this sum is within the file.
-        let end = header.phoff + (header.phnum * PHDR_SIZE) as Word;
-        out.segments()
-            .iter()
-            .find(|s| header.phoff >= s.offset && end <= s.offset + s.filesz)
-            .map(|s| header.phoff - s.offset + s.vaddr)
-    });
-    Ok(out)
+    Ok(LoadPlan {
+        phdrs,
+        start,
+        span,
+        align,
+        entry,
+        phdr_vaddr: phdr_segment.or(phdrs_mapped_at),
+        phnum: header.phnum,
+    })
 }
 
 /// rld's marker note as it appears in the file: `namesz` 4, `descsz` 0,
@@ -553,14 +571,13 @@ const RLD_NOTE: [u8; 16] = {
 /// leads its first segment with both linkers, on every arch; the arch
 /// tests refuse each built loader as its own `ld.so`). One comparison: a
 /// search of the whole header buffer cost every start microseconds.
-#[inline(never)]
 pub fn is_rld(head: &[u8], header: &Header) -> bool {
-    let at = header
-        .phoff
-        .checked_add((header.phnum * PHDR_SIZE) as Word)
-        .and_then(|end| end.checked_next_multiple_of(4))
-        .map(|at| at as usize);
-    at.and_then(|at| head.get(at..at.checked_add(RLD_NOTE.len())?)) == Some(&RLD_NOTE[..])
+    // Within `head` before the padding to the note's 4-byte alignment is
+    // added, so that nothing can overflow.
+    let note = (header.phoff as usize)
+        .checked_add(header.phnum * PHDR_SIZE)
+        .and_then(|end| head.get(end..)?.get(end.wrapping_neg() % 4..));
+    note.is_some_and(|rest| rest.starts_with(&RLD_NOTE))
 }
 
 #[cfg(test)]
@@ -632,12 +649,12 @@ mod tests {
         ])
     }
 
-    fn check(b: &[u8]) -> Result<LoadPlan, ElfError> {
+    fn check(b: &[u8]) -> Result<LoadPlan<'_>, ElfError> {
         check_as(b, b.len() as Word, PAGE)
     }
 
     /// As [`check`], for a file of `size` bytes that starts with `b`.
-    fn check_as(b: &[u8], size: Word, page: Word) -> Result<LoadPlan, ElfError> {
+    fn check_as(b: &[u8], size: Word, page: Word) -> Result<LoadPlan<'_>, ElfError> {
         let h = parse_header(b, size)?;
         let start = h.phoff as usize;
         plan(&h, &b[start..start + h.phnum * PHDR_SIZE], size, page)
@@ -645,9 +662,10 @@ mod tests {
 
     #[test]
     fn accepts_a_well_formed_image() {
-        let p = check(&good()).unwrap();
-        assert_eq!(p.segments().len(), 3);
-        assert_eq!(p.span(PAGE), 0x5000);
+        let b = good();
+        let p = check(&b).unwrap();
+        assert_eq!(p.segments().count(), 3);
+        assert_eq!(p.span, 0x5000);
         assert_eq!(p.entry, 0x1100);
         assert_eq!(p.phdr_vaddr, Some(EHDR_SIZE as Word));
     }
@@ -656,8 +674,8 @@ mod tests {
     fn accepts_the_machines_real_ld_so() {
         let b = std::fs::read(crate::REAL_LD_SO).unwrap();
         let p = check(&b).unwrap();
-        assert!(p.segments().len() >= 2);
-        assert!(p.segments().iter().any(|s| s.executable()));
+        assert!(p.segments().count() >= 2);
+        assert!(p.segments().any(|s| s.executable()));
     }
 
     #[test]
@@ -813,6 +831,14 @@ mod tests {
             ..h
         };
         assert!(!is_rld(&b, &far), "offsets that overflow are no note");
+        // Behind headers that end unaligned, at the next multiple of 4.
+        for (phoff, found) in [
+            (h.phoff - 3, true),
+            (h.phoff - 1, true),
+            (h.phoff + 1, false),
+        ] {
+            assert_eq!(is_rld(&b, &Header { phoff, ..h }), found, "{phoff}");
+        }
         b[at + 12] = b'x';
         assert!(!is_rld(&b, &h));
     }
@@ -839,6 +865,7 @@ mod tests {
         }
         assert_eq!(class_name(e::ELFCLASS32 as u8), b"32-bit");
         assert_eq!(class_name(e::ELFCLASS64 as u8), b"64-bit");
+        assert_eq!(class_name(ELF_CLASS), OWN_CLASS);
         assert_eq!(
             std::format!(
                 "{}",
@@ -1045,7 +1072,7 @@ mod tests {
             ),
         ];
         for &(loads, size, want) in cases {
-            let got = check_as(&image(loads), size, PAGE);
+            let got = check_as(&image(loads), size, PAGE).map(drop);
             assert_eq!(got, Err(want), "{loads:x?} in {size:#x} bytes");
         }
     }
@@ -1073,7 +1100,7 @@ mod tests {
         let at = MAX_END - MAX_SPAN;
         let b = with_entry(image(&[(RWX, 0, at, 0x10, MAX_SPAN - 1, 0)]), at);
         let p = check_as(&b, b.len() as Word, MAX_SPAN).unwrap();
-        assert_eq!((p.start(MAX_SPAN), p.span(MAX_SPAN)), (at, MAX_SPAN));
+        assert_eq!((p.start, p.span), (at, MAX_SPAN));
         assert_eq!(p.align, MAX_SPAN);
         let b = with_entry(image(&[(RWX, 0, MAX_END - PAGE, 0x10, PAGE, 0)]), 0);
         assert_eq!(
@@ -1329,9 +1356,9 @@ mod tests {
                     let first = wide(loads[0].2) / wide(page) * wide(page);
                     let last = loads[loads.len() - 1];
                     let end = (wide(last.2) + wide(last.4)).div_ceil(wide(page)) * wide(page);
-                    prop_assert_eq!(wide(p.start(page)), first);
-                    prop_assert_eq!(wide(p.span(page)), end - first);
-                    prop_assert_eq!(p.segments().len(), loads.len());
+                    prop_assert_eq!(wide(p.start), first);
+                    prop_assert_eq!(wide(p.span), end - first);
+                    prop_assert_eq!(p.segments().count(), loads.len());
                 }
             }
 

@@ -11,9 +11,10 @@
 
 #![allow(unsafe_code)]
 
+use linux_raw_sys::elf_uapi as e;
 use linux_raw_sys::general as k;
 
-use crate::elf::{LoadPlan, Segment, Word};
+use crate::elf::{LoadPlan, Segment};
 use crate::sys::{self, Errno, Fd};
 
 /// Where the `ld.so` landed.
@@ -27,26 +28,26 @@ pub struct Mapped {
     pub phnum: usize,
 }
 
+/// The protection of `seg`. The three `PF_*` bits are the three `PROT_*`
+/// bits in reverse order (`PF_X` 1, `PF_R` 4; `PROT_READ` 1, `PROT_EXEC`
+/// 4, and write 2 in both): a table of the eight reversals is shorter
+/// than moving each bit.
 fn prot(seg: &Segment) -> u32 {
-    let mut p = 0;
-    if seg.readable() {
-        p |= k::PROT_READ;
-    }
-    if seg.writable() {
-        p |= k::PROT_WRITE;
-    }
-    if seg.executable() {
-        p |= k::PROT_EXEC;
-    }
-    p
+    const REVERSED: [u8; 8] = [0, 4, 2, 6, 1, 5, 3, 7];
+    REVERSED[(seg.flags & 7) as usize] as u32
 }
 
-/// Maps `plan` from `fd`. On failure nothing stays mapped.
-#[inline(never)]
+const _: () = assert!(
+    e::PF_W == k::PROT_WRITE && e::PF_R >> 2 == k::PROT_READ && e::PF_X << 2 == k::PROT_EXEC
+);
+
+/// Maps `plan` from `fd`; `page` is the one the plan was made for. On
+/// failure nothing stays mapped.
+// Inlined into its one caller, unlike most of the start-up path (see the
+// crate docs), as is `map_segments`: measured smaller so.
 pub fn map(fd: &Fd, plan: &LoadPlan, page: usize) -> Result<Mapped, Errno> {
     // A `Word` is as wide as a `usize`: these casts lose nothing.
-    let page_w = page as Word;
-    let span = plan.span(page_w) as usize;
+    let span = plan.span as usize;
     let align = plan.align as usize;
     // Reserve more than the span when the segments ask for an alignment above
     // the page size, then pick the aligned start inside.
@@ -64,7 +65,7 @@ pub fn map(fd: &Fd, plan: &LoadPlan, page: usize) -> Result<Mapped, Errno> {
         )?
     };
     let start = (reserved + slack) & !(align - 1);
-    let base = start.wrapping_sub(plan.start(page_w) as usize);
+    let base = start.wrapping_sub(plan.start as usize);
     if let Err(e) = map_segments(fd, plan, base, page) {
         // SAFETY: the reservation is ours and nothing points into it yet.
         let _ = unsafe { sys::munmap(reserved, span + slack) };
@@ -78,7 +79,6 @@ pub fn map(fd: &Fd, plan: &LoadPlan, page: usize) -> Result<Mapped, Errno> {
     })
 }
 
-#[inline(never)]
 fn map_segments(fd: &Fd, plan: &LoadPlan, base: usize, page: usize) -> Result<(), Errno> {
     let mask = !(page - 1);
     for seg in plan.segments() {
@@ -86,7 +86,7 @@ fn map_segments(fd: &Fd, plan: &LoadPlan, base: usize, page: usize) -> Result<()
         let page_start = vaddr & mask;
         let file_end = vaddr + seg.filesz as usize;
         let mem_end = vaddr + seg.memsz as usize;
-        let prot = prot(seg);
+        let prot = prot(&seg);
         if seg.filesz > 0 {
             let len = file_end - page_start;
             let offset = seg.offset as usize & !(page - 1);
@@ -137,4 +137,33 @@ fn map_segments(fd: &Fd, plan: &LoadPlan, base: usize, page: usize) -> Result<()
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prot_has_each_flag_in_its_place() {
+        for flags in 0..8 {
+            let seg = Segment {
+                vaddr: 0,
+                memsz: 0,
+                offset: 0,
+                filesz: 0,
+                flags,
+            };
+            let mut want = 0;
+            for (pf, p) in [
+                (e::PF_R, k::PROT_READ),
+                (e::PF_W, k::PROT_WRITE),
+                (e::PF_X, k::PROT_EXEC),
+            ] {
+                if flags & pf != 0 {
+                    want |= p;
+                }
+            }
+            assert_eq!(prot(&seg), want, "flags {flags}");
+        }
+    }
 }
