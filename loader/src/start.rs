@@ -237,7 +237,7 @@ fn trace(program: &[u8], loaded: &Loaded<'_>, library_path: Option<Candidate<'_>
         &[
             B(program),
             V(&loaded.candidate),
-            N(loaded.mapped.base as u64),
+            N(loaded.mapped.base),
             library_path.as_ref().map_or(B(b"none"), |lib| V(lib)),
             V(&Msg(how, &[])),
         ],
@@ -279,7 +279,7 @@ fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>) -> usize {
     let buf = raw::scratch(len).unwrap_or_else(|e| {
         fail(&Msg(
             rld_shim::text!("rld: cannot run the program: no memory for a \x01-byte library path: \x01\nrld: shorten NIX_LD_LIBRARY_PATH"),
-            &[N(len as u64), V(&e)],
+            &[N(len), V(&e)],
         ))
     });
     // `buf` has exactly the length needed; the panic handler would report

@@ -71,11 +71,9 @@ const WORD: usize = core::mem::size_of::<Word>();
 // A `Word` converts to and from `usize` with `as`, losing nothing.
 const _: () = assert!(WORD == core::mem::size_of::<usize>());
 
-/// A [`Word`] as the `u64` messages print.
-// The identity on 64-bit targets, where clippy calls the cast needless.
-#[allow(clippy::unnecessary_cast)]
-fn wide(w: Word) -> u64 {
-    w as u64
+/// A [`Word`] as the `usize` messages print.
+fn wide(w: Word) -> usize {
+    w as usize
 }
 
 /// The size `fstat` reports, as a [`Word`]: on 32-bit, a file of 4 GiB or
@@ -145,7 +143,7 @@ pub fn machine_name(m: u16) -> &'static [u8] {
     // pointer per name. A unit test checks the numbers.
     lookup(
         b"3 i686\n62 x86_64\n183 aarch64\n40 arm\n243 riscv64\n21 ppc64\n22 s390",
-        m as u64,
+        m as usize,
     )
     .unwrap_or(b"an unknown machine")
 }
@@ -154,7 +152,7 @@ pub fn machine_name(m: u16) -> &'static [u8] {
 const OWN_CLASS: &[u8] = if ELF_CLASS == 2 { b"64-bit" } else { b"32-bit" };
 
 fn class_name(class: u8) -> &'static [u8] {
-    lookup(b"1 32-bit\n2 64-bit", class as u64).unwrap_or(b"unknown-class")
+    lookup(b"1 32-bit\n2 64-bit", class as usize).unwrap_or(b"unknown-class")
 }
 
 /// The architecture this build of rld serves, in the words of [`machine_name`].
@@ -194,7 +192,7 @@ const ELF_TEXT: &[u8] = crate::text!(table: concat!(
 impl ElfError {
     /// The line of [`ELF_TEXT`]: the variants in order, which the compiler
     /// turns into a read of the discriminant.
-    fn key(&self) -> u64 {
+    fn key(&self) -> usize {
         use ElfError::*;
         match self {
             Empty => 0,
@@ -226,25 +224,25 @@ impl ElfError {
 
     /// The values the line shows, grouped by the fields' shapes so that
     /// variants alike share one arm.
-    fn values(&self) -> [u64; 3] {
+    fn values(&self) -> [usize; 3] {
         use ElfError::*;
         match *self {
             TooShort { len: a } | SpanTooLarge { span: a } | EntryOutsideCode { entry: a } => {
                 [wide(a), 0, 0]
             }
-            WrongClass { found } => [found as u64, 0, 0],
-            WrongMachine { found } | NotDynamic { found } => [found as u64, found as u64, 0],
-            BadPhentsize { found } => [found as u64, PHDR_SIZE as u64, 0],
-            BadPhnum { found } => [found as u64, MAX_PHNUM as u64, 0],
+            WrongClass { found } => [found as usize, 0, 0],
+            WrongMachine { found } | NotDynamic { found } => [found as usize, found as usize, 0],
+            BadPhentsize { found } => [found as usize, PHDR_SIZE, 0],
+            BadPhnum { found } => [found as usize, MAX_PHNUM, 0],
             PhdrsPastEof { phoff, end, size } => [wide(phoff), wide(end), wide(size)],
-            TooManyLoadSegments => [MAX_LOADS as u64, 0, 0],
+            TooManyLoadSegments => [MAX_LOADS, 0, 0],
             SegmentsOutOfOrder { index }
             | SegmentsOverlap { index }
             | FileSizeExceedsMemSize { index }
             | OffsetMisaligned { index }
-            | ReadOnlyBss { index } => [index as u64, 0, 0],
-            SegmentPastEof { index, end, size } => [index as u64, wide(end), wide(size)],
-            BadAlignment { index, align } => [index as u64, wide(align), 0],
+            | ReadOnlyBss { index } => [index, 0, 0],
+            SegmentPastEof { index, end, size } => [index, wide(end), wide(size)],
+            BadAlignment { index, align } => [index, wide(align), 0],
             _ => [0; 3],
         }
     }
@@ -265,7 +263,7 @@ impl Show for ElfError {
             ElfError::NotDynamic { found } => {
                 args[0] = B(lookup(
                     b"1 an object file\n2 a fixed-address executable\n4 a core dump",
-                    found as u64,
+                    found as usize,
                 )
                 .unwrap_or(b"an unknown kind of ELF"))
             }
@@ -923,7 +921,7 @@ mod tests {
             HasInterpreter,
             IsRld,
         ];
-        let mut keys: Vec<u64> = all.iter().map(|e| e.key()).collect();
+        let mut keys: Vec<usize> = all.iter().map(|e| e.key()).collect();
         keys.dedup();
         assert_eq!(
             keys.len(),
@@ -958,7 +956,7 @@ mod tests {
     fn file_sizes_past_a_word_clamp() {
         assert_eq!(clamp_size(0), 0);
         assert_eq!(clamp_size(4096), 4096);
-        assert_eq!(clamp_size(wide(Word::MAX)), Word::MAX);
+        assert_eq!(clamp_size(Word::MAX as usize as u64), Word::MAX);
         assert_eq!(clamp_size(u64::MAX), Word::MAX);
         #[cfg(target_pointer_width = "32")]
         assert_eq!(clamp_size(1 << 32), Word::MAX);

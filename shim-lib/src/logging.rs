@@ -35,7 +35,7 @@ pub fn log(level: Level, template: &[u8], args: &[Piece<'_>]) {
     // Keyed text, like the messages: a `match` cost a table of slices.
     let prefix = lookup(
         crate::text!(table: "1 rld: \n2 rld: warning: \n3 rld: info: \n4 rld: debug: \n5 rld: trace: "),
-        level as u64,
+        level as usize,
     );
     print(2, prefix.unwrap_or(b""), template, args);
 }

@@ -43,7 +43,7 @@ impl Show for StackError {
                 0,
             ),
         };
-        fill(out, template, &[N(key as u64)]);
+        fill(out, template, &[N(key)]);
     }
 }
 

@@ -62,7 +62,7 @@ impl Errno {
         // (and leaked, to keep the tests' comparisons simple).
         let line: &'static str = std::format!("{self}").leak();
         match line.strip_suffix(')').and_then(|l| l.rsplit_once(" (")) {
-            Some((msg, name)) if lookup(ERRNO_TEXT, self.0 as u64).is_some() => (name, msg),
+            Some((msg, name)) if lookup(ERRNO_TEXT, self.0 as usize).is_some() => (name, msg),
             _ => ("", "Unknown error"),
         }
     }
@@ -76,12 +76,12 @@ impl Errno {
 
 impl Show for Errno {
     fn show(&self, out: &mut Out<'_>) {
-        match lookup(ERRNO_TEXT, self.0 as u64) {
+        match lookup(ERRNO_TEXT, self.0 as usize) {
             Some(line) => fill(out, line, &[]),
             None => fill(
                 out,
                 crate::text!("Unknown error (errno \x01)"),
-                &[N(self.0 as u64)],
+                &[N(self.0 as usize)],
             ),
         }
     }

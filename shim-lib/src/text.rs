@@ -18,7 +18,10 @@ pub type Out<'b> = BufWriter<'b>;
 #[derive(Clone, Copy)]
 pub enum Piece<'a> {
     /// A number: decimal at a `\x01` marker, hex (`0x` first) at `\x02`.
-    N(u64),
+    /// Word-sized: everything rld counts fits (an ELF word of the class it
+    /// serves, a length, an errno), and 32-bit targets need no 64-bit
+    /// division.
+    N(usize),
     /// Text, a path or a variable's value: shown escaped, and elided when
     /// long (see [`show_bytes`]).
     B(&'a [u8]),
@@ -202,16 +205,16 @@ macro_rules! text {
 /// searched on the error path, where a table of `&str`s would be a pointer
 /// and a relocation per entry and a `match` a jump table. Works on packed
 /// tables too (their keys stay plain).
-pub fn lookup(table: &'static [u8], key: u64) -> Option<&'static [u8]> {
+pub fn lookup(table: &'static [u8], key: usize) -> Option<&'static [u8]> {
     // Byte by byte: `str::split` and `str::parse` would cost the loader
     // more than the tables themselves.
     let t = table;
     let mut i = 0;
     while i < t.len() {
         let start = i;
-        let mut n: u64 = 0;
+        let mut n: usize = 0;
         while let Some(&c @ b'0'..=b'9') = t.get(i) {
-            n = n.wrapping_mul(10).wrapping_add((c - b'0') as u64);
+            n = n.wrapping_mul(10).wrapping_add((c - b'0') as usize);
             i += 1;
         }
         let mut end = i;
@@ -227,39 +230,18 @@ pub fn lookup(table: &'static [u8], key: u64) -> Option<&'static [u8]> {
 }
 
 #[inline(never)]
-fn number(out: &mut Out<'_>, mut n: u64, base: u64) {
+fn number(out: &mut Out<'_>, mut n: usize, base: usize) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
-        let (q, r) = divmod(n, base);
         at -= 1;
-        digits[at] = b"0123456789abcdef"[r as usize];
-        n = q;
+        digits[at] = b"0123456789abcdef"[n % base];
+        n /= base;
         if n == 0 {
             break;
         }
     }
     out.write(&digits[at..]);
-}
-
-#[cfg(target_pointer_width = "64")]
-fn divmod(n: u64, base: u64) -> (u64, u64) {
-    (n / base, n % base)
-}
-
-/// `n / base` and `n % base` (base at most 16) by long division over
-/// 16-bit digits: 32-bit targets then need no 64-bit division routine
-/// (which would cost the loader 340 bytes).
-#[cfg(target_pointer_width = "32")]
-fn divmod(n: u64, base: u64) -> (u64, u64) {
-    let base = base as u32;
-    let (mut q, mut r) = (0u64, 0u32);
-    for shift in [48, 32, 16, 0] {
-        let cur = (r << 16) | ((n >> shift) as u32 & 0xffff);
-        q |= ((cur / base) as u64) << shift;
-        r = cur % base;
-    }
-    (q, r as u64)
 }
 
 /// Longest part of a value shown in a message; the rest is elided so that a
@@ -277,7 +259,7 @@ pub fn show_bytes(out: &mut Out<'_>, b: &[u8]) {
     escape(out, &b[..SHOWN / 2]);
     // Not a template: templates are ASCII.
     out.write("…(".as_bytes());
-    number(out, b.len() as u64, 10);
+    number(out, b.len(), 10);
     out.write(" bytes)…".as_bytes());
     escape(out, &b[b.len() - SHOWN / 4..]);
 }
@@ -511,8 +493,8 @@ mod tests {
             )
         });
         assert_eq!(out, b"a 1 b 0x1fz[7].");
-        let out = written(|w| fill(w, b"\x01 \x01 \x01", &[Piece::N(0), Piece::N(u64::MAX)]));
-        assert_eq!(out, b"0 18446744073709551615 ");
+        let out = written(|w| fill(w, b"\x01 \x01 \x01", &[Piece::N(0), Piece::N(usize::MAX)]));
+        assert_eq!(out, format!("0 {} ", usize::MAX).as_bytes());
     }
 
     #[test]
@@ -523,10 +505,10 @@ mod tests {
             10,
             0xffff,
             0x1_0000,
-            u32::MAX as u64,
-            1 << 40,
-            u64::MAX - 1,
-            u64::MAX,
+            u32::MAX as usize,
+            usize::MAX >> 8,
+            usize::MAX - 1,
+            usize::MAX,
         ] {
             let dec = written(|w| number(w, n, 10));
             assert_eq!(dec, n.to_string().as_bytes());
