@@ -93,7 +93,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             .filter(|&&p| matches!(raw::first_byte(p), b'N' | b'R'))
             .map(|&p| cstr(p)),
     );
-    let config = Config::from_values(vars.0, secure);
+    let config = Config::from_values(&vars.0, secure);
     logging::set_level(config.log_level);
 
     let direct = stack.aux(AT_ENTRY) == Some(arch::_start as *const () as usize);

@@ -31,7 +31,8 @@ impl<'e> Vars<'e> {
     pub fn scan(env: impl IntoIterator<Item = &'e [u8]>) -> Self {
         let mut vars = Vars::default();
         for entry in env {
-            for (slot, name) in vars.0.iter_mut().zip(VARIABLES) {
+            // Borrowed: iterating the array by value copied it.
+            for (slot, name) in vars.0.iter_mut().zip(&VARIABLES) {
                 if slot.is_none() {
                     *slot = value_of(entry, name.as_bytes());
                 }
@@ -113,12 +114,12 @@ impl<'e> Config<'e> {
     /// Resolves the configuration. `getenv` returns a variable's value as
     /// `getenv(3)` would (the first occurrence); `secure` is `AT_SECURE`.
     pub fn resolve(getenv: impl Fn(&str) -> Option<&'e [u8]>, secure: bool) -> Config<'e> {
-        Config::from_values(VARIABLES.map(getenv), secure)
+        Config::from_values(&VARIABLES.map(getenv), secure)
     }
 
     /// [`resolve`](Self::resolve) from the values of [`VARIABLES`], in order.
     #[inline(never)]
-    pub fn from_values(values: [Option<&'e [u8]>; 6], secure: bool) -> Config<'e> {
+    pub fn from_values(values: &[Option<&'e [u8]>; 6], secure: bool) -> Config<'e> {
         let default_ld = Candidate {
             path: DEFAULT_LD_SO.as_bytes(),
             source: Source::Default,
