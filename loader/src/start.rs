@@ -20,7 +20,7 @@ use log::Level;
 use rld_shim::config::{Candidate, Config, Source, Vars};
 use rld_shim::ldso::{self, Loaded};
 use rld_shim::logging;
-use rld_shim::stack::{self, EnvSlot, Stack, StackError, Undo};
+use rld_shim::stack::{self, EnvSlot, Stack, StackError};
 use rld_shim::sys;
 use rld_shim::text::Piece::{B, N, V};
 use rld_shim::text::{Msg, Show};
@@ -160,19 +160,15 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         set_aux(&mut stack, AT_BASE, mapped.base);
         if let (Some(lib), EnvSlot::Replace { .. }) = (library_path, slot) {
             let entry = compose(true, user, lib);
-            let mut undo = Undo::new();
-            stack.apply_env(slot, entry, &mut undo);
-            let program_entry = stack
-                .redirect_entry(arch::trampoline as *const () as usize, &mut undo)
-                .unwrap_or_else(|e| stack_fail(e));
-            // SAFETY: single-threaded; the only reference.
+            // SAFETY: single-threaded; the only reference. Filled in
+            // place: a local `Undo` moved in afterwards was a copy.
             let pending = unsafe { PENDING.get() };
-            *pending = raw::Pending {
-                words: words_ptr,
-                len: words_len,
-                undo,
-                entry: program_entry,
-            };
+            stack.apply_env(slot, entry, &mut pending.undo);
+            pending.entry = stack
+                .redirect_entry(arch::trampoline as *const () as usize, &mut pending.undo)
+                .unwrap_or_else(|e| stack_fail(e));
+            pending.words = words_ptr;
+            pending.len = words_len;
         }
         return (mapped.entry, stack.sp_ptr());
     }
