@@ -111,8 +111,13 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         (false, _) if execfn != 0 => cstr(execfn),
         (false, _) => b"the program",
     };
-    let loaded = ldso::load(&config, page).unwrap_or_else(|e| fail(&e.report(program)));
-    let mapped = loaded.mapped;
+    // Borrowed out of the result: moving it out was a copy.
+    let result = ldso::load(&config, page);
+    let loaded = match &result {
+        Ok(loaded) => loaded,
+        Err(e) => fail(&e.report(program)),
+    };
+    let mapped = &loaded.mapped;
     let mut library_path = config.library_path;
     // Privileged (no library path): the environment stays exactly as the
     // kernel gave it, and no trampoline is needed.
@@ -128,7 +133,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     if direct {
         let first = first.map(cstr);
         if first == Some(b"--version") {
-            print_version(&loaded);
+            print_version(loaded);
         }
         // Options that print something and exit take no library path;
         // adding one would change what `ld.so` prints.
@@ -143,7 +148,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     } else if slot != EnvSlot::Relaunch {
         trace(
             program,
-            &loaded,
+            loaded,
             library_path,
             match slot {
                 EnvSlot::Replace { user: Some(_), .. } => {
@@ -199,7 +204,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     }
     trace(
         program,
-        &loaded,
+        loaded,
         library_path,
         if head[2] != 0 {
             rld_shim::text!("as --library-path (ld.so run by hand)")
