@@ -86,13 +86,12 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     let secure = stack.aux(AT_SECURE).is_none_or(|v| v != 0);
     // One pass over the environment; only entries that can be rld's
     // variables (all start with N or R) are measured at all.
-    let vars = Vars::scan(
-        stack
-            .env()
-            .iter()
-            .filter(|&&p| matches!(raw::first_byte(p), b'N' | b'R'))
-            .map(|&p| cstr(p)),
-    );
+    let mut vars = Vars::default();
+    for &p in stack.env() {
+        if matches!(raw::first_byte(p), b'N' | b'R') {
+            vars.add(cstr(p));
+        }
+    }
     let config = Config::from_values(&vars.0, secure);
     logging::set_level(config.log_level);
 

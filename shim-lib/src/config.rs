@@ -31,14 +31,20 @@ impl<'e> Vars<'e> {
     pub fn scan(env: impl IntoIterator<Item = &'e [u8]>) -> Self {
         let mut vars = Vars::default();
         for entry in env {
-            // Borrowed: iterating the array by value copied it.
-            for (slot, name) in vars.0.iter_mut().zip(&VARIABLES) {
-                if slot.is_none() {
-                    *slot = value_of(entry, name.as_bytes());
-                }
-            }
+            vars.add(entry);
         }
         vars
+    }
+
+    /// Takes in one entry, if it sets a variable not seen before. The
+    /// loader calls this in place: a `Vars` returned by value was a copy.
+    pub fn add(&mut self, entry: &'e [u8]) {
+        // Borrowed: iterating the array by value copied it.
+        for (slot, name) in self.0.iter_mut().zip(&VARIABLES) {
+            if slot.is_none() {
+                *slot = value_of(entry, name.as_bytes());
+            }
+        }
     }
 
     /// The value of `name`; the loader reads the array by position.
