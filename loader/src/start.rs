@@ -81,7 +81,12 @@ fn stack_fail(_: StackError) -> ! {
 fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     let words_ptr = words.as_mut_ptr();
     let words_len = words.len();
-    let mut stack = Stack::parse(words, HEADROOM).unwrap_or_else(|e| stack_fail(e));
+    // Borrowed out of the result, like `loaded` below: a move was a copy.
+    let mut parsed = Stack::parse(words, HEADROOM);
+    let stack = match &mut parsed {
+        Ok(stack) => stack,
+        Err(e) => stack_fail(*e),
+    };
     // Fail safe: without AT_SECURE, assume the process is privileged.
     let secure = stack.aux(AT_SECURE).is_none_or(|v| v != 0);
     // One pass over the environment; only entries that can be rld's
@@ -161,7 +166,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
                 _ => rld_shim::text!("nowhere (no arguments, no environment)"),
             },
         );
-        set_aux(&mut stack, AT_BASE, mapped.base);
+        set_aux(stack, AT_BASE, mapped.base);
         if let (Some(lib), EnvSlot::Replace { .. }) = (library_path, slot) {
             let entry = compose(true, user, lib);
             // SAFETY: single-threaded; the only reference. Filled in
@@ -215,10 +220,10 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         .rebuild_argv(&head[..len], 1)
         .unwrap_or_else(|e| stack_fail(e));
     // `ld.so` recognises being run by hand by AT_ENTRY being its own entry.
-    set_aux(&mut stack, AT_ENTRY, mapped.entry);
-    set_aux(&mut stack, AT_PHDR, mapped.phdr.unwrap_or(0));
-    set_aux(&mut stack, AT_PHNUM, mapped.phnum);
-    set_aux(&mut stack, AT_BASE, 0);
+    set_aux(stack, AT_ENTRY, mapped.entry);
+    set_aux(stack, AT_PHDR, mapped.phdr.unwrap_or(0));
+    set_aux(stack, AT_PHNUM, mapped.phnum);
+    set_aux(stack, AT_BASE, 0);
     (mapped.entry, stack.sp_ptr())
 }
 
