@@ -241,7 +241,7 @@ fn trace(program: &[u8], loaded: &Loaded<'_>, library_path: Option<Candidate<'_>
         rld_shim::text!("\x01: ld.so \x01 at \x02; library path \x01 \x01"),
         &[
             B(program),
-            V(&loaded.candidate),
+            V(loaded.candidate),
             N(loaded.mapped.base),
             library_path.as_ref().map_or(B(b"none"), |lib| V(lib)),
             V(&Msg(how, &[])),
@@ -305,6 +305,6 @@ fn print_version(loaded: &Loaded<'_>) {
             env!("CARGO_PKG_VERSION"),
             " (rld), running \x01"
         )),
-        &[V(&loaded.candidate)],
+        &[V(loaded.candidate)],
     );
 }

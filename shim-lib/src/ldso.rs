@@ -61,13 +61,14 @@ impl Show for Problem {
 /// A candidate and what was wrong with it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Rejected<'e> {
-    pub candidate: Candidate<'e>,
+    /// Borrowed from the [`Config`]: a copy per move cost the loader bytes.
+    pub candidate: &'e Candidate<'e>,
     pub problem: Problem,
 }
 
 impl Show for Rejected<'_> {
     fn show(&self, out: &mut Out<'_>) {
-        fill(out, b"\x01: \x01", &[V(&self.candidate), V(&self.problem)])
+        fill(out, b"\x01: \x01", &[V(self.candidate), V(&self.problem)])
     }
 }
 
@@ -147,7 +148,7 @@ impl Show for Report<'_> {
         let skipped_args;
         let skipped = match skipped {
             Some(s) => {
-                skipped_args = [V(&s.candidate), V(&s.problem)];
+                skipped_args = [V(s.candidate), V(&s.problem)];
                 Msg(crate::text!("\x01: \x01; then "), &skipped_args)
             }
             None => Msg(b"", &[]),
@@ -158,7 +159,7 @@ impl Show for Report<'_> {
             &[
                 B(self.program),
                 V(&skipped),
-                V(&last.candidate),
+                V(last.candidate),
                 V(&last.problem),
                 V(&hint),
             ],
@@ -172,7 +173,7 @@ crate::display_via_show!(Report<'_>);
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Loaded<'e> {
     pub mapped: Mapped,
-    pub candidate: Candidate<'e>,
+    pub candidate: &'e Candidate<'e>,
 }
 
 /// Tries each candidate of `config` in order and maps the first usable one.
@@ -182,7 +183,7 @@ pub struct Loaded<'e> {
 // allocator to box it.
 #[allow(clippy::result_large_err)]
 #[inline(never)]
-pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadError<'e>> {
+pub fn load<'e>(config: &'e Config<'e>, page: usize) -> Result<Loaded<'e>, LoadError<'e>> {
     let mut skipped: Option<Rejected<'e>> = None;
     // The last candidate, the compiled-in default, is always there.
     let last = config.candidates.len() - 1;
@@ -197,17 +198,11 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
                 if let Some(s) = &skipped {
                     warn_if_gone(s, candidate);
                 }
-                return Ok(Loaded {
-                    mapped,
-                    candidate: *candidate,
-                });
+                return Ok(Loaded { mapped, candidate });
             }
             Err(problem) => problem,
         };
-        let rejected = Rejected {
-            candidate: *candidate,
-            problem,
-        };
+        let rejected = Rejected { candidate, problem };
         if i == last || !problem.falls_through() {
             return Err(LoadError {
                 last: rejected,
@@ -217,7 +212,7 @@ pub fn load<'e>(config: &Config<'e>, page: usize) -> Result<Loaded<'e>, LoadErro
         logging::log(
             Level::Debug,
             crate::text!("skipping \x01: \x01"),
-            &[V(&rejected.candidate), V(&rejected.problem)],
+            &[V(rejected.candidate), V(&rejected.problem)],
         );
         skipped.get_or_insert(rejected);
         i += 1;
@@ -234,7 +229,7 @@ fn warn_if_gone(skipped: &Rejected<'_>, used: &Candidate<'_>) {
         logging::log(
             Level::Warn,
             crate::text!("\x01 does not exist (garbage-collected?); using \x01"),
-            &[V(&skipped.candidate), V(used)],
+            &[V(skipped.candidate), V(used)],
         );
     }
 }
