@@ -329,21 +329,14 @@ pub fn compose_library_path<'o>(
     ours: &[u8],
     out: &'o mut [u8],
 ) -> Option<&'o [u8]> {
-    let user = user.filter(|u| !u.is_empty());
-    let len = prefix.len() + user.map_or(0, |u| u.len() + 1) + ours.len() + 1;
-    let out = out.get_mut(..len)?;
+    let user = user.unwrap_or(b"");
+    let colon: &[u8] = if user.is_empty() { b"" } else { b":" };
     let mut at = 0;
-    for part in [
-        prefix,
-        user.unwrap_or(b""),
-        if user.is_some() { b":" } else { b"" },
-        ours,
-        b"\0",
-    ] {
-        out[at..at + part.len()].copy_from_slice(part);
+    for part in [prefix, user, colon, ours, b"\0"] {
+        out.get_mut(at..at + part.len())?.copy_from_slice(part);
         at += part.len();
     }
-    Some(out)
+    Some(&out[..at])
 }
 
 /// Bytes [`compose_library_path`] needs.
