@@ -5,8 +5,10 @@
 //! `syscall` loads the Linux i386 argument registers (ebx, ecx, edx, esi,
 //! edi, ebp) from an array, since LLVM reserves ebx, esi and ebp and inline
 //! asm may not name them as operands; it saves and restores them around
-//! `int 0x80`. It is sound exactly when the system call it names is sound
-//! for the arguments given, which each caller must establish.
+//! `int 0x80`. `syscall3` passes its first argument through edi instead,
+//! so a call with at most three arguments needs no array in memory. Each is
+//! sound exactly when the system call it names is sound for the arguments
+//! given, which each caller must establish.
 
 #![allow(unsafe_code)]
 
@@ -49,6 +51,31 @@ pub unsafe fn syscall(nr: u32, a: [usize; 6]) -> isize {
             inlateout("edi") a.as_ptr() => _,
             lateout("ecx") _,
             lateout("edx") _,
+        );
+    }
+    ret
+}
+
+/// Executes system call `nr` with at most three arguments.
+///
+/// # Safety
+///
+/// System call `nr` must be sound with these arguments.
+#[inline(always)]
+pub unsafe fn syscall3(nr: u32, a0: usize, a1: usize, a2: usize) -> isize {
+    let ret;
+    // SAFETY: the caller guarantees the call is sound; ebx is pushed
+    // before and popped after, so LLVM sees it unchanged.
+    unsafe {
+        asm!(
+            "push ebx",
+            "mov ebx, edi",
+            "int 0x80",
+            "pop ebx",
+            inlateout("eax") nr as isize => ret,
+            in("edi") a0,
+            in("ecx") a1,
+            in("edx") a2,
         );
     }
     ret
