@@ -60,7 +60,7 @@ pub extern "C" fn rld_restore() -> usize {
 
 /// Prints `message` (one or two lines, each starting `rld:`) and exits 127.
 fn fail(message: &dyn Show) -> ! {
-    logging::print(2, b"", b"\x01", &[V(message)]);
+    logging::print(2, b"\x01", &[V(message)]);
     sys::exit(127)
 }
 
@@ -238,7 +238,7 @@ fn set_aux(stack: &mut Stack<'_>, key: u32, value: usize) {
 fn trace(program: &[u8], loaded: &Loaded<'_>, library_path: Option<Candidate<'_>>, how: &[u8]) {
     logging::log(
         Level::Debug,
-        rld_shim::text!("\x01: ld.so \x01 at \x02; library path \x01 \x01"),
+        rld_shim::text!("rld: debug: \x01: ld.so \x01 at \x02; library path \x01 \x01"),
         &[
             B(program),
             V(loaded.candidate),
@@ -299,7 +299,6 @@ fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>) -> usize {
 fn print_version(loaded: &Loaded<'_>) {
     logging::print(
         1,
-        b"",
         rld_shim::text!(concat!(
             "rld-loader ",
             env!("CARGO_PKG_VERSION"),

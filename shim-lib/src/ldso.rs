@@ -211,7 +211,7 @@ pub fn load<'e>(config: &'e Config<'e>, page: usize) -> Result<Loaded<'e>, LoadE
         }
         logging::log(
             Level::Debug,
-            crate::text!("skipping \x01: \x01"),
+            crate::text!("rld: debug: skipping \x01: \x01"),
             &[V(rejected.candidate), V(&rejected.problem)],
         );
         skipped.get_or_insert(rejected);
@@ -228,7 +228,7 @@ fn warn_if_gone(skipped: &Rejected<'_>, used: &Candidate<'_>) {
     {
         logging::log(
             Level::Warn,
-            crate::text!("\x01 does not exist (garbage-collected?); using \x01"),
+            crate::text!("rld: warning: \x01 does not exist (garbage-collected?); using \x01"),
             &[V(skipped.candidate), V(used)],
         );
     }

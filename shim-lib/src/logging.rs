@@ -11,7 +11,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use log::{Level, LevelFilter};
 
 use crate::sys;
-use crate::text::{BufWriter, Piece, fill, lookup};
+use crate::text::{BufWriter, Piece, fill};
 
 static LEVEL: AtomicUsize = AtomicUsize::new(0);
 
@@ -27,26 +27,21 @@ pub fn enabled(level: Level) -> bool {
 }
 
 /// Writes one line at `level`, if enabled: `template` filled with `args`
-/// (see [`fill`]).
+/// (see [`fill`]). The template starts with the level's prefix
+/// (`rld: warning: `, `rld: debug: `): written out, it costs less than
+/// looking it up.
 pub fn log(level: Level, template: &[u8], args: &[Piece<'_>]) {
-    if !enabled(level) {
-        return;
+    if enabled(level) {
+        print(2, template, args);
     }
-    // Keyed text, like the messages: a `match` cost a table of slices.
-    let prefix = lookup(
-        crate::text!(table: "1 rld: \n2 rld: warning: \n3 rld: info: \n4 rld: debug: \n5 rld: trace: "),
-        level as usize,
-    );
-    print(2, prefix.unwrap_or(b""), template, args);
 }
 
-/// Writes `prefix` and `template` filled with `args` to descriptor `fd`
-/// as one line: every line the loader prints goes through here.
+/// Writes `template` filled with `args` to descriptor `fd` as one line:
+/// every line the loader prints goes through here.
 #[inline(never)]
-pub fn print(fd: i32, prefix: &[u8], template: &[u8], args: &[Piece<'_>]) {
+pub fn print(fd: i32, template: &[u8], args: &[Piece<'_>]) {
     let mut buf = [0u8; 2048];
     let mut w = BufWriter::new(&mut buf);
-    fill(&mut w, prefix, &[]);
     fill(&mut w, template, args);
     w.end_line();
     sys::write_all(fd, w.as_bytes());
