@@ -10,10 +10,12 @@
 //! ([`sys`], [`map`] and the per-arch system call file); each states the
 //! invariants it relies on.
 //!
-//! Functions on the loader's start-up path that run once are marked
-//! `#[inline(never)]`: with LTO, inlining them into the loader's single
-//! caller duplicated code (1.1 KB of a 27 KB loader), and a call costs
-//! nothing measurable once per process.
+//! Whether a function on the loader's start-up path is inlined is decided
+//! by measuring the stripped loader on every architecture: with LTO,
+//! inlining some into their single caller duplicated code, while inlining
+//! others (the ELF checks and the mapping into `ldso::load_one`) saved
+//! their argument and result copies. `#[inline(never)]` and the comments
+//! beside the exceptions record which way each went.
 
 #![no_std]
 #![deny(unsafe_code)]
