@@ -80,8 +80,10 @@ impl Show for Msg<'_> {
 /// The words a template names by one byte each: the phrases rld's messages
 /// repeat, separated by NULs. Message text was a fifth of rld-loader, which
 /// every program on the machine maps; this halves it while the source keeps
-/// plain English (see [`text!`](crate::text!)). Chosen by counting
-/// repeats in the messages; any choice is correct, this one is short.
+/// plain English (see [`text!`](crate::text!)). Any choice is correct; this
+/// one was chosen by the packed size it gives the loader's messages (words
+/// added one at a time, each the one that shrank text plus dictionary
+/// most, then any whose removal helped dropped).
 const WORDS: &[u8] = b" to the ld.so of a glibc for \0loadable segment\0LD_LIBRARY_PATH\0\
 No such device\0 (truncated?)\0rld-loader \0 directory\0Too many \0 program\0\
 address \0 header\0 system\0library\0it is \0memory\0 (ENO\0 file\0 for \0 has \0 not \0 too \0\
@@ -343,7 +345,7 @@ impl<'b> BufWriter<'b> {
         }
     }
 
-    pub fn push(&mut self, bytes: &[u8]) {
+    pub fn write(&mut self, bytes: &[u8]) {
         let room = self.buf.len() - self.len;
         let n = bytes.len().min(room);
         self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
@@ -360,13 +362,7 @@ impl<'b> BufWriter<'b> {
     pub fn end_line(&mut self) {
         let tail: &[u8] = if self.truncated { b"...\n" } else { b"\n" };
         self.len = self.len.min(self.buf.len().saturating_sub(tail.len()));
-        self.push(tail);
-    }
-}
-
-impl BufWriter<'_> {
-    pub fn write(&mut self, bytes: &[u8]) {
-        self.push(bytes)
+        self.write(tail);
     }
 }
 
@@ -400,17 +396,7 @@ macro_rules! display_via_show {
     )*};
 }
 
-display_via_show!(Shown<'_>);
-
-#[cfg(test)]
-struct DisplayOf<'a>(&'a dyn Show);
-
-#[cfg(test)]
-impl fmt::Display for DisplayOf<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        display(self.0, f)
-    }
-}
+display_via_show!(Shown<'_>, Msg<'_>);
 
 #[cfg(test)]
 mod tests {
@@ -565,21 +551,21 @@ mod tests {
         assert_eq!(valid_prefix(&"aé".as_bytes()[..2]), "a");
         // Longer than the buffer: cut, still UTF-8.
         let long = Msg(&[b'x'; 5000], &[]);
-        assert_eq!(format!("{}", DisplayOf(&long)).len(), 4096);
+        assert_eq!(format!("{long}").len(), 4096);
     }
 
     #[test]
     fn bufwriter_truncates() {
         let mut buf = [0u8; 6];
         let mut w = BufWriter::new(&mut buf);
-        w.push(b"abcdefgh");
+        w.write(b"abcdefgh");
         assert_eq!(w.as_bytes(), b"abcdef");
         assert!(w.truncated);
         w.end_line();
         assert_eq!(w.as_bytes(), b"ab...\n");
         let mut buf = [0u8; 6];
         let mut w = BufWriter::new(&mut buf);
-        w.push(b"ab");
+        w.write(b"ab");
         w.end_line();
         assert_eq!(w.as_bytes(), b"ab\n");
     }
