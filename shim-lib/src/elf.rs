@@ -387,9 +387,6 @@ impl Segment {
         }
     }
 
-    pub fn readable(&self) -> bool {
-        self.flags & e::PF_R != 0
-    }
     pub fn writable(&self) -> bool {
         self.flags & e::PF_W != 0
     }
@@ -481,17 +478,16 @@ pub fn plan<'p>(
         if seg.filesz > seg.memsz {
             return Err(ElfError::FileSizeExceedsMemSize { index });
         }
-        let file_end = seg.offset.checked_add(seg.filesz);
-        match file_end {
-            Some(end) if end <= file_size => {}
-            _ => {
+        let file_end = match seg.offset.checked_add(seg.filesz) {
+            Some(end) if end <= file_size => end,
+            end => {
                 return Err(ElfError::SegmentPastEof {
                     index,
-                    end: file_end.unwrap_or(Word::MAX),
+                    end: end.unwrap_or(Word::MAX),
                     size: file_size,
                 });
             }
-        }
+        };
         // `page` is a power of two: a mask, not a division.
         if (seg.vaddr ^ seg.offset) & (page - 1) != 0 {
             return Err(ElfError::OffsetMisaligned { index });
@@ -521,10 +517,7 @@ pub fn plan<'p>(
         }
         // Below `vaddr`, the difference wraps to more than any `filesz`.
         entry_in_code |= seg.executable() && entry.wrapping_sub(seg.vaddr) < seg.filesz;
-        if phdrs_mapped_at.is_none()
-            && header.phoff >= seg.offset
-            && phdrs_end <= seg.offset + seg.filesz
-        {
+        if phdrs_mapped_at.is_none() && header.phoff >= seg.offset && phdrs_end <= file_end {
             phdrs_mapped_at = Some(header.phoff - seg.offset + seg.vaddr);
         }
         align = align.max(seg_align);
