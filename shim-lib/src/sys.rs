@@ -17,9 +17,13 @@ use linux_raw_sys::general as k;
 use crate::arch::syscall;
 #[cfg(target_arch = "x86")]
 use crate::arch::syscall3;
+use crate::text::Piece::N;
+use crate::text::{Out, Show, fill, lookup};
 
-/// A system call with at most three arguments: on i686 it needs no
-/// argument array in memory, which saved the loader 40 bytes a call.
+/// A system call with at most three arguments. i686 has its own (in
+/// registers, with no argument array in memory: 40 bytes a call in the
+/// loader); elsewhere `syscall` passes every argument in a register
+/// already.
 ///
 /// # Safety
 ///
@@ -30,8 +34,6 @@ unsafe fn syscall3(nr: u32, a0: usize, a1: usize, a2: usize) -> isize {
     // SAFETY: the caller's guarantee, passed on.
     unsafe { syscall(nr, [a0, a1, a2, 0, 0, 0]) }
 }
-use crate::text::Piece::N;
-use crate::text::{Out, Show, fill, lookup};
 
 /// "NUMBER message (NAME)" per line for the errors opening, inspecting,
 /// reading and mapping a file can give, looked up with [`lookup`]; any
