@@ -59,10 +59,11 @@ pub fn cstr(ptr: usize) -> &'static [u8] {
     unsafe { core::ffi::CStr::from_ptr(ptr as *const core::ffi::c_char).to_bytes() }
 }
 
-/// The first byte of the NUL-terminated string at `ptr` (0 if empty).
+/// The byte at `ptr`, which points into a string the kernel passed (an
+/// entry's start, or any byte up to its NUL; 0 at the end).
 pub fn first_byte(ptr: usize) -> u8 {
-    // SAFETY: as for `cstr`: a live NUL-terminated string, so at least one
-    // byte is readable.
+    // SAFETY: as for `cstr`: the pointer is within a live NUL-terminated
+    // string, its NUL included, so one byte is readable.
     unsafe { *(ptr as *const u8) }
 }
 
