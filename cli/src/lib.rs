@@ -150,8 +150,9 @@ fn out(s: &str) -> Result<(), Error> {
 fn init_logging(env: &Env, verbosity: i32) {
     use log::LevelFilter::*;
     let base = rld_shim::config::Config::resolve(|n| env.get(n), false).log_level;
+    // rld-shim's levels are in the same order, Off first.
     let levels = [Off, Error, Warn, Info, Debug, Trace];
-    let at = levels.iter().position(|l| *l == base).unwrap_or(2) as i32;
+    let at = base as i32;
     let level = levels[(at + verbosity).clamp(0, 5) as usize];
     // Only the first call wins; `run` is called once per process.
     if log::set_logger(&STDERR_LOGGER).is_ok() {

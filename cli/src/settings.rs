@@ -160,7 +160,7 @@ impl Settings {
                 .filter(|v| !v.is_empty())
                 .map(|v| String::from_utf8_lossy(v).into_owned()),
             missing_library_dirs,
-            log_level: config.log_level.as_str().to_ascii_lowercase(),
+            log_level: config.log_level.name().to_string(),
         }
     }
 

@@ -16,10 +16,9 @@ use core::sync::atomic::{Ordering, compiler_fence};
 use linux_raw_sys::auxvec::{
     AT_BASE, AT_ENTRY, AT_EXECFN, AT_PAGESZ, AT_PHDR, AT_PHNUM, AT_SECURE,
 };
-use log::Level;
 use rld_shim::config::{Candidate, Config, Source, Vars};
 use rld_shim::ldso::{self, Loaded};
-use rld_shim::logging;
+use rld_shim::logging::{self, Level};
 use rld_shim::stack::{self, EnvSlot, Stack, StackError};
 use rld_shim::sys;
 use rld_shim::text::Piece::{B, N, V};

@@ -1,8 +1,7 @@
 //! Which `ld.so`, which library path and which log level: resolved from the
 //! environment, first found wins, exactly as DESIGN.md's table says.
 
-use log::LevelFilter;
-
+use crate::logging::Level;
 use crate::stack::value_of;
 use crate::text::Piece::B;
 use crate::text::{Out, Show, fill};
@@ -111,7 +110,7 @@ pub struct Config<'e> {
     /// The library path rld adds, and where it came from; `None` in a
     /// privileged process, where nothing is added.
     pub library_path: Option<Candidate<'e>>,
-    pub log_level: LevelFilter,
+    pub log_level: Level,
     /// `AT_SECURE` was set: no variable was honoured.
     pub secure: bool,
 }
@@ -133,7 +132,7 @@ impl<'e> Config<'e> {
         let mut config = Config {
             candidates: [None, None, Some(default_ld)],
             library_path: None,
-            log_level: LevelFilter::Warn,
+            log_level: Level::Warn,
             secure,
         };
         if secure {
@@ -177,13 +176,8 @@ fn trim_newline(v: &[u8]) -> &[u8] {
 }
 
 /// Parses a log level name; anything unknown keeps the default (`warn`).
-pub fn parse_level(v: &[u8]) -> LevelFilter {
-    // The names in LevelFilter's order, Off first.
-    b"off error warn info debug trace"
-        .split(|&b| b == b' ')
-        .zip(LevelFilter::iter())
-        .find(|&(name, _)| name == v)
-        .map_or(LevelFilter::Warn, |(_, level)| level)
+pub fn parse_level(v: &[u8]) -> Level {
+    Level::parse(v).unwrap_or(Level::Warn)
 }
 
 #[cfg(test)]
@@ -218,7 +212,7 @@ mod tests {
         assert_eq!(vars.get("NIX_LD_LOG"), None);
         assert_eq!(vars.get("HOME"), None, "only the variables rld reads");
         let c = Config::resolve(|n| vars.get(n), false);
-        assert_eq!(c.log_level, LevelFilter::Debug);
+        assert_eq!(c.log_level, Level::Debug);
         assert_eq!(c.candidates().next().unwrap().path, b"/a");
     }
 
@@ -239,7 +233,7 @@ mod tests {
             c.library_path.map(|l| (l.path, l.source)),
             Some((DEFAULT_LIBRARY_PATH.as_bytes(), Source::Default))
         );
-        assert_eq!(c.log_level, LevelFilter::Warn);
+        assert_eq!(c.log_level, Level::Warn);
     }
 
     #[test]
@@ -307,29 +301,29 @@ mod tests {
         let c = Config::resolve(env(&vars), true);
         assert_eq!(paths(&c), [(DEFAULT_LD_SO.as_bytes(), Source::Default)]);
         assert_eq!(c.library_path, None);
-        assert_eq!(c.log_level, LevelFilter::Warn);
+        assert_eq!(c.log_level, Level::Warn);
         assert!(c.secure);
     }
 
     #[test]
     fn log_level_rld_log_beats_nix_ld_log() {
         let c = Config::resolve(env(&[("RLD_LOG", "debug"), ("NIX_LD_LOG", "error")]), false);
-        assert_eq!(c.log_level, LevelFilter::Debug);
+        assert_eq!(c.log_level, Level::Debug);
         let c = Config::resolve(env(&[("NIX_LD_LOG", "error")]), false);
-        assert_eq!(c.log_level, LevelFilter::Error);
+        assert_eq!(c.log_level, Level::Error);
         let c = Config::resolve(env(&[("RLD_LOG", "loud")]), false);
-        assert_eq!(c.log_level, LevelFilter::Warn);
+        assert_eq!(c.log_level, Level::Warn);
     }
 
     #[test]
     fn levels_parse() {
         for (s, l) in [
-            ("off", LevelFilter::Off),
-            ("error", LevelFilter::Error),
-            ("warn", LevelFilter::Warn),
-            ("info", LevelFilter::Info),
-            ("debug", LevelFilter::Debug),
-            ("trace", LevelFilter::Trace),
+            ("off", Level::Off),
+            ("error", Level::Error),
+            ("warn", Level::Warn),
+            ("info", Level::Info),
+            ("debug", Level::Debug),
+            ("trace", Level::Trace),
         ] {
             assert_eq!(parse_level(s.as_bytes()), l);
         }

@@ -4,11 +4,9 @@
 
 use core::mem::MaybeUninit;
 
-use log::Level;
-
 use crate::config::{Candidate, Config, Source};
 use crate::elf::{self, EHDR_SIZE, ElfError, MAX_PHNUM, PHDR_SIZE};
-use crate::logging;
+use crate::logging::{self, Level};
 use crate::map::{self, Mapped};
 use crate::sys::{Errno, Fd};
 use crate::text::Piece::{B, V};
