@@ -102,7 +102,7 @@ mutations=(
   's|prefix = "/share/rld";|prefix = "/share/nix-ld";|'
   's|assertion = !(config.programs.nix-ld.enable or false);|assertion = true;|'
   's|paths = map lib.getLib libraries;|paths = libraries;|'
-  '/^        pkgs.systemd$/d'
+  '/^    "systemd"$/d'
   's|NIX_LD_i686_linux = |NIX_LD_i686 = |'
   's|\[ "${profile}${prefix}/lib" \] ++ cfg.extraLibraryPaths|cfg.extraLibraryPaths ++ [ "${profile}${prefix}/lib" ]|'
   's|environment.sessionVariables = lib.mkIf cfg.setSessionVariables|environment.sessionVariables = lib.mkIf true|'

@@ -465,6 +465,40 @@ let
       expected = [ true ];
     };
 
+    # The documentation shows the default lists the options have.
+    libraries-default-text = {
+      expr = enabled.options.programs.rld.libraries.defaultText.text;
+      expected = ''
+        [
+          pkgs.zlib
+          pkgs.zstd
+          pkgs.stdenv.cc.cc
+          pkgs.curl
+          pkgs.openssl
+          pkgs.attr
+          pkgs.libssh
+          pkgs.bzip2
+          pkgs.libxml2
+          pkgs.acl
+          pkgs.libsodium
+          pkgs.util-linux
+          pkgs.xz
+          pkgs.systemd
+        ]'';
+    };
+    libraries32-default-text = {
+      expr = enabled.options.programs.rld.libraries32.defaultText.text;
+      expected = ''
+        [
+          pkgs.pkgsi686Linux.zlib
+          pkgs.pkgsi686Linux.zstd
+          pkgs.pkgsi686Linux.stdenv.cc.cc
+          pkgs.pkgsi686Linux.openssl
+          pkgs.pkgsi686Linux.bzip2
+          pkgs.pkgsi686Linux.xz
+        ]'';
+    };
+
     # Every option is documented, typed, with a default and an example.
     options-documented = {
       expr = builtins.filter
