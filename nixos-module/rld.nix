@@ -259,7 +259,7 @@ in
     environment.ldso = "${cfg.package}/libexec/rld-loader";
     environment.ldso32 = lib.mkIf cfg.enable32Bit "${cfg.package32}/libexec/rld-loader";
 
-    # The package also brings the `rld` diagnostic tool when it has one.
+    # The package also brings the `rld` diagnostic tool.
     environment.systemPackages = [
       cfg.package
       libraries
