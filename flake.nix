@@ -126,7 +126,7 @@
           };
         in
         {
-          # Builds the loader (and CLI), runs the unit tests and the install
+          # Builds the loader and the CLI, runs the unit tests and the install
           # check that starts the installed loader.
           inherit rld;
 
@@ -135,12 +135,7 @@
             nativeBuildInputs = old.nativeBuildInputs ++ [ pkgs.clippy ];
             buildPhase = ''
               runHook preBuild
-              # Two runs, as in nix/package.nix: one run would unify the CLI's
-              # std features into the no_std loader.
-              cargo clippy --offline --workspace --exclude rld --all-targets -- -D warnings
-              if [ -e cli/Cargo.toml ]; then
-                cargo clippy --offline -p rld --all-targets -- -D warnings
-              fi
+              cargo clippy --offline --workspace --all-targets -- -D warnings
               runHook postBuild
             '';
             doCheck = false;

@@ -1,5 +1,5 @@
-# The rld package: the loader (installed at $out/libexec/rld-loader) and, once
-# the workspace has it, the `rld` command-line tool (in $out/bin).
+# The rld package: the loader (installed at $out/libexec/rld-loader) and the
+# `rld` command-line tool ($out/bin/rld).
 #
 # Callable from nixpkgs (`pkgs.callPackage ./nix/package.nix { }`) and for
 # 32-bit x86 (`pkgs.pkgsi686Linux.callPackage`): the loader is built for
@@ -18,9 +18,6 @@
 let
   workspace = lib.importTOML ../Cargo.toml;
 
-  # The command-line tool (`cli/`) is built when the workspace has it.
-  hasCli = builtins.pathExists ../cli/Cargo.toml;
-
   # The path the kernel asks for in this platform's binaries, e.g.
   # /lib64/ld-linux-x86-64.so.2: where the loader has to be installed.
   interpreterPath = "/${stdenv.hostPlatform.libDir}/${
@@ -36,43 +33,37 @@ rustPlatform.buildRustPackage {
   src = lib.fileset.toSource {
     root = ../.;
     # Every workspace member has to be present for cargo to read the
-    # workspace, even the ones that are not built here.
+    # workspace, even `tests`, which is not built here.
     fileset = lib.fileset.unions [
       ../Cargo.toml
       ../Cargo.lock
+      ../.cargo
       ../loader
       ../shim-lib
+      ../cli
       ../tests
-      (lib.fileset.maybeMissing ../cli)
-      (lib.fileset.maybeMissing ../.cargo)
     ];
   };
 
   cargoLock.lockFile = ../Cargo.lock;
 
-  cargoBuildFlags = [ "-p" "rld-loader" ];
-
-  # The CLI is built by a second cargo run: cargo unifies dependency features
-  # across the packages of one run, and the CLI's `log/std` (env_logger needs
-  # it) would link std into the no_std loader (duplicate `panic_impl`).
-  postBuild = lib.optionalString hasCli ''
-    cargo build --offline -j $NIX_BUILD_CORES \
-      --target ${stdenv.hostPlatform.rust.rustcTargetSpec} \
-      --profile ''${cargoBuildType:-release} -p rld
-  '';
+  # One cargo run for both: cargo unifies dependency features across the
+  # packages it builds, which is harmless only because no crate in the
+  # workspace enables `log/std` (see ../Cargo.toml); with it, std would be
+  # linked into the no_std loader.
+  cargoBuildFlags = [ "-p" "rld-loader" "-p" "rld" ];
 
   # The unit tests (`--lib --bins`). The end-to-end tests (`rld-tests`, the
   # CLI's `tests/`) are left out: they need /lib64, root and setuid files,
   # which the build sandbox lacks; the NixOS VM tests in the flake's `checks`
   # cover that ground instead.
-  cargoTestFlags = [ "-p" "rld-shim" ] ++ lib.optionals hasCli [ "-p" "rld" ] ++ [ "--lib" "--bins" ];
+  cargoTestFlags = [ "-p" "rld-shim" "-p" "rld" "--lib" "--bins" ];
 
   env.RLD_DEFAULT_PREFIX = defaultPrefix;
 
   postInstall = ''
     mkdir -p $out/libexec $out/nix-support
     mv $out/bin/rld-loader $out/libexec/rld-loader
-    rmdir --ignore-fail-on-non-empty $out/bin
     echo ${interpreterPath} > $out/nix-support/ldpath
   '';
 
@@ -112,7 +103,8 @@ rustPlatform.buildRustPackage {
       "x86_64-linux"
       "i686-linux"
       "aarch64-linux"
+      "riscv64-linux"
     ];
-  }
-  // lib.optionalAttrs hasCli { mainProgram = "rld"; };
+    mainProgram = "rld";
+  };
 }

@@ -61,6 +61,36 @@ let
   prefixMatches = package: expected: (package.defaultPrefix or expected) == expected;
 
   interpreter = cfg.package.interpreterPath or "the ELF interpreter path";
+
+  # The defaults of `libraries` (the list nix-ld uses) and `libraries32`, as
+  # attribute paths, written once: `default` looks them up in a package set
+  # (packagesAt), `defaultText` shows them (packagesText).
+  defaultLibraries = [
+    "zlib"
+    "zstd"
+    "stdenv.cc.cc"
+    "curl"
+    "openssl"
+    "attr"
+    "libssh"
+    "bzip2"
+    "libxml2"
+    "acl"
+    "libsodium"
+    "util-linux"
+    "xz"
+    "systemd"
+  ];
+  defaultLibraries32 = [
+    "zlib"
+    "zstd"
+    "stdenv.cc.cc"
+    "openssl"
+    "bzip2"
+    "xz"
+  ];
+  packagesAt = set: map (path: lib.getAttrFromPath (lib.splitString "." path) set);
+  packagesText = setText: paths: lib.literalExpression "[\n${lib.concatMapStrings (path: "  ${setText}.${path}\n") paths}]";
 in
 {
   options.programs.rld = {
@@ -91,40 +121,8 @@ in
 
     libraries = lib.mkOption {
       type = lib.types.listOf lib.types.package;
-      default = [
-        pkgs.zlib
-        pkgs.zstd
-        pkgs.stdenv.cc.cc
-        pkgs.curl
-        pkgs.openssl
-        pkgs.attr
-        pkgs.libssh
-        pkgs.bzip2
-        pkgs.libxml2
-        pkgs.acl
-        pkgs.libsodium
-        pkgs.util-linux
-        pkgs.xz
-        pkgs.systemd
-      ];
-      defaultText = lib.literalExpression ''
-        [
-          pkgs.zlib
-          pkgs.zstd
-          pkgs.stdenv.cc.cc
-          pkgs.curl
-          pkgs.openssl
-          pkgs.attr
-          pkgs.libssh
-          pkgs.bzip2
-          pkgs.libxml2
-          pkgs.acl
-          pkgs.libsodium
-          pkgs.util-linux
-          pkgs.xz
-          pkgs.systemd
-        ]
-      '';
+      default = packagesAt pkgs defaultLibraries;
+      defaultText = packagesText "pkgs" defaultLibraries;
       example = lib.literalExpression ''
         options.programs.rld.libraries.default ++ [
           pkgs.libGL
@@ -146,24 +144,8 @@ in
 
     libraries32 = lib.mkOption {
       type = lib.types.listOf lib.types.package;
-      default = [
-        pkgs.pkgsi686Linux.zlib
-        pkgs.pkgsi686Linux.zstd
-        pkgs.pkgsi686Linux.stdenv.cc.cc
-        pkgs.pkgsi686Linux.openssl
-        pkgs.pkgsi686Linux.bzip2
-        pkgs.pkgsi686Linux.xz
-      ];
-      defaultText = lib.literalExpression ''
-        [
-          pkgs.pkgsi686Linux.zlib
-          pkgs.pkgsi686Linux.zstd
-          pkgs.pkgsi686Linux.stdenv.cc.cc
-          pkgs.pkgsi686Linux.openssl
-          pkgs.pkgsi686Linux.bzip2
-          pkgs.pkgsi686Linux.xz
-        ]
-      '';
+      default = packagesAt pkgs.pkgsi686Linux defaultLibraries32;
+      defaultText = packagesText "pkgs.pkgsi686Linux" defaultLibraries32;
       example = lib.literalExpression ''
         options.programs.rld.libraries32.default ++ [ pkgs.pkgsi686Linux.libGL ]
       '';
@@ -277,7 +259,7 @@ in
     environment.ldso = "${cfg.package}/libexec/rld-loader";
     environment.ldso32 = lib.mkIf cfg.enable32Bit "${cfg.package32}/libexec/rld-loader";
 
-    # The package also brings the `rld` diagnostic tool when it has one.
+    # The package also brings the `rld` diagnostic tool.
     environment.systemPackages = [
       cfg.package
       libraries

@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
-# Checks the Nix side of rld on a machine without nixpkgs (Debian/Ubuntu):
+# Checks the Nix side of rld on a machine without nixpkgs (Debian/Ubuntu),
+# with nixpkgs' real `lib` but no nixpkgs packages:
 #
 #   1. every .nix file parses          (nix-instantiate --parse, Debian's nix-bin)
 #   2. formatting                      (nixpkgs-fmt --check)
 #   3. dead code                       (deadnix --fail)
 #   4. the module's evaluation test    (nix-instantiate --eval --strict nixos-module/eval),
-#      which evaluates nixos-module/rld.nix with a minimal stand-in for lib and
-#      the module system (nixos-module/eval/lib-stand-in.nix, NOT nixpkgs)
+#      which evaluates nixos-module/rld.nix with nixpkgs' lib.evalModules,
+#      declarations of the NixOS options it uses and placeholder packages
 #   5. the same test against deliberately broken copies of the module, each of
 #      which must fail it
-#   6. only with RLD_NIXPKGS_LIB=/path/to/nixpkgs/lib (a nixpkgs or
-#      nixpkgs.lib checkout's lib/ directory): the evaluation test with the
-#      real lib.evalModules; each VM test's testScript evaluated against
-#      placeholder packages and parsed as Python; and `nix flake check
-#      --no-build` with nixpkgs replaced by a stub whose `lib` is that real lib
-#      and whose packages are placeholder derivations.
+#   6. each VM test's testScript evaluated against placeholder packages and
+#      parsed as Python
+#   7. `nix flake check --no-build` with nixpkgs replaced by a stub whose
+#      `lib` is the real lib and whose packages are placeholder derivations
 #
-# What this cannot do: build anything with nixpkgs, or run the VM tests; they
-# are the flake's `checks` (`nix flake check` on a machine with nixpkgs).
+# nixpkgs' lib is the lib/ directory named by NIXPKGS_LIB, or else
+# ../shared/nixpkgs-lib/lib beside the project (an unmodified copy; see its
+# SOURCE.md). Without either, the script fails.
+#
+# What this cannot do: build anything with nixpkgs, or run the VM tests (no
+# nixpkgs here); they are the flake's `checks` (`nix flake check` on a
+# machine with nixpkgs). Steps 6 and 7 only evaluate: no derivation is built,
+# and what the placeholders return is not checked against real packages;
+# nix/package.nix is only parsed and linted (see step 7).
 # Installs nix-bin with apt and nixpkgs-fmt and deadnix with cargo if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +72,24 @@ echo "no dead code"
 # Nix must not need a daemon or a writable profile for evaluation.
 export NIX_CONFIG="experimental-features = nix-command flakes"
 
-step "module evaluation test (lib stand-in)"
+step "nixpkgs lib"
+# The same choice as nixos-module/eval/nixpkgs-lib.nix makes; Nix needs an
+# absolute path in NIXPKGS_LIB.
+if [ -n "${NIXPKGS_LIB:-}" ]; then
+  nixlib=$(realpath -m "$NIXPKGS_LIB")
+  export NIXPKGS_LIB="$nixlib"
+else
+  nixlib=$(realpath -m "$root/../shared/nixpkgs-lib/lib")
+fi
+if [ ! -f "$nixlib/default.nix" ]; then
+  echo "check-nix: no nixpkgs lib at $nixlib (no default.nix there)." >&2
+  echo "check-nix: set NIXPKGS_LIB to a nixpkgs lib/ directory, or put an unmodified" >&2
+  echo "check-nix: nixpkgs lib/ at shared/nixpkgs-lib/lib beside the project." >&2
+  exit 1
+fi
+echo "$nixlib: nixpkgs lib $(nix-instantiate --eval --expr "(import $nixlib).version")"
+
+step "module evaluation test (nixpkgs lib.evalModules)"
 nix-instantiate --eval --strict nixos-module/eval --arg module "$root/nixos-module/rld.nix"
 
 step "module evaluation test against broken modules (each must fail)"
@@ -79,7 +102,7 @@ mutations=(
   's|prefix = "/share/rld";|prefix = "/share/nix-ld";|'
   's|assertion = !(config.programs.nix-ld.enable or false);|assertion = true;|'
   's|paths = map lib.getLib libraries;|paths = libraries;|'
-  '/^        pkgs.systemd$/d'
+  '/^    "systemd"$/d'
   's|NIX_LD_i686_linux = |NIX_LD_i686 = |'
   's|\[ "${profile}${prefix}/lib" \] ++ cfg.extraLibraryPaths|cfg.extraLibraryPaths ++ [ "${profile}${prefix}/lib" ]|'
   's|environment.sessionVariables = lib.mkIf cfg.setSessionVariables|environment.sessionVariables = lib.mkIf true|'
@@ -103,19 +126,9 @@ for m in "${mutations[@]}"; do
   echo "caught: $m  -> ${failed:-evaluation error}"
 done
 
-step "real nixpkgs lib"
-if [ -z "${RLD_NIXPKGS_LIB:-}" ]; then
-  echo "skipped: set RLD_NIXPKGS_LIB to a nixpkgs lib/ directory to run the evaluation"
-  echo "test with the real lib.evalModules and 'nix flake check' against a stub nixpkgs."
-  echo "(nixpkgs cannot be fetched here, and the flake check needs a real lib.)"
-else
-  nixlib=$(realpath "$RLD_NIXPKGS_LIB")
-  nix-instantiate --eval --strict nixos-module/eval --arg module "$root/nixos-module/rld.nix" \
-    --arg lib "import $nixlib"
-
-  step "VM test scripts: evaluate against placeholders, parse as Python"
-  # The test driver would only find a Python syntax error at run time.
-  cat >"$tmp/test-script.nix" <<'EOF'
+step "VM test scripts: evaluate against placeholders, parse as Python"
+# The test driver would only find a Python syntax error at run time.
+cat >"$tmp/test-script.nix" <<'EOF'
 { lib, file }:
 let
   drv = name: derivation { inherit name; system = "x86_64-linux"; builder = "/bin/sh"; } // { version = "0"; };
@@ -137,22 +150,26 @@ let
 in
 import file { inherit pkgs; self.nixosModules.default = { }; }
 EOF
-  for t in nixos-module/tests/*.nix; do
-    case $t in */common.nix | */nix-ld-conflict.nix) continue ;; esac
-    nix eval --raw --impure --expr "import $tmp/test-script.nix { lib = import $nixlib; file = $root/$t; }" >"$tmp/script.py"
-    python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[2])' "$tmp/script.py" "$t"
-    echo "$t: testScript evaluates and parses"
-  done
+for t in nixos-module/tests/*.nix; do
+  case $t in */common.nix | */nix-ld-conflict.nix) continue ;; esac
+  nix eval --raw --impure --expr "import $tmp/test-script.nix { lib = import $nixlib; file = $root/$t; }" >"$tmp/script.py"
+  python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[2])' "$tmp/script.py" "$t"
+  echo "$t: testScript evaluates and parses"
+done
 
-  step "nix flake check --no-build, nixpkgs replaced by a stub"
-  # The stub: real lib, placeholder derivations for packages. This checks
-  # that every output evaluates and has the type its name promises, that the
-  # module-eval check passes with the real lib, and nothing more: no
-  # package is built and the VM tests only have their node configurations
-  # and test scripts evaluated against placeholders.
-  mkdir -p "$tmp/stub" "$tmp/src"
-  cp -r "$nixlib" "$tmp/stub/lib"
-  cat >"$tmp/stub/flake.nix" <<'EOF'
+step "nix flake check --no-build, nixpkgs replaced by a stub"
+# The stub: real lib, placeholder derivations for packages. This checks
+# that every output evaluates and has the type its name promises, that the
+# module-eval check passes with the real lib, and nothing more: no
+# package is built and the VM tests only have their node configurations
+# and test scripts evaluated against placeholders. nix/package.nix is not
+# evaluated here (the stub's callPackage ignores it), nor are the
+# lib.fileset sources: lib.fileset needs builtins.readFileType (Nix 2.14),
+# which Debian's Nix 2.8 lacks. Only a machine with a newer Nix and
+# nixpkgs checks those (`nix flake check`).
+mkdir -p "$tmp/stub" "$tmp/src"
+cp -r "$nixlib" "$tmp/stub/lib"
+cat >"$tmp/stub/flake.nix" <<'EOF'
 {
   outputs = _:
     let
@@ -199,17 +216,17 @@ EOF
         x86_64-linux = pkgsFor "x86_64-linux" true;
         aarch64-linux = pkgsFor "aarch64-linux" false;
         i686-linux = pkgsFor "i686-linux" false;
+        riscv64-linux = pkgsFor "riscv64-linux" false;
       };
     };
 }
 EOF
-  # A copy, so that untracked files are seen and no flake.lock is written
-  # next to the real flake.
-  tar --exclude=./target --exclude=./.git -cf - . | tar -xf - -C "$tmp/src"
-  nix flake check --no-build --no-write-lock-file \
-    --override-input nixpkgs "path:$tmp/stub" "path:$tmp/src"
-  nix flake show --no-write-lock-file --override-input nixpkgs "path:$tmp/stub" "path:$tmp/src" 2>/dev/null \
-    | sed 's/\x1b\[[0-9;]*m//g'
-fi
+# A copy, so that untracked files are seen and no flake.lock is written
+# next to the real flake.
+tar --exclude=./target --exclude=./.git -cf - . | tar -xf - -C "$tmp/src"
+nix flake check --no-build --no-write-lock-file \
+  --override-input nixpkgs "path:$tmp/stub" "path:$tmp/src"
+nix flake show --no-write-lock-file --override-input nixpkgs "path:$tmp/stub" "path:$tmp/src" 2>/dev/null \
+  | sed 's/\x1b\[[0-9;]*m//g'
 
 printf '\ncheck-nix: all passed in %ds\n' $((SECONDS - start))

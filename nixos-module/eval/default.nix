@@ -1,26 +1,30 @@
-# Evaluation test of nixos-module/rld.nix: evaluates the real module for a
-# series of configurations against fake packages and checks what it defines
-# (environment.ldso and ldso32, session variables, the library directories,
-# assertions and warnings).
+# Evaluation test of nixos-module/rld.nix: evaluates the real module with
+# nixpkgs' lib.evalModules for a series of configurations, against
+# placeholder packages and declarations of the NixOS options it uses
+# (nixos-options.nix), and checks what it defines (environment.ldso and
+# ldso32, session variables, the library directories, assertions and
+# warnings).
 #
-#   nix-instantiate --eval --strict nixos-module/eval
-#       with lib-stand-in.nix, a minimal imitation of lib and the module
-#       system (NOT nixpkgs), for machines without nixpkgs;
-#   nix-instantiate --eval --strict nixos-module/eval --arg lib 'import <nixpkgs/lib>'
-#       with the real lib.evalModules (see real-lib.nix).
+#   nix-instantiate --eval --strict nixos-module/eval --arg module ./nixos-module/rld.nix
+#
+# (Nix calls the function only when given an argument; `--arg module PATH`
+# also evaluates another copy of the module, which scripts/check-nix.sh does
+# with deliberately broken ones.) lib comes from nixpkgs-lib.nix: the lib/
+# directory named by NIXPKGS_LIB, or ../shared/nixpkgs-lib/lib beside the
+# project. The flake's `module-eval` check passes its nixpkgs' lib instead
+# (`import ./nixos-module/eval { inherit lib; }`).
 #
 # Prints the names of the checks that passed; any failure aborts the
 # evaluation with the expected and the actual value.
 { module ? ../rld.nix
-, lib ? null
+, lib ? import ./nixpkgs-lib.nix
 }:
 
+assert lib ? evalModules
+  || throw "nixos-module/eval: the lib given is not nixpkgs' lib (it has no evalModules)";
 let
-  standIn = import ./lib-stand-in.nix;
-  evalModule = if lib == null then standIn.evalModule else import ./real-lib.nix lib;
-
-  # Fake packages: just enough of a derivation for the module and for the
-  # type checks of both evaluators.
+  # Placeholder packages (nixpkgs is not available): just enough of a
+  # derivation for the module and for lib.types.package.
   fake =
     name: extra:
     {
@@ -125,30 +129,24 @@ let
     , nixLd ? false
     }:
     let
-      result = evalModule {
-        inherit module pkgs;
-        settings.programs.rld = rld;
-        external.programs.nix-ld.enable = nixLd;
+      result = lib.evalModules {
+        modules = [
+          module
+          ./nixos-options.nix
+          {
+            _module.args.pkgs = pkgs;
+            programs.rld = rld;
+            programs.nix-ld.enable = nixLd;
+          }
+        ];
       };
-      # A definition the module left out: `absent` from the stand-in,
-      # the option's default (or no attribute) from the real evaluator.
-      get =
-        attrs: name: default:
-        let
-          v = attrs.${name} or default;
-        in
-        if standIn.isAbsent v then default else v;
-      c = result.config;
-      env = get c "environment" { };
-      buildEnvs = builtins.filter (p: p ? buildEnvArgs) (get env "systemPackages" [ ]);
+      inherit (result.config) environment;
+      buildEnvs = builtins.filter (p: p ? buildEnvArgs) environment.systemPackages;
     in
     {
       inherit (result) options;
-      ldso = get env "ldso" null;
-      ldso32 = get env "ldso32" null;
-      sessionVariables = get env "sessionVariables" { };
-      pathsToLink = get env "pathsToLink" [ ];
-      systemPackageNames = map (p: p.name) (get env "systemPackages" [ ]);
+      inherit (environment) ldso ldso32 sessionVariables pathsToLink;
+      systemPackageNames = map (p: p.name) environment.systemPackages;
       # name -> { prefix; paths (names); postBuild }
       directories = builtins.listToAttrs (
         map
@@ -162,14 +160,12 @@ let
           })
           buildEnvs
       );
-      failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) (get c "assertions" [ ]));
-      warnings = get c "warnings" [ ];
+      failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) result.config.assertions);
+      inherit (result.config) warnings;
     };
 
-  hasInfix = infix: s: builtins.match ".*${escapeRegex infix}.*" (builtins.replaceStrings [ "\n" ] [ " " ] s) != null;
-  escapeRegex = builtins.replaceStrings
-    [ "\\" "[" "]" "{" "}" "(" ")" "." "*" "+" "?" "^" "$" "|" ]
-    [ "\\\\" "\\[" "\\]" "\\{" "\\}" "\\(" "\\)" "\\." "\\*" "\\+" "\\?" "\\^" "\\$" "\\|" ];
+  # Messages are wrapped at any space.
+  hasInfix = infix: s: lib.hasInfix infix (builtins.replaceStrings [ "\n" ] [ " " ] s);
   anyMessage = infix: messages: builtins.any (hasInfix infix) messages;
 
   rld64 = "/nix/store/00000000000000000000000000000000-rld-x86_64-linux-rld";
@@ -469,6 +465,40 @@ let
       expected = [ true ];
     };
 
+    # The documentation shows the default lists the options have.
+    libraries-default-text = {
+      expr = enabled.options.programs.rld.libraries.defaultText.text;
+      expected = ''
+        [
+          pkgs.zlib
+          pkgs.zstd
+          pkgs.stdenv.cc.cc
+          pkgs.curl
+          pkgs.openssl
+          pkgs.attr
+          pkgs.libssh
+          pkgs.bzip2
+          pkgs.libxml2
+          pkgs.acl
+          pkgs.libsodium
+          pkgs.util-linux
+          pkgs.xz
+          pkgs.systemd
+        ]'';
+    };
+    libraries32-default-text = {
+      expr = enabled.options.programs.rld.libraries32.defaultText.text;
+      expected = ''
+        [
+          pkgs.pkgsi686Linux.zlib
+          pkgs.pkgsi686Linux.zstd
+          pkgs.pkgsi686Linux.stdenv.cc.cc
+          pkgs.pkgsi686Linux.openssl
+          pkgs.pkgsi686Linux.bzip2
+          pkgs.pkgsi686Linux.xz
+        ]'';
+    };
+
     # Every option is documented, typed, with a default and an example.
     options-documented = {
       expr = builtins.filter
@@ -494,8 +524,6 @@ let
     failures;
 in
 if failures == [ ] then
-  "ok: ${toString (builtins.length (builtins.attrNames checks))} checks passed (${
-    if lib == null then "lib stand-in" else "real lib.evalModules"
-  }): ${builtins.concatStringsSep ", " (builtins.attrNames checks)}"
+  "ok: ${toString (builtins.length (builtins.attrNames checks))} checks passed (lib.evalModules of nixpkgs lib ${lib.version}): ${builtins.concatStringsSep ", " (builtins.attrNames checks)}"
 else
   throw "module evaluation test failed:\n${builtins.toJSON report}"

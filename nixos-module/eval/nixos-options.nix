@@ -1,0 +1,52 @@
+# Declarations of the NixOS options that nixos-module/rld.nix defines or
+# reads, for evaluating it without NixOS. Only declarations: the types are
+# the real lib.types, chosen to match what NixOS declares, so that the
+# module's definitions are type-checked and merged as they would be in a
+# system. Nothing here implements what NixOS does with the values.
+{ lib, ... }:
+
+let
+  inherit (lib) mkOption types;
+in
+{
+  options = {
+    assertions = mkOption {
+      type = types.listOf types.unspecified;
+      default = [ ];
+    };
+    warnings = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+    };
+    meta.maintainers = mkOption {
+      type = types.listOf types.raw;
+      default = [ ];
+    };
+
+    environment = {
+      ldso = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+      };
+      ldso32 = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+      };
+      systemPackages = mkOption {
+        type = types.listOf types.package;
+        default = [ ];
+      };
+      pathsToLink = mkOption {
+        type = types.listOf types.str;
+        default = [ ];
+      };
+      sessionVariables = mkOption {
+        type = types.attrsOf (types.either types.str (types.listOf types.str));
+        default = { };
+      };
+    };
+
+    # Read by the module's conflict assertion.
+    programs.nix-ld.enable = lib.mkEnableOption "nix-ld";
+  };
+}
