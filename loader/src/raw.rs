@@ -12,6 +12,7 @@
 #![allow(unsafe_code)]
 
 use core::cell::UnsafeCell;
+use core::ffi::CStr;
 
 use linux_raw_sys::auxvec::AT_NULL;
 use linux_raw_sys::general as k;
@@ -49,14 +50,14 @@ pub unsafe fn stack_words(sp: *mut usize) -> &'static mut [usize] {
     }
 }
 
-/// The bytes of the NUL-terminated string at `ptr`, without the NUL.
-pub fn cstr(ptr: usize) -> &'static [u8] {
+/// The NUL-terminated string at `ptr` (empty for a null pointer).
+pub fn c_str(ptr: usize) -> &'static CStr {
     if ptr == 0 {
-        return b"";
+        return c"";
     }
     // SAFETY: every non-null pointer we pass here comes from argv, envp or
     // AT_EXECFN, which the kernel points at live NUL-terminated strings.
-    unsafe { core::ffi::CStr::from_ptr(ptr as *const core::ffi::c_char).to_bytes() }
+    unsafe { CStr::from_ptr(ptr as *const core::ffi::c_char) }
 }
 
 /// The byte at `ptr`, which points into a string the kernel passed (an

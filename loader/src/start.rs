@@ -13,19 +13,19 @@
 
 use core::sync::atomic::{Ordering, compiler_fence};
 
-use linux_raw_sys::auxvec::{
-    AT_BASE, AT_ENTRY, AT_EXECFN, AT_PAGESZ, AT_PHDR, AT_PHNUM, AT_SECURE,
-};
-use rld_shim::config::{Candidate, Config, Source, Vars};
+use linux_raw_sys::auxvec::{AT_BASE, AT_ENTRY, AT_PHDR, AT_PHNUM};
+use rld_shim::config::{self, Config, Vars};
+use rld_shim::launch::{self, Arg, Handover, Plan};
 use rld_shim::ldso::{self, Loaded};
+use rld_shim::libpath::LibraryPath;
 use rld_shim::logging::{self, Level};
-use rld_shim::stack::{self, EnvSlot, Stack, StackError};
+use rld_shim::stack::{Stack, StackError};
 use rld_shim::sys;
 use rld_shim::text::Piece::{B, N, V};
 use rld_shim::text::{Msg, Show};
 
 use crate::arch::{self, HEADROOM};
-use crate::raw::{self, PENDING, cstr};
+use crate::raw::{self, PENDING, c_str};
 use crate::relocate;
 
 /// Called by `_start`.
@@ -75,8 +75,8 @@ fn stack_fail(_: StackError) -> ! {
     ))
 }
 
-/// Decides, maps `ld.so`, rewrites the stack; returns where to jump and the
-/// stack pointer to jump with.
+/// Decides (in [`launch::plan`]), maps `ld.so` and carries the plan out;
+/// returns where to jump and the stack pointer to jump with.
 fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     let words_ptr = words.as_mut_ptr();
     let words_len = words.len();
@@ -86,143 +86,65 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         Ok(stack) => stack,
         Err(e) => stack_fail(*e),
     };
-    // Fail safe: without AT_SECURE, assume the process is privileged.
-    let secure = stack.aux(AT_SECURE).is_none_or(|v| v != 0);
     // One pass over the environment; only entries that can be rld's
-    // variables (all start with N or R) are measured at all.
+    // variables are measured at all.
     let mut vars = Vars::default();
     for &p in stack.env() {
-        if matches!(raw::first_byte(p), b'N' | b'R') {
-            vars.add(cstr(p));
+        if config::may_be_ours(raw::first_byte(p)) {
+            vars.add(c_str(p));
         }
     }
-    let config = Config::from_values(&vars.0, secure);
+    let config = Config::from_vars(&vars, launch::is_privileged(stack));
     logging::set_level(config.log_level);
+    let own_entry = arch::_start as *const () as usize;
+    let plan = launch::plan(stack, c_str, &config, &vars, own_entry);
 
-    let direct = stack.aux(AT_ENTRY) == Some(arch::_start as *const () as usize);
-    let page = stack
-        .aux(AT_PAGESZ)
-        .filter(|p| p.is_power_of_two() && *p >= 4096)
-        .unwrap_or(4096);
-    let argv = stack.argv();
-    let argv0 = argv.first().copied().unwrap_or(0);
-    let first = argv.get(1).copied();
-    let execfn = stack.aux(AT_EXECFN).unwrap_or(argv0);
-    let program = match (direct, first) {
-        (true, Some(p)) => cstr(p),
-        (true, None) => b"rld-loader",
-        (false, _) if execfn != 0 => cstr(execfn),
-        (false, _) => b"the program",
-    };
-    // Borrowed out of the result: moving it out was a copy.
-    let result = ldso::load(&config, page);
+    let result = ldso::load(&config, launch::page_size(stack));
     let loaded = match &result {
         Ok(loaded) => loaded,
-        Err(e) => fail(&e.report(program)),
+        Err(e) => fail(&e.report(plan.program)),
     };
+    if plan.print_version {
+        print_version(loaded);
+    }
+    trace(&plan, loaded);
     let mapped = &loaded.mapped;
-    let mut library_path = config.library_path;
-    // Privileged (no library path): the environment stays exactly as the
-    // kernel gave it, and no trampoline is needed.
-    let slot = match library_path {
-        Some(_) => stack.choose_env_slot(cstr),
-        None => EnvSlot::Nowhere,
-    };
-    // The user's LD_LIBRARY_PATH (the last one, which ld.so uses) goes first.
-    let user = match slot {
-        EnvSlot::Replace { user, .. } => user,
-        _ => None,
-    };
-    if direct {
-        let first = first.map(cstr);
-        if first == Some(b"--version") {
-            print_version(loaded);
+    match plan.handover {
+        Handover::InPlace { lend } => {
+            set_aux(stack, AT_BASE, mapped.base);
+            if let Some(lend) = lend {
+                let entry = library_path_string(lend.entry);
+                // SAFETY: single-threaded; the only reference. Filled in
+                // place: a local `Undo` moved in afterwards was a copy.
+                let pending = unsafe { PENDING.get() };
+                stack.lend_env(lend.index, entry, &mut pending.undo);
+                pending.entry = stack
+                    .redirect_entry(arch::trampoline as *const () as usize, &mut pending.undo)
+                    .unwrap_or_else(|e| stack_fail(e));
+                pending.words = words_ptr;
+                pending.len = words_len;
+            }
         }
-        // Options that print something and exit take no library path;
-        // adding one would change what `ld.so` prints.
-        if first.is_none_or(|arg| {
-            listed(
-                arg,
-                b"--help\0--version\0--list-tunables\0--list-diagnostics\0",
-            )
-        }) {
-            library_path = None;
-        }
-    } else if slot != EnvSlot::Relaunch {
-        trace(
-            program,
-            loaded,
-            library_path,
-            match slot {
-                EnvSlot::Replace { user: Some(_), .. } => {
-                    rld_shim::text!("in LD_LIBRARY_PATH, after the user's")
-                }
-                EnvSlot::Replace { user: None, .. } => {
-                    rld_shim::text!("in LD_LIBRARY_PATH until the program's entry")
-                }
-                // A privileged start (no library path) logs nothing at
-                // debug level: its log level is fixed at warn.
-                _ => rld_shim::text!("nowhere (no arguments, no environment)"),
-            },
-        );
-        set_aux(stack, AT_BASE, mapped.base);
-        if let (Some(lib), EnvSlot::Replace { .. }) = (library_path, slot) {
-            let entry = compose(true, user, lib);
-            // SAFETY: single-threaded; the only reference. Filled in
-            // place: a local `Undo` moved in afterwards was a copy.
-            let pending = unsafe { PENDING.get() };
-            stack.apply_env(slot, entry, &mut pending.undo);
-            pending.entry = stack
-                .redirect_entry(arch::trampoline as *const () as usize, &mut pending.undo)
+        Handover::ByHand { head } => {
+            let mut argv = [0; 6];
+            for (word, arg) in argv.iter_mut().zip(head.args()) {
+                *word = match *arg {
+                    Arg::Existing(string) => string,
+                    Arg::Option(option) => option.as_ptr() as usize,
+                    Arg::LibraryPath(path) => library_path_string(path),
+                };
+            }
+            stack
+                .rebuild_argv(&argv[..head.args().len()], 1)
                 .unwrap_or_else(|e| stack_fail(e));
-            pending.words = words_ptr;
-            pending.len = words_len;
+            // `ld.so` recognises being run by hand by AT_ENTRY being its
+            // own entry.
+            set_aux(stack, AT_ENTRY, mapped.entry);
+            set_aux(stack, AT_PHDR, mapped.phdr.unwrap_or(0));
+            set_aux(stack, AT_PHNUM, mapped.phnum);
+            set_aux(stack, AT_BASE, 0);
         }
-        return (mapped.entry, stack.sp_ptr());
     }
-
-    // `ld.so` is started as if run by hand: directly, or on the program
-    // when no environment word can be lent (it then maps the program again
-    // and rewrites the stack itself: the only way to add a library path
-    // without hiding a variable). The library path goes as
-    // `--library-path`, so no environment is changed and nothing needs
-    // undoing; the user's LD_LIBRARY_PATH, which that option overrides,
-    // comes first in it.
-    let mut head = [
-        argv0,
-        c"--library-path".as_ptr() as usize,
-        0,
-        c"--argv0".as_ptr() as usize,
-        argv0,
-        execfn,
-    ];
-    let mut len = 1;
-    if !direct {
-        head[0] = execfn;
-        len = head.len();
-    }
-    if let Some(lib) = library_path {
-        head[2] = compose(false, user, lib);
-        len = len.max(3);
-    }
-    trace(
-        program,
-        loaded,
-        library_path,
-        if head[2] != 0 {
-            rld_shim::text!("as --library-path (ld.so run by hand)")
-        } else {
-            rld_shim::text!("(an option that only prints)")
-        },
-    );
-    stack
-        .rebuild_argv(&head[..len], 1)
-        .unwrap_or_else(|e| stack_fail(e));
-    // `ld.so` recognises being run by hand by AT_ENTRY being its own entry.
-    set_aux(stack, AT_ENTRY, mapped.entry);
-    set_aux(stack, AT_PHDR, mapped.phdr.unwrap_or(0));
-    set_aux(stack, AT_PHNUM, mapped.phnum);
-    set_aux(stack, AT_BASE, 0);
     (mapped.entry, stack.sp_ptr())
 }
 
@@ -234,52 +156,28 @@ fn set_aux(stack: &mut Stack<'_>, key: u32, value: usize) {
 
 /// The debug log's one line about what rld decided.
 #[inline(never)]
-fn trace(program: &[u8], loaded: &Loaded<'_>, library_path: Option<Candidate<'_>>, how: &[u8]) {
+fn trace(plan: &Plan<'_>, loaded: &Loaded<'_>) {
     logging::log(
         Level::Debug,
         rld_shim::text!("rld: debug: \x01: ld.so \x01 at \x02; library path \x01 \x01"),
         &[
-            B(program),
+            B(plan.program),
             V(loaded.candidate),
             N(loaded.mapped.base),
-            library_path.as_ref().map_or(B(b"none"), |lib| V(lib)),
-            V(&Msg(how, &[])),
+            plan.library_path.as_ref().map_or(B(b"none"), |lib| V(lib)),
+            B(plan.reach.describe()),
         ],
     );
 }
 
-/// Whether `arg` is one of the NUL-terminated words of `list`.
-fn listed(arg: &[u8], list: &[u8]) -> bool {
-    list.split(|&b| b == 0).any(|word| word == arg)
-}
-
-/// The address of the NUL-terminated library path `ld.so` gets: the
-/// environment entry `LD_LIBRARY_PATH=USER:OURS` (`entry`) or the bare path
-/// `USER:OURS` for `--library-path`. Without a user path the string exists
-/// already, and pointing at it saves building it: the compiled-in entry, or
-/// `ours` itself when it is a whole variable's value (no newline trimmed
-/// off, so its NUL follows), and for `NIX_LD_LIBRARY_PATH=VALUE` even the
-/// entry, which is its tail from the fifth byte on.
-fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>) -> usize {
-    const PREFIX: &str = "LD_LIBRARY_PATH=";
-    let prefix = if entry { PREFIX.as_bytes() } else { b"" };
-    if user.is_none_or(|u| u.is_empty()) {
-        let at = ours.path.as_ptr() as usize;
-        if ours.source == Source::Default {
-            let s = rld_shim::DEFAULT_LIBRARY_PATH_ENTRY.as_ptr() as usize;
-            return if entry { s } else { s + PREFIX.len() };
-        }
-        // A variable's value (from the environment, so NUL-terminated)
-        // with no newline trimmed off: its NUL follows.
-        let as_set = raw::first_byte(at + ours.path.len()) == 0;
-        if as_set && !entry {
-            return at;
-        }
-        if as_set && ours.source == Source::Var("NIX_LD_LIBRARY_PATH") {
-            return at - PREFIX.len();
-        }
-    }
-    let len = stack::library_path_len(prefix, user, ours.path);
+/// The address of the NUL-terminated library path `ld.so` gets: where it
+/// is, or in memory that outlives the loader, built there.
+fn library_path_string(path: LibraryPath<'_>) -> usize {
+    let composition = match path {
+        LibraryPath::Existing(string) => return string.as_ptr() as usize,
+        LibraryPath::Composed(composition) => composition,
+    };
+    let len = composition.len();
     let buf = raw::scratch(len).unwrap_or_else(|e| {
         fail(&Msg(
             rld_shim::text!("rld: cannot run the program: no memory for a \x01-byte library path: \x01\nrld: shorten NIX_LD_LIBRARY_PATH"),
@@ -288,7 +186,8 @@ fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>) -> usize {
     });
     // `buf` has exactly the length needed; the panic handler would report
     // a bug in rld otherwise.
-    stack::compose_library_path(prefix, user, ours.path, buf)
+    composition
+        .write_into(buf)
         .map(|s| s.as_ptr() as usize)
         .unwrap_or_else(|| unreachable!())
 }

@@ -1,8 +1,10 @@
 //! Which `ld.so`, which library path and which log level: resolved from the
 //! environment, first found wins, exactly as DESIGN.md's table says.
 
+use core::ffi::CStr;
+
+use crate::libpath::{split_entry, value_of};
 use crate::logging::Level;
-use crate::stack::value_of;
 use crate::text::Piece::B;
 use crate::text::{Out, Show, fill};
 use crate::{DEFAULT_LD_SO, DEFAULT_LIBRARY_PATH};
@@ -19,40 +21,95 @@ pub const VARIABLES: [&str; 6] = [
     "NIX_LD_LOG",
 ];
 
-/// The first value of each of [`VARIABLES`], found in one pass over an
-/// environment: the loader's `getenv` for [`Config::from_values`], which
-/// would otherwise scan the environment once per variable on every start.
+/// The first bytes of [`VARIABLES`]: the loader measures only environment
+/// entries that start with one of them, so a start does not pay a `strlen`
+/// for every variable of a large environment.
+pub const FIRST_BYTES: [u8; 2] = [b'N', b'R'];
+
+const _: () = {
+    let mut i = 0;
+    while i < VARIABLES.len() {
+        let first = VARIABLES[i].as_bytes()[0];
+        assert!(
+            first == FIRST_BYTES[0] || first == FIRST_BYTES[1],
+            "every variable rld reads must start with a byte of FIRST_BYTES"
+        );
+        i += 1;
+    }
+};
+
+/// Whether an environment entry starting with `byte` can set one of
+/// [`VARIABLES`].
+pub fn may_be_ours(byte: u8) -> bool {
+    FIRST_BYTES.contains(&byte)
+}
+
+/// The environment entries that set [`VARIABLES`], the first of each (as
+/// `getenv(3)` finds it), found in one pass over the environment.
+///
+/// Whole entries are kept, not just values: [`crate::libpath::choose`]
+/// reuses an entry's bytes for the library path `ld.so` gets.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Vars<'e>(pub [Option<&'e [u8]>; 6]);
+pub struct Vars<'e> {
+    /// `NIX_LD_{system}`
+    pub ld_so_system: Option<&'e CStr>,
+    /// `NIX_LD`
+    pub ld_so: Option<&'e CStr>,
+    /// `NIX_LD_LIBRARY_PATH_{system}`
+    pub library_path_system: Option<&'e CStr>,
+    /// `NIX_LD_LIBRARY_PATH`
+    pub library_path: Option<&'e CStr>,
+    /// `RLD_LOG`
+    pub rld_log: Option<&'e CStr>,
+    /// `NIX_LD_LOG`
+    pub nix_ld_log: Option<&'e CStr>,
+}
 
 impl<'e> Vars<'e> {
-    /// Scans `NAME=VALUE` entries; the first occurrence wins, as getenv.
-    pub fn scan(env: impl IntoIterator<Item = &'e [u8]>) -> Self {
-        let mut vars = Vars::default();
-        for entry in env {
-            vars.add(entry);
-        }
-        vars
-    }
-
-    /// Takes in one entry, if it sets a variable not seen before. The
-    /// loader calls this in place: a `Vars` returned by value was a copy.
-    pub fn add(&mut self, entry: &'e [u8]) {
-        // Borrowed: iterating the array by value copied it.
-        for (slot, name) in self.0.iter_mut().zip(&VARIABLES) {
-            if slot.is_none() {
-                *slot = value_of(entry, name.as_bytes());
-            }
+    /// Takes in one `NAME=value` entry, if it sets a variable not seen
+    /// before.
+    pub fn add(&mut self, entry: &'e CStr) {
+        let Some((name, _)) = split_entry(entry.to_bytes()) else {
+            return;
+        };
+        if let Some(i) = VARIABLES.iter().position(|v| v.as_bytes() == name) {
+            self.slots_mut()[i].get_or_insert(entry);
         }
     }
 
-    /// The value of `name`; the loader reads the array by position.
-    #[cfg(test)]
-    fn get(&self, name: &str) -> Option<&'e [u8]> {
-        VARIABLES
-            .iter()
-            .position(|&n| n == name)
-            .and_then(|i| self.0[i])
+    /// The whole entry that set `name`, one of [`VARIABLES`].
+    pub fn entry(&self, name: &str) -> Option<&'e CStr> {
+        let i = VARIABLES.iter().position(|&v| v == name)?;
+        self.in_order()[i]
+    }
+
+    /// The fields in the order of [`VARIABLES`].
+    fn in_order(&self) -> [Option<&'e CStr>; 6] {
+        [
+            self.ld_so_system,
+            self.ld_so,
+            self.library_path_system,
+            self.library_path,
+            self.rld_log,
+            self.nix_ld_log,
+        ]
+    }
+
+    /// [`in_order`](Self::in_order), to fill in.
+    fn slots_mut(&mut self) -> [&mut Option<&'e CStr>; 6] {
+        [
+            &mut self.ld_so_system,
+            &mut self.ld_so,
+            &mut self.library_path_system,
+            &mut self.library_path,
+            &mut self.rld_log,
+            &mut self.nix_ld_log,
+        ]
+    }
+
+    /// The value of `name`, one of [`VARIABLES`].
+    pub fn value(&self, name: &str) -> Option<&'e [u8]> {
+        value_of(self.entry(name)?.to_bytes(), name.as_bytes())
     }
 }
 
@@ -66,6 +123,14 @@ pub enum Source {
 }
 
 impl Source {
+    /// The variable's name, if the setting came from one.
+    pub fn variable(&self) -> Option<&'static str> {
+        match self {
+            Source::Var(name) => Some(name),
+            Source::Default => None,
+        }
+    }
+
     /// The variable's name, or `rld's default`.
     pub fn name(&self) -> &'static str {
         match self {
@@ -122,9 +187,14 @@ impl<'e> Config<'e> {
         Config::from_values(&VARIABLES.map(getenv), secure)
     }
 
+    /// [`resolve`](Self::resolve) from the variables found in the
+    /// environment.
+    pub fn from_vars(vars: &Vars<'e>, secure: bool) -> Config<'e> {
+        Config::resolve(|name| vars.value(name), secure)
+    }
+
     /// [`resolve`](Self::resolve) from the values of [`VARIABLES`], in order.
-    #[inline(never)]
-    pub fn from_values(values: &[Option<&'e [u8]>; 6], secure: bool) -> Config<'e> {
+    fn from_values(values: &[Option<&'e [u8]>; 6], secure: bool) -> Config<'e> {
         let default_ld = Candidate {
             path: DEFAULT_LD_SO.as_bytes(),
             source: Source::Default,
@@ -199,21 +269,33 @@ mod tests {
 
     #[test]
     fn vars_scan_keeps_first_occurrences_like_getenv() {
-        let env: [&[u8]; 5] = [
-            b"NIX_LD=/a",
-            b"HOME=/",
-            b"NIX_LD=/b",
-            b"RLD_LOG=debug",
-            b"NIX_LDX=/c",
-        ];
-        let vars = Vars::scan(env);
-        assert_eq!(vars.get("NIX_LD"), Some(&b"/a"[..]));
-        assert_eq!(vars.get("RLD_LOG"), Some(&b"debug"[..]));
-        assert_eq!(vars.get("NIX_LD_LOG"), None);
-        assert_eq!(vars.get("HOME"), None, "only the variables rld reads");
-        let c = Config::resolve(|n| vars.get(n), false);
+        let mut vars = Vars::default();
+        for entry in [
+            c"NIX_LD=/a",
+            c"HOME=/",
+            c"NIX_LD=/b",
+            c"RLD_LOG=debug",
+            c"NIX_LDX=/c",
+            c"NIX_LD_LOG",
+        ] {
+            vars.add(entry);
+        }
+        assert_eq!(vars.value("NIX_LD"), Some(&b"/a"[..]));
+        assert_eq!(vars.entry("NIX_LD"), Some(c"NIX_LD=/a"));
+        assert_eq!(vars.value("RLD_LOG"), Some(&b"debug"[..]));
+        assert_eq!(vars.value("NIX_LD_LOG"), None, "an entry without '='");
+        assert_eq!(vars.value("HOME"), None, "only the variables rld reads");
+        let c = Config::from_vars(&vars, false);
         assert_eq!(c.log_level, Level::Debug);
         assert_eq!(c.candidates().next().unwrap().path, b"/a");
+    }
+
+    #[test]
+    fn every_variable_passes_the_first_byte_filter() {
+        for name in VARIABLES {
+            assert!(may_be_ours(name.as_bytes()[0]), "{name}");
+        }
+        assert!(!may_be_ours(b'L'));
     }
 
     #[test]

@@ -27,8 +27,8 @@ extern crate std;
 #[test]
 fn default_entry_holds_the_default_path() {
     assert_eq!(
-        DEFAULT_LIBRARY_PATH_ENTRY,
-        std::format!("LD_LIBRARY_PATH={DEFAULT_LIBRARY_PATH}\0")
+        libpath::DEFAULT_ENTRY.to_bytes(),
+        std::format!("LD_LIBRARY_PATH={DEFAULT_LIBRARY_PATH}").as_bytes()
     );
 }
 
@@ -48,7 +48,9 @@ mod arch;
 
 pub mod config;
 pub mod elf;
+pub mod launch;
 pub mod ldso;
+pub mod libpath;
 pub mod logging;
 pub mod map;
 pub mod stack;
@@ -65,12 +67,6 @@ pub const DEFAULT_LD_SO: &str = concat!(env!("RLD_PREFIX"), "/lib/ld.so");
 
 /// The library directory used when no variable names one.
 pub const DEFAULT_LIBRARY_PATH: &str = concat!(env!("RLD_PREFIX"), "/lib");
-
-/// `LD_LIBRARY_PATH=` and [`DEFAULT_LIBRARY_PATH`], NUL-terminated: the
-/// loader points `ld.so` at it (or at its path part) instead of building
-/// the string.
-pub const DEFAULT_LIBRARY_PATH_ENTRY: &str =
-    concat!("LD_LIBRARY_PATH=", env!("RLD_PREFIX"), "/lib\0");
 
 /// rld's version, printed by `rld-loader --version`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -61,26 +61,6 @@ pub struct Stack<'w> {
     auxv_end: usize,
 }
 
-/// Where the library path goes in the environment `ld.so` reads.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum EnvSlot<'s> {
-    /// Point environment word `index` at the new entry. `user` is the
-    /// `LD_LIBRARY_PATH` value that word held, if it held one.
-    Replace {
-        index: usize,
-        user: Option<&'s [u8]>,
-    },
-    /// No word can be lent without hiding a variable from `ld.so`, glibc's
-    /// start-up or the libraries' constructors (or there is no environment
-    /// at all): start `ld.so` as if it were run directly on the program,
-    /// with the library path as `--library-path` (see
-    /// [`Stack::rebuild_argv`]). `ld.so` maps the program again and
-    /// rewrites the stack itself, so nothing needs undoing.
-    Relaunch,
-    /// Nowhere (no environment and no arguments at all).
-    Nowhere,
-}
-
 /// Words to put back, as (index, original value).
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub struct Undo {
@@ -107,19 +87,6 @@ impl Undo {
             words[index] = value;
         }
     }
-}
-
-/// `name=value` → `value`, if the entry is for `name`.
-pub fn value_of<'s>(entry: &'s [u8], name: &[u8]) -> Option<&'s [u8]> {
-    match entry.strip_prefix(name)? {
-        [b'=', value @ ..] => Some(value),
-        _ => None,
-    }
-}
-
-/// The variable name of an environment entry.
-fn name_of(entry: &[u8]) -> &[u8] {
-    entry.split(|&b| b == b'=').next().unwrap_or(entry)
 }
 
 impl<'w> Stack<'w> {
@@ -185,6 +152,11 @@ impl<'w> Stack<'w> {
         &self.words[self.env..self.env_end]
     }
 
+    /// Word index of the first environment pointer.
+    pub fn env_index(&self) -> usize {
+        self.env
+    }
+
     /// All words, for [`Undo::apply`] and for handing the block on.
     pub fn words(&mut self) -> &mut [usize] {
         self.words
@@ -224,59 +196,11 @@ impl<'w> Stack<'w> {
         Ok(())
     }
 
-    /// Chooses the environment word that will carry `LD_LIBRARY_PATH` for
-    /// `ld.so`, preferring words whose absence during start-up nobody notices:
-    ///
-    /// 1. the user's own `LD_LIBRARY_PATH` (the last one: `ld.so` uses the
-    ///    last), whose value is kept in front of rld's;
-    /// 2. one of rld's own variables (`NIX_LD*`, `RLD_*`), which `ld.so` and
-    ///    the program's libraries ignore;
-    /// 3. `_`, which shells set to the program's path and nothing reads at
-    ///    start-up;
-    /// 4. otherwise [`EnvSlot::Relaunch`]: any other variable may be read
-    ///    by `ld.so` (`LD_*`), by glibc's tunables (`GLIBC_TUNABLES`,
-    ///    `MALLOC_*`) or by a library's constructor, all before the
-    ///    program's entry point, so none is lent.
-    ///
-    /// Every word lent is put back before the program's entry point.
-    #[inline(never)]
-    pub fn choose_env_slot<'s>(&self, strings: impl Fn(usize) -> &'s [u8]) -> EnvSlot<'s> {
-        let env = self.env();
-        let at = |k: usize| self.env + k;
-        if let Some((k, user)) = env
-            .iter()
-            .enumerate()
-            .rev()
-            .find_map(|(k, &p)| value_of(strings(p), b"LD_LIBRARY_PATH").map(|v| (k, v)))
-        {
-            return EnvSlot::Replace {
-                index: at(k),
-                user: Some(user),
-            };
-        }
-        let lendable = |e: &[u8]| {
-            let n = name_of(e);
-            n.starts_with(b"NIX_LD") || n.starts_with(b"RLD_") || n == b"_"
-        };
-        match env.iter().position(|&p| lendable(strings(p))) {
-            Some(k) => EnvSlot::Replace {
-                index: at(k),
-                user: None,
-            },
-            None if self.argc > 0 => EnvSlot::Relaunch,
-            None => EnvSlot::Nowhere,
-        }
-    }
-
-    /// Makes `ld.so` see the environment entry at address `entry` through
-    /// `slot`, recording what it changed in `undo`. [`EnvSlot::Relaunch`]
-    /// and [`EnvSlot::Nowhere`] change nothing here.
-    #[inline(never)]
-    pub fn apply_env(&mut self, slot: EnvSlot<'_>, entry: usize, undo: &mut Undo) {
-        if let EnvSlot::Replace { index, .. } = slot {
-            undo.save(self.words, index);
-            self.words[index] = entry;
-        }
+    /// Points environment word `index` (see [`env_index`](Self::env_index))
+    /// at the string at address `entry`, recording the old value in `undo`.
+    pub fn lend_env(&mut self, index: usize, entry: usize, undo: &mut Undo) {
+        undo.save(self.words, index);
+        self.words[index] = entry;
     }
 
     /// Points `AT_ENTRY` at `trampoline`, recording the program's entry in
@@ -320,284 +244,5 @@ impl<'w> Stack<'w> {
     }
 }
 
-/// Writes `prefix`, then `user` and `:` if `user` is non-empty, then `ours`
-/// and a NUL into `out`; returns the bytes written (NUL included), or `None`
-/// if `out` is too small.
-pub fn compose_library_path<'o>(
-    prefix: &[u8],
-    user: Option<&[u8]>,
-    ours: &[u8],
-    out: &'o mut [u8],
-) -> Option<&'o [u8]> {
-    let user = user.unwrap_or(b"");
-    let colon: &[u8] = if user.is_empty() { b"" } else { b":" };
-    let mut at = 0;
-    for part in [prefix, user, colon, ours, b"\0"] {
-        out.get_mut(at..at + part.len())?.copy_from_slice(part);
-        at += part.len();
-    }
-    Some(&out[..at])
-}
-
-/// Bytes [`compose_library_path`] needs.
-pub fn library_path_len(prefix: &[u8], user: Option<&[u8]>, ours: &[u8]) -> usize {
-    prefix.len() + user.filter(|u| !u.is_empty()).map_or(0, |u| u.len() + 1) + ours.len() + 1
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::vec;
-    use std::vec::Vec;
-
-    const AT_PAGESZ: usize = 6;
-    const AT_BASE: usize = 7;
-    const ENTRY: usize = AT_ENTRY as usize;
-    /// Headroom words below argc, as the loader leaves them.
-    const H: usize = 8;
-
-    /// A fake stack: strings are numbered from 1 and `strings(p)` looks up
-    /// number `p`, so the tests need no raw pointers.
-    struct Fake {
-        strings: Vec<&'static [u8]>,
-        words: Vec<usize>,
-    }
-
-    impl Fake {
-        fn new(args: &[&'static str], env: &[&'static str]) -> Fake {
-            let mut strings = Vec::new();
-            let mut words = vec![0; H];
-            words.push(args.len());
-            for a in args {
-                strings.push(a.as_bytes());
-                words.push(strings.len());
-            }
-            words.push(0);
-            for e in env {
-                strings.push(e.as_bytes());
-                words.push(strings.len());
-            }
-            words.push(0);
-            words.extend([AT_PAGESZ, 4096, AT_BASE, 0x7000, ENTRY, 0x401000, 0, 0]);
-            Fake { strings, words }
-        }
-    }
-
-    /// Reads the environment the way the C library does: from the word after
-    /// argv's terminator up to the first NULL.
-    fn env_as_seen(words: &[usize], sp: usize, environ_index: usize) -> Vec<usize> {
-        let _ = sp;
-        words[environ_index..]
-            .iter()
-            .take_while(|&&p| p != 0)
-            .copied()
-            .collect()
-    }
-
-    #[test]
-    fn parses_the_kernel_layout() {
-        let mut f = Fake::new(&["prog", "a"], &["A=1", "B=2"]);
-        let s = Stack::parse(&mut f.words, H).unwrap();
-        assert_eq!(s.argc(), 2);
-        assert_eq!(s.argv(), &[1, 2]);
-        assert_eq!(s.env(), &[3, 4]);
-        assert_eq!(s.aux(AT_PAGESZ as u32), Some(4096));
-        assert_eq!(s.aux(99), None);
-    }
-
-    #[test]
-    fn rejects_malformed_stacks() {
-        let mut w = vec![0, 0, 5, 1, 2];
-        assert_eq!(
-            Stack::parse(&mut w, 2).unwrap_err(),
-            StackError::ArgvUnterminated
-        );
-        let mut w = vec![0, 0, 1, 1, 0, 3, 4];
-        assert_eq!(
-            Stack::parse(&mut w, 2).unwrap_err(),
-            StackError::EnvUnterminated
-        );
-        let mut w = vec![0, 0, 1, 1, 0, 0, 6, 4096, 7];
-        assert_eq!(
-            Stack::parse(&mut w, 2).unwrap_err(),
-            StackError::AuxvUnterminated
-        );
-        let mut w = vec![usize::MAX];
-        assert_eq!(
-            Stack::parse(&mut w, 0).unwrap_err(),
-            StackError::ArgvUnterminated
-        );
-    }
-
-    #[test]
-    fn set_aux_changes_one_entry_and_records_it() {
-        let mut f = Fake::new(&["p"], &[]);
-        let original = f.words.clone();
-        let mut s = Stack::parse(&mut f.words, H).unwrap();
-        let mut undo = Undo::new();
-        s.set_aux(AT_BASE as u32, 0x1234, Some(&mut undo)).unwrap();
-        assert_eq!(s.aux(AT_BASE as u32), Some(0x1234));
-        assert_eq!(s.aux(AT_PAGESZ as u32), Some(4096));
-        assert_eq!(s.set_aux(99, 1, None), Err(StackError::MissingAux(99)));
-        undo.apply(s.words());
-        assert_eq!(f.words, original);
-    }
-
-    fn slot_for(env: &[&'static str]) -> (EnvSlot<'static>, usize) {
-        let mut f = Fake::new(&["p"], env);
-        let strings = f.strings.clone();
-        let s = Stack::parse(&mut f.words, H).unwrap();
-        let slot = s.choose_env_slot(|p| strings[p - 1]);
-        (slot, s.env)
-    }
-
-    #[test]
-    fn slot_prefers_the_users_last_ld_library_path() {
-        let (slot, env) = slot_for(&[
-            "LD_LIBRARY_PATH=/a",
-            "X=1",
-            "LD_LIBRARY_PATH=/b",
-            "NIX_LD=/l",
-        ]);
-        assert_eq!(
-            slot,
-            EnvSlot::Replace {
-                index: env + 2,
-                user: Some(b"/b")
-            }
-        );
-    }
-
-    #[test]
-    fn slot_then_prefers_rlds_own_variables() {
-        let (slot, env) = slot_for(&["HOME=/root", "NIX_LD_LIBRARY_PATH=/l", "RLD_LOG=debug"]);
-        assert_eq!(
-            slot,
-            EnvSlot::Replace {
-                index: env + 1,
-                user: None
-            }
-        );
-    }
-
-    #[test]
-    fn slot_lends_only_words_nothing_reads_at_startup() {
-        let (slot, env) = slot_for(&["HOME=/root", "_=/usr/bin/prog", "MALLOC_ARENA_MAX=2"]);
-        assert_eq!(
-            slot,
-            EnvSlot::Replace {
-                index: env + 1,
-                user: None
-            }
-        );
-        for env in [
-            &["HOME=/root", "PATH=/bin"][..],
-            &["LD_PRELOAD=/x.so", "GLIBC_TUNABLES=a=b"],
-            &["MALLOC_PERTURB_=85"],
-            &["LD_BIND_NOW=1"],
-        ] {
-            assert_eq!(slot_for(env).0, EnvSlot::Relaunch, "{env:?}");
-        }
-    }
-
-    #[test]
-    fn slot_for_an_empty_environment() {
-        assert_eq!(slot_for(&[]).0, EnvSlot::Relaunch);
-        let mut f = Fake::new(&[], &[]);
-        let s = Stack::parse(&mut f.words, H).unwrap();
-        assert_eq!(s.choose_env_slot(|_| b""), EnvSlot::Nowhere);
-    }
-
-    /// For every environment with a word to lend: ld.so sees the new entry,
-    /// and after the undo every word is as the kernel left it.
-    #[test]
-    fn apply_then_undo_restores_every_word() {
-        let envs: &[&[&'static str]] = &[
-            &["LD_LIBRARY_PATH=/u", "A=1"],
-            &["LD_LIBRARY_PATH="],
-            &["NIX_LD=/x"],
-            &["HOME=/", "_=/bin/prog", "PATH=/bin"],
-        ];
-        for env in envs {
-            let mut f = Fake::new(&["prog", "arg1"], env);
-            let original = f.words.clone();
-            let strings = f.strings.clone();
-            let new_entry = 1000;
-            let mut s = Stack::parse(&mut f.words, H).unwrap();
-            let mut undo = Undo::default();
-            let slot = s.choose_env_slot(|p| strings[p - 1]);
-            assert!(matches!(slot, EnvSlot::Replace { .. }), "{env:?}");
-            s.apply_env(slot, new_entry, &mut undo);
-            let real_entry = s.redirect_entry(0x9999, &mut undo).unwrap();
-            assert_eq!(real_entry, 0x401000);
-            // What ld.so sees: argc from the stack, environ after argv.
-            let words = s.words();
-            let argc = words[H];
-            let seen = env_as_seen(words, H, H + argc + 2);
-            assert!(seen.contains(&new_entry), "{env:?}: {seen:?}");
-            assert_eq!(seen.len(), env.len(), "{env:?}");
-            undo.apply(words);
-            assert_eq!(words, &original[..], "{env:?}");
-        }
-    }
-
-    /// Checks that the stack at `sp` parses with `argv`, the environment
-    /// and auxiliary vector of `f`, and a 16-byte aligned stack pointer.
-    fn check_rebuilt(s: &mut Stack<'_>, argv: &[usize], env: &[usize]) {
-        let sp = s.sp();
-        assert_eq!((sp * core::mem::size_of::<usize>()) % 16, 0, "alignment");
-        let words = s.words();
-        let again = Stack::parse(words, sp).unwrap();
-        assert_eq!(again.argv(), argv);
-        assert_eq!(again.env(), env);
-        assert_eq!(again.aux(AT_PAGESZ as u32), Some(4096));
-        assert_eq!(again.aux(AT_ENTRY), Some(0x401000));
-    }
-
-    #[test]
-    fn rebuild_argv_for_direct_invocation_and_relaunch() {
-        // rld-loader ./prog x  ->  rld-loader --library-path LP ./prog x
-        let mut f = Fake::new(&["rld-loader", "./prog", "x"], &["A=1"]);
-        let mut s = Stack::parse(&mut f.words, H).unwrap();
-        s.rebuild_argv(&[1, 100, 101], 1).unwrap();
-        check_rebuilt(&mut s, &[1, 100, 101, 2, 3], &[4]);
-        // prog a b  ->  prog --library-path LP --argv0 prog PATH a b
-        let mut f = Fake::new(&["prog", "a", "b"], &["HOME=/"]);
-        let mut s = Stack::parse(&mut f.words, H).unwrap();
-        s.rebuild_argv(&[9, 100, 101, 102, 1, 9], 1).unwrap();
-        check_rebuilt(&mut s, &[9, 100, 101, 102, 1, 9, 2, 3], &[4]);
-        // An empty environment and one argument.
-        let mut f = Fake::new(&["prog"], &[]);
-        let mut s = Stack::parse(&mut f.words, H).unwrap();
-        s.rebuild_argv(&[9, 100, 101, 102, 1, 9], 1).unwrap();
-        check_rebuilt(&mut s, &[9, 100, 101, 102, 1, 9], &[]);
-        // Not enough headroom.
-        let mut f = Fake::new(&["a"], &[]);
-        let mut s = Stack::parse(&mut f.words[H - 2..], 2).unwrap();
-        assert_eq!(
-            s.rebuild_argv(&[1, 2, 3, 4, 5, 6], 1),
-            Err(StackError::NoRoom)
-        );
-    }
-
-    #[test]
-    fn library_path_composition() {
-        let mut out = [0u8; 64];
-        let p = b"LD_LIBRARY_PATH=";
-        assert_eq!(
-            compose_library_path(p, Some(b"/u"), b"/r", &mut out).unwrap(),
-            b"LD_LIBRARY_PATH=/u:/r\0"
-        );
-        assert_eq!(
-            compose_library_path(p, Some(b""), b"/r", &mut out).unwrap(),
-            b"LD_LIBRARY_PATH=/r\0"
-        );
-        assert_eq!(
-            compose_library_path(b"", None, b"/r", &mut out).unwrap(),
-            b"/r\0"
-        );
-        assert_eq!(library_path_len(p, Some(b"/u"), b"/r"), 22);
-        let mut small = [0u8; 4];
-        assert_eq!(compose_library_path(p, None, b"/r", &mut small), None);
-    }
-}
+pub(crate) mod tests;

@@ -1,0 +1,310 @@
+//! How `ld.so` is started, decided from the parsed stack and the
+//! configuration: which environment word carries the library path until the
+//! program's entry, or the arguments `ld.so` gets when it is run as if by
+//! hand, and what the debug line says about it. Pure: the loader's start-up
+//! code maps `ld.so` and carries a [`Plan`] out.
+//!
+//! There are two ways to hand over:
+//!
+//! - **In place** (nearly every start): `ld.so` continues the kernel's start
+//!   of the program. The library path reaches it as `LD_LIBRARY_PATH` on one
+//!   environment word lent for the purpose ([`choose_lend`] says which), and
+//!   the trampoline puts that word and `AT_ENTRY` back before the program's
+//!   entry point runs.
+//! - **By hand**: `ld.so` is started as if run from a shell, on the program,
+//!   with the library path as `--library-path`. This is what running
+//!   `rld-loader PROG` directly means, and the fallback when no environment
+//!   word can be lent: `ld.so` then maps the program again and builds its
+//!   stack itself, so no environment is changed and nothing needs undoing.
+
+use core::ffi::CStr;
+
+use linux_raw_sys::auxvec::{AT_ENTRY, AT_EXECFN, AT_PAGESZ, AT_SECURE};
+
+use crate::config::{Candidate, Config, Vars};
+use crate::libpath::{self, Form, LD_LIBRARY_PATH, LibraryPath};
+use crate::stack::Stack;
+
+/// Whether the process is privileged (`AT_SECURE`: setuid, setgid, file
+/// capabilities). Fails safe: without `AT_SECURE`, assume it is.
+pub fn is_privileged(stack: &Stack<'_>) -> bool {
+    stack.aux(AT_SECURE).is_none_or(|v| v != 0)
+}
+
+/// The page size the kernel reports, or 4 KiB when it reports none that
+/// makes sense.
+pub fn page_size(stack: &Stack<'_>) -> usize {
+    stack
+        .aux(AT_PAGESZ)
+        .filter(|p| p.is_power_of_two() && *p >= 4096)
+        .unwrap_or(4096)
+}
+
+/// What the loader does to start `ld.so`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Plan<'e> {
+    /// The program's name, for messages.
+    pub program: &'e [u8],
+    /// `rld-loader --version`: rld's version line goes before `ld.so`'s.
+    pub print_version: bool,
+    /// The library path added, and where it came from; `None` when none is.
+    pub library_path: Option<Candidate<'e>>,
+    pub handover: Handover<'e>,
+    /// How the library path reaches `ld.so`, for the debug line.
+    pub reach: Reach,
+}
+
+/// See the module docs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Handover<'e> {
+    /// `ld.so` continues the kernel's start; `AT_BASE` becomes its load
+    /// address.
+    InPlace { lend: Option<Lend<'e>> },
+    /// `ld.so` as if run by hand: the arguments before `argv[1]` are
+    /// replaced by `head`, and `AT_ENTRY`, `AT_PHDR` and `AT_PHNUM` describe
+    /// `ld.so` itself (that is how it recognises being run directly), with
+    /// `AT_BASE` 0.
+    ByHand { head: Head<'e> },
+}
+
+/// An environment word lent to carry the library path.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Lend<'e> {
+    /// The word's index in the stack's words.
+    pub index: usize,
+    /// What it points at until the program's entry.
+    pub entry: LibraryPath<'e>,
+}
+
+/// The arguments that replace `argv[0]` when `ld.so` is run by hand.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Head<'e> {
+    args: [Arg<'e>; 6],
+    len: usize,
+}
+
+impl<'e> Head<'e> {
+    fn new(args: &[Arg<'e>]) -> Self {
+        let mut head = Head {
+            args: [Arg::Existing(0); 6],
+            len: args.len(),
+        };
+        head.args[..args.len()].copy_from_slice(args);
+        head
+    }
+
+    pub fn args(&self) -> &[Arg<'e>] {
+        &self.args[..self.len]
+    }
+}
+
+/// One argument of a [`Head`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Arg<'e> {
+    /// A string the kernel passed (`argv[0]`, `AT_EXECFN`), by address.
+    Existing(usize),
+    /// An option of `ld.so`'s.
+    Option(&'static CStr),
+    /// The library path.
+    LibraryPath(LibraryPath<'e>),
+}
+
+/// How the library path reaches `ld.so`; the debug line says it in words.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Reach {
+    /// In `LD_LIBRARY_PATH`, after the user's own value.
+    AfterUsers,
+    /// In `LD_LIBRARY_PATH`, on a word lent until the program's entry.
+    UntilEntry,
+    /// Nowhere: no argument and no environment word to carry it, or a
+    /// privileged start, which adds none.
+    Nowhere,
+    /// As `--library-path`.
+    AsArgument,
+    /// Not at all: `ld.so` was run directly with an option that only prints.
+    PrintOnly,
+}
+
+impl Reach {
+    pub fn describe(self) -> &'static [u8] {
+        match self {
+            Reach::AfterUsers => b"in LD_LIBRARY_PATH, after the user's",
+            Reach::UntilEntry => b"in LD_LIBRARY_PATH until the program's entry",
+            Reach::Nowhere => b"nowhere (no arguments, no environment)",
+            Reach::AsArgument => b"as --library-path (ld.so run by hand)",
+            Reach::PrintOnly => b"(an option that only prints)",
+        }
+    }
+}
+
+/// Options of a directly run `ld.so` that print something and exit: they
+/// take no library path, which would change what `ld.so` prints.
+const PRINT_ONLY: [&[u8]; 4] = [
+    b"--help",
+    b"--version",
+    b"--list-tunables",
+    b"--list-diagnostics",
+];
+
+/// Decides how to start `ld.so`. `strings` reads the C string at an address
+/// the stack holds (0 reads as empty); `vars` are the variables `config`
+/// was resolved from; `own_entry` is the loader's entry point, which
+/// `AT_ENTRY` names when the loader itself was run.
+pub fn plan<'e>(
+    stack: &Stack<'_>,
+    strings: impl Fn(usize) -> &'e CStr,
+    config: &Config<'e>,
+    vars: &Vars<'e>,
+    own_entry: usize,
+) -> Plan<'e> {
+    let argv = stack.argv();
+    let argv0 = argv.first().copied().unwrap_or(0);
+    let execfn = stack.aux(AT_EXECFN).unwrap_or(argv0);
+    let library_path = config.library_path;
+    // The string for the library path in `form`, after the user's value.
+    let path_string = |form, user, ours: Candidate<'e>| {
+        let entry = ours.source.variable().and_then(|name| vars.entry(name));
+        libpath::choose(form, user, ours, entry)
+    };
+
+    if stack.aux(AT_ENTRY) == Some(own_entry) {
+        // Run directly: `rld-loader [OPTIONS] PROGRAM [ARGS]`.
+        let first = argv.get(1).map(|&p| strings(p).to_bytes());
+        let print_only = first.is_none_or(|arg| PRINT_ONLY.contains(&arg));
+        let library_path = library_path.filter(|_| !print_only);
+        let head = match library_path {
+            Some(ours) => Head::new(&[
+                Arg::Existing(argv0),
+                Arg::Option(c"--library-path"),
+                Arg::LibraryPath(path_string(
+                    Form::Argument,
+                    user_value(stack, &strings),
+                    ours,
+                )),
+            ]),
+            None => Head::new(&[Arg::Existing(argv0)]),
+        };
+        return Plan {
+            program: first.unwrap_or(b"rld-loader"),
+            print_version: first == Some(b"--version"),
+            library_path,
+            handover: Handover::ByHand { head },
+            reach: match library_path {
+                Some(_) => Reach::AsArgument,
+                None => Reach::PrintOnly,
+            },
+        };
+    }
+
+    let program = match execfn {
+        0 => &b"the program"[..],
+        p => strings(p).to_bytes(),
+    };
+    let in_place = |lend, reach| Plan {
+        program,
+        print_version: false,
+        library_path,
+        handover: Handover::InPlace { lend },
+        reach,
+    };
+    let Some(ours) = library_path else {
+        // Privileged: the environment stays exactly as the kernel gave it.
+        return in_place(None, Reach::Nowhere);
+    };
+    match choose_lend(stack, &strings) {
+        Slot::Word { index, user } => in_place(
+            Some(Lend {
+                index,
+                entry: path_string(Form::Entry, user, ours),
+            }),
+            if user.is_some() {
+                Reach::AfterUsers
+            } else {
+                Reach::UntilEntry
+            },
+        ),
+        Slot::None if argv.is_empty() => in_place(None, Reach::Nowhere),
+        Slot::None => Plan {
+            program,
+            print_version: false,
+            library_path,
+            handover: Handover::ByHand {
+                // PROG ARGS -> ld.so --library-path LP --argv0 PROG PATH ARGS
+                head: Head::new(&[
+                    Arg::Existing(execfn),
+                    Arg::Option(c"--library-path"),
+                    Arg::LibraryPath(path_string(Form::Argument, None, ours)),
+                    Arg::Option(c"--argv0"),
+                    Arg::Existing(argv0),
+                    Arg::Existing(execfn),
+                ]),
+            },
+            reach: Reach::AsArgument,
+        },
+    }
+}
+
+/// The environment word to lend, if any.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Slot<'e> {
+    /// Word `index` of the stack; `user` is the `LD_LIBRARY_PATH` value it
+    /// held, if it held one.
+    Word {
+        index: usize,
+        user: Option<&'e [u8]>,
+    },
+    /// None can be lent.
+    None,
+}
+
+/// The value of the user's `LD_LIBRARY_PATH` that `ld.so` would use (the
+/// last one).
+fn user_value<'e>(stack: &Stack<'_>, strings: &impl Fn(usize) -> &'e CStr) -> Option<&'e [u8]> {
+    match choose_lend(stack, strings) {
+        Slot::Word { user, .. } => user,
+        Slot::None => None,
+    }
+}
+
+/// Chooses the environment word that carries `LD_LIBRARY_PATH` for
+/// `ld.so`, preferring words whose absence during start-up nobody notices:
+///
+/// 1. the user's own `LD_LIBRARY_PATH` (the last one: `ld.so` uses the
+///    last), whose value is kept in front of rld's;
+/// 2. one of rld's own variables (`NIX_LD*`, `RLD_*`), which `ld.so` and
+///    the program's libraries ignore;
+/// 3. `_`, which shells set to the program's path and nothing reads at
+///    start-up;
+/// 4. otherwise none: any other variable may be read by `ld.so` (`LD_*`),
+///    by glibc's tunables (`GLIBC_TUNABLES`, `MALLOC_*`) or by a library's
+///    constructor, all before the program's entry point.
+fn choose_lend<'e>(stack: &Stack<'_>, strings: &impl Fn(usize) -> &'e CStr) -> Slot<'e> {
+    let env = stack.env();
+    let index = |k: usize| stack.env_index() + k;
+    let entry = |p: usize| strings(p).to_bytes();
+    if let Some((k, user)) = env
+        .iter()
+        .enumerate()
+        .rev()
+        .find_map(|(k, &p)| libpath::value_of(entry(p), LD_LIBRARY_PATH).map(|v| (k, v)))
+    {
+        return Slot::Word {
+            index: index(k),
+            user: Some(user),
+        };
+    }
+    let lendable = |e: &[u8]| match libpath::split_entry(e) {
+        Some((name, _)) => name.starts_with(b"NIX_LD") || name.starts_with(b"RLD_") || name == b"_",
+        None => false,
+    };
+    match env.iter().position(|&p| lendable(entry(p))) {
+        Some(k) => Slot::Word {
+            index: index(k),
+            user: None,
+        },
+        None => Slot::None,
+    }
+}
+
+#[cfg(test)]
+mod tests;
