@@ -92,7 +92,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     // variables (all start with N or R) are measured at all.
     let mut vars = Vars::default();
     for &p in stack.env() {
-        if matches!(raw::first_byte(p), b'N' | b'R') {
+        if matches!(raw::byte_at(p), b'N' | b'R') {
             vars.add(cstr(p));
         }
     }
@@ -271,7 +271,7 @@ fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>) -> usize {
         }
         // A variable's value (from the environment, so NUL-terminated)
         // with no newline trimmed off: its NUL follows.
-        let as_set = raw::first_byte(at + ours.path.len()) == 0;
+        let as_set = raw::byte_at(at + ours.path.len()) == 0;
         if as_set && !entry {
             return at;
         }
