@@ -21,7 +21,7 @@ use rld_shim::ldso::{self, Loaded};
 use rld_shim::logging::{self, Level};
 use rld_shim::stack::{self, EnvSlot, Stack, StackError};
 use rld_shim::sys;
-use rld_shim::text::Piece::{B, N, V};
+use rld_shim::text::Piece;
 use rld_shim::text::{Msg, Show};
 
 use crate::arch::{self, HEADROOM};
@@ -59,7 +59,7 @@ pub extern "C" fn rld_restore() -> usize {
 
 /// Prints `message` (one or two lines, each starting `rld:`) and exits 127.
 fn fail(message: &dyn Show) -> ! {
-    logging::print(2, b"\x01", &[V(message)]);
+    logging::print(2, b"{}", &[Piece::Show(message)]);
     sys::exit(127)
 }
 
@@ -68,9 +68,7 @@ fn fail(message: &dyn Show) -> ! {
 /// tell a user nothing, and saying it cost the loader 400 bytes.
 fn stack_fail(_: StackError) -> ! {
     fail(&Msg(
-        rld_shim::text!(
-            "rld: cannot start the program: the kernel or the program that ran it passed a malformed process stack"
-        ),
+        b"rld: cannot start the program: the kernel or the program that ran it passed a malformed process stack",
         &[],
     ))
 }
@@ -154,15 +152,13 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             loaded,
             library_path,
             match slot {
-                EnvSlot::Replace { user: Some(_), .. } => {
-                    rld_shim::text!("in LD_LIBRARY_PATH, after the user's")
-                }
+                EnvSlot::Replace { user: Some(_), .. } => b"in LD_LIBRARY_PATH, after the user's",
                 EnvSlot::Replace { user: None, .. } => {
-                    rld_shim::text!("in LD_LIBRARY_PATH until the program's entry")
+                    b"in LD_LIBRARY_PATH until the program's entry"
                 }
                 // A privileged start (no library path) logs nothing at
                 // debug level: its log level is fixed at warn.
-                _ => rld_shim::text!("nowhere (no arguments, no environment)"),
+                _ => b"nowhere (no arguments, no environment)",
             },
         );
         set_aux(stack, AT_BASE, mapped.base);
@@ -210,9 +206,9 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         loaded,
         library_path,
         if head[2] != 0 {
-            rld_shim::text!("as --library-path (ld.so run by hand)")
+            b"as --library-path (ld.so run by hand)"
         } else {
-            rld_shim::text!("(an option that only prints)")
+            b"(an option that only prints)"
         },
     );
     stack
@@ -237,13 +233,15 @@ fn set_aux(stack: &mut Stack<'_>, key: u32, value: usize) {
 fn trace(program: &[u8], loaded: &Loaded<'_>, library_path: Option<Candidate<'_>>, how: &[u8]) {
     logging::log(
         Level::Debug,
-        rld_shim::text!("rld: debug: \x01: ld.so \x01 at \x02; library path \x01 \x01"),
+        b"rld: debug: {}: ld.so {} at {}; library path {} {}",
         &[
-            B(program),
-            V(loaded.candidate),
-            N(loaded.mapped.base),
-            library_path.as_ref().map_or(B(b"none"), |lib| V(lib)),
-            V(&Msg(how, &[])),
+            Piece::Bytes(program),
+            Piece::Show(loaded.candidate),
+            Piece::Hex(loaded.mapped.base),
+            library_path
+                .as_ref()
+                .map_or(Piece::Bytes(b"none"), |lib| Piece::Show(lib)),
+            Piece::Show(&Msg(how, &[])),
         ],
     );
 }
@@ -282,8 +280,8 @@ fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>) -> usize {
     let len = stack::library_path_len(prefix, user, ours.path);
     let buf = raw::scratch(len).unwrap_or_else(|e| {
         fail(&Msg(
-            rld_shim::text!("rld: cannot run the program: no memory for a \x01-byte library path: \x01\nrld: shorten NIX_LD_LIBRARY_PATH"),
-            &[N(len), V(&e)],
+            b"rld: cannot run the program: no memory for a {}-byte library path: {}\nrld: shorten NIX_LD_LIBRARY_PATH",
+            &[Piece::Num(len), Piece::Show(&e)],
         ))
     });
     // `buf` has exactly the length needed; the panic handler would report
@@ -298,11 +296,12 @@ fn compose(entry: bool, user: Option<&[u8]>, ours: Candidate<'_>) -> usize {
 fn print_version(loaded: &Loaded<'_>) {
     logging::print(
         1,
-        rld_shim::text!(concat!(
+        concat!(
             "rld-loader ",
             env!("CARGO_PKG_VERSION"),
-            " (rld), running \x01"
-        )),
-        &[V(loaded.candidate)],
+            " (rld), running {}"
+        )
+        .as_bytes(),
+        &[Piece::Show(loaded.candidate)],
     );
 }

@@ -3,7 +3,7 @@
 
 use crate::logging::Level;
 use crate::stack::value_of;
-use crate::text::Piece::B;
+use crate::text::Piece;
 use crate::text::{Out, Show, fill};
 use crate::{DEFAULT_LD_SO, DEFAULT_LIBRARY_PATH};
 
@@ -86,8 +86,11 @@ impl Show for Candidate<'_> {
     fn show(&self, out: &mut Out<'_>) {
         fill(
             out,
-            b"\x01 (from \x01)",
-            &[B(self.path), B(self.source.name().as_bytes())],
+            b"{} (from {})",
+            &[
+                Piece::Bytes(self.path),
+                Piece::Bytes(self.source.name().as_bytes()),
+            ],
         )
     }
 }
