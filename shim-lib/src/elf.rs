@@ -322,7 +322,7 @@ pub struct Segment {
 impl Segment {
     /// The fields of the program header `raw` (one entry). Always inlined:
     /// called, it returns the segment through memory and both callers
-    /// reload every field from there (200 bytes more in the loader).
+    /// reload every field from there.
     #[inline(always)]
     fn read(raw: &[u8]) -> Segment {
         Segment {

@@ -20,10 +20,10 @@ use crate::arch::syscall3;
 use crate::text::Piece::Num;
 use crate::text::{Out, Show, fill, lookup};
 
-/// A system call with at most three arguments. i686 has its own (in
-/// registers, with no argument array in memory: 40 bytes a call in the
-/// loader); elsewhere `syscall` passes every argument in a register
-/// already.
+/// A system call with at most three arguments. i686 has its own, which
+/// passes them in registers instead of building an argument array in
+/// memory at every call; elsewhere `syscall` passes every argument in a
+/// register already.
 ///
 /// # Safety
 ///
