@@ -62,7 +62,7 @@ pub fn c_str(ptr: usize) -> &'static CStr {
 
 /// The byte at `ptr`, which points into a string the kernel passed (an
 /// entry's start, or any byte up to its NUL; 0 at the end).
-pub fn first_byte(ptr: usize) -> u8 {
+pub fn byte_at(ptr: usize) -> u8 {
     // SAFETY: as for `cstr`: the pointer is within a live NUL-terminated
     // string, its NUL included, so one byte is readable.
     unsafe { *(ptr as *const u8) }

@@ -26,7 +26,8 @@ use linux_raw_sys::elf_uapi::DT_NULL;
 const DT_RELRSZ: usize = 35;
 const DT_RELR: usize = 36;
 
-const WORD: usize = core::mem::size_of::<usize>();
+/// Bytes in one `DT_RELR` entry: a machine word.
+const RELR_ENTRY_BYTES: usize = core::mem::size_of::<usize>();
 
 /// Applies our relocations.
 ///
@@ -80,6 +81,6 @@ pub unsafe fn relocate(base: usize, dynamic: *const usize) {
             // SAFETY: advances within our data segment.
             where_ = unsafe { where_.add(usize::BITS as usize - 1) };
         }
-        off += WORD;
+        off += RELR_ENTRY_BYTES;
     }
 }

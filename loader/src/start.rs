@@ -21,7 +21,7 @@ use rld_shim::libpath::LibraryPath;
 use rld_shim::logging::{self, Level};
 use rld_shim::stack::{Stack, StackError};
 use rld_shim::sys;
-use rld_shim::text::Piece::{B, N, V};
+use rld_shim::text::Piece;
 use rld_shim::text::{Msg, Show};
 
 use crate::arch::{self, HEADROOM};
@@ -59,7 +59,7 @@ pub extern "C" fn rld_restore() -> usize {
 
 /// Prints `message` (one or two lines, each starting `rld:`) and exits 127.
 fn fail(message: &dyn Show) -> ! {
-    logging::print(2, b"\x01", &[V(message)]);
+    logging::print(2, b"{}", &[Piece::Show(message)]);
     sys::exit(127)
 }
 
@@ -68,9 +68,7 @@ fn fail(message: &dyn Show) -> ! {
 /// tell a user nothing, and saying it cost the loader 400 bytes.
 fn stack_fail(_: StackError) -> ! {
     fail(&Msg(
-        rld_shim::text!(
-            "rld: cannot start the program: the kernel or the program that ran it passed a malformed process stack"
-        ),
+        b"rld: cannot start the program: the kernel or the program that ran it passed a malformed process stack",
         &[],
     ))
 }
@@ -90,7 +88,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     // variables are measured at all.
     let mut vars = Vars::default();
     for &p in stack.env() {
-        if config::may_be_ours(raw::first_byte(p)) {
+        if config::may_be_ours(raw::byte_at(p)) {
             vars.add(c_str(p));
         }
     }
@@ -159,13 +157,15 @@ fn set_aux(stack: &mut Stack<'_>, key: u32, value: usize) {
 fn trace(plan: &Plan<'_>, loaded: &Loaded<'_>) {
     logging::log(
         Level::Debug,
-        rld_shim::text!("rld: debug: \x01: ld.so \x01 at \x02; library path \x01 \x01"),
+        b"rld: debug: {}: ld.so {} at {}; library path {} {}",
         &[
-            B(plan.program),
-            V(loaded.candidate),
-            N(loaded.mapped.base),
-            plan.library_path.as_ref().map_or(B(b"none"), |lib| V(lib)),
-            B(plan.reach.describe()),
+            Piece::Bytes(plan.program),
+            Piece::Show(loaded.candidate),
+            Piece::Hex(loaded.mapped.base),
+            plan.library_path
+                .as_ref()
+                .map_or(Piece::Bytes(b"none"), |lib| Piece::Show(lib)),
+            Piece::Bytes(plan.reach.describe()),
         ],
     );
 }
@@ -180,8 +180,8 @@ fn library_path_string(path: LibraryPath<'_>) -> usize {
     let len = composition.len();
     let buf = raw::scratch(len).unwrap_or_else(|e| {
         fail(&Msg(
-            rld_shim::text!("rld: cannot run the program: no memory for a \x01-byte library path: \x01\nrld: shorten NIX_LD_LIBRARY_PATH"),
-            &[N(len), V(&e)],
+            b"rld: cannot run the program: no memory for a {}-byte library path: {}\nrld: shorten NIX_LD_LIBRARY_PATH",
+            &[Piece::Num(len), Piece::Show(&e)],
         ))
     });
     // `buf` has exactly the length needed; the panic handler would report
@@ -197,11 +197,12 @@ fn library_path_string(path: LibraryPath<'_>) -> usize {
 fn print_version(loaded: &Loaded<'_>) {
     logging::print(
         1,
-        rld_shim::text!(concat!(
+        concat!(
             "rld-loader ",
             env!("CARGO_PKG_VERSION"),
-            " (rld), running \x01"
-        )),
-        &[V(loaded.candidate)],
+            " (rld), running {}"
+        )
+        .as_bytes(),
+        &[Piece::Show(loaded.candidate)],
     );
 }

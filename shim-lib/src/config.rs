@@ -5,7 +5,7 @@ use core::ffi::CStr;
 
 use crate::libpath::{split_entry, value_of};
 use crate::logging::Level;
-use crate::text::Piece::B;
+use crate::text::Piece;
 use crate::text::{Out, Show, fill};
 use crate::{DEFAULT_LD_SO, DEFAULT_LIBRARY_PATH};
 
@@ -151,8 +151,11 @@ impl Show for Candidate<'_> {
     fn show(&self, out: &mut Out<'_>) {
         fill(
             out,
-            b"\x01 (from \x01)",
-            &[B(self.path), B(self.source.name().as_bytes())],
+            b"{} (from {})",
+            &[
+                Piece::Bytes(self.path),
+                Piece::Bytes(self.source.name().as_bytes()),
+            ],
         )
     }
 }

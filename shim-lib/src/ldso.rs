@@ -9,7 +9,7 @@ use crate::elf::{self, EHDR_SIZE, ElfError, MAX_PHNUM, PHDR_SIZE};
 use crate::logging::{self, Level};
 use crate::map::{self, Mapped};
 use crate::sys::{Errno, Fd};
-use crate::text::Piece::{B, V};
+use crate::text::Piece;
 use crate::text::{Msg, Out, Show, fill};
 
 pub use crate::sys::PATH_MAX;
@@ -46,12 +46,12 @@ impl Show for Problem {
             Problem::Os(e) => e.show(out),
             Problem::NotRegular(kind) => fill(
                 out,
-                crate::text!("it is \x01, not a file"),
-                &[B(kind.as_bytes())],
+                b"it is {}, not a file",
+                &[Piece::Bytes(kind.as_bytes())],
             ),
             Problem::Elf(e) => e.show(out),
-            Problem::Map(e) => fill(out, crate::text!("mapping it failed: \x01"), &[V(e)]),
-            Problem::NotAbsolute => fill(out, crate::text!("it is not an absolute path"), &[]),
+            Problem::Map(e) => fill(out, b"mapping it failed: {}", &[Piece::Show(e)]),
+            Problem::NotAbsolute => fill(out, b"it is not an absolute path", &[]),
         }
     }
 }
@@ -66,7 +66,11 @@ pub struct Rejected<'e> {
 
 impl Show for Rejected<'_> {
     fn show(&self, out: &mut Out<'_>) {
-        fill(out, b"\x01: \x01", &[V(self.candidate), V(&self.problem)])
+        fill(
+            out,
+            b"{}: {}",
+            &[Piece::Show(self.candidate), Piece::Show(&self.problem)],
+        )
     }
 }
 
@@ -87,25 +91,19 @@ impl LoadError<'_> {
     fn hint(&self) -> (&'static [u8], &'static str) {
         match (self.last.candidate.source, self.last.problem) {
             (_, Problem::Map(_)) => (
-                crate::text!("the system is out of memory or address space; try again"),
+                b"the system is out of memory or address space; try again",
                 "",
             ),
             (Source::Default, Problem::Os(e)) if e.is_missing() => (
-                crate::text!(
-                    "enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for \x01"
-                ),
+                b"enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for {}",
                 "",
             ),
             (Source::Default, _) => (
-                crate::text!(
-                    "rld's default ld.so is damaged: rebuild the system, or set NIX_LD to the ld.so of a glibc for \x01"
-                ),
+                b"rld's default ld.so is damaged: rebuild the system, or set NIX_LD to the ld.so of a glibc for {}",
                 "",
             ),
             (Source::Var(name), _) => (
-                crate::text!(
-                    "set \x01 to the ld.so of a glibc for \x01 (the path in $NIX_CC/nix-support/dynamic-linker), or unset it"
-                ),
+                b"set {} to the ld.so of a glibc for {} (the path in $NIX_CC/nix-support/dynamic-linker), or unset it",
                 name,
             ),
         }
@@ -134,7 +132,7 @@ impl Show for Report<'_> {
         // The parts as `Msg`s, which the loader has anyway: a `Show` type
         // per part cost a function and a vtable each.
         let (hint, var) = self.error.hint();
-        let hint_args = [B(var.as_bytes()), B(elf::own_arch())];
+        let hint_args = [Piece::Bytes(var.as_bytes()), Piece::Bytes(elf::own_arch())];
         let hint = Msg(
             hint,
             if var.is_empty() {
@@ -146,20 +144,20 @@ impl Show for Report<'_> {
         let skipped_args;
         let skipped = match skipped {
             Some(s) => {
-                skipped_args = [V(s.candidate), V(&s.problem)];
-                Msg(crate::text!("\x01: \x01; then "), &skipped_args)
+                skipped_args = [Piece::Show(s.candidate), Piece::Show(&s.problem)];
+                Msg(b"{}: {}; then ", &skipped_args)
             }
             None => Msg(b"", &[]),
         };
         fill(
             out,
-            crate::text!("rld: cannot run \x01: ld.so \x01\x01: \x01\nrld: \x01"),
+            b"rld: cannot run {}: ld.so {}{}: {}\nrld: {}",
             &[
-                B(self.program),
-                V(&skipped),
-                V(last.candidate),
-                V(&last.problem),
-                V(&hint),
+                Piece::Bytes(self.program),
+                Piece::Show(&skipped),
+                Piece::Show(last.candidate),
+                Piece::Show(&last.problem),
+                Piece::Show(&hint),
             ],
         );
     }
@@ -209,8 +207,11 @@ pub fn load<'e>(config: &'e Config<'e>, page: usize) -> Result<Loaded<'e>, LoadE
         }
         logging::log(
             Level::Debug,
-            crate::text!("rld: debug: skipping \x01: \x01"),
-            &[V(rejected.candidate), V(&rejected.problem)],
+            b"rld: debug: skipping {}: {}",
+            &[
+                Piece::Show(rejected.candidate),
+                Piece::Show(&rejected.problem),
+            ],
         );
         skipped.get_or_insert(rejected);
         i += 1;
@@ -226,8 +227,8 @@ fn warn_if_gone(skipped: &Rejected<'_>, used: &Candidate<'_>) {
     {
         logging::log(
             Level::Warn,
-            crate::text!("rld: warning: \x01 does not exist (garbage-collected?); using \x01"),
-            &[V(skipped.candidate), V(used)],
+            b"rld: warning: {} does not exist (garbage-collected?); using {}",
+            &[Piece::Show(skipped.candidate), Piece::Show(used)],
         );
     }
 }

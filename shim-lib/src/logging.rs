@@ -71,8 +71,8 @@ pub fn enabled(level: Level) -> bool {
 
 /// Writes one line at `level`, if enabled: `template` filled with `args`
 /// (see [`fill`]). The template starts with the level's prefix
-/// (`rld: warning: `, `rld: debug: `): written out, it costs less than
-/// looking it up.
+/// (`rld: warning: `, `rld: debug: `), written out, so that the source
+/// and `strings` show each line whole.
 pub fn log(level: Level, template: &[u8], args: &[Piece<'_>]) {
     if enabled(level) {
         print(2, template, args);

@@ -9,7 +9,7 @@
 
 use linux_raw_sys::auxvec::{AT_ENTRY, AT_NULL};
 
-use crate::text::Piece::N;
+use crate::text::Piece;
 use crate::text::{Out, Show, fill};
 
 /// More auxiliary vector entries than any kernel passes (Linux has ~30).
@@ -27,23 +27,14 @@ pub enum StackError {
 
 impl Show for StackError {
     fn show(&self, out: &mut Out<'_>) {
-        let (template, key) = match *self {
-            StackError::ArgvUnterminated => {
-                (crate::text!("the argument vector has no terminator"), 0)
-            }
-            StackError::EnvUnterminated => (crate::text!("the environment has no terminator"), 0),
-            StackError::AuxvUnterminated => {
-                (crate::text!("the auxiliary vector has no AT_NULL entry"), 0)
-            }
-            StackError::MissingAux(key) => {
-                (crate::text!("the auxiliary vector has no entry \x01"), key)
-            }
-            StackError::NoRoom => (
-                crate::text!("there is no room below the stack for extra arguments"),
-                0,
-            ),
+        let (template, key): (&[u8], usize) = match *self {
+            StackError::ArgvUnterminated => (b"the argument vector has no terminator", 0),
+            StackError::EnvUnterminated => (b"the environment has no terminator", 0),
+            StackError::AuxvUnterminated => (b"the auxiliary vector has no AT_NULL entry", 0),
+            StackError::MissingAux(key) => (b"the auxiliary vector has no entry {}", key),
+            StackError::NoRoom => (b"there is no room below the stack for extra arguments", 0),
         };
-        fill(out, template, &[N(key)]);
+        fill(out, template, &[Piece::Num(key)]);
     }
 }
 

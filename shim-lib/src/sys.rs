@@ -17,13 +17,13 @@ use linux_raw_sys::general as k;
 use crate::arch::syscall;
 #[cfg(target_arch = "x86")]
 use crate::arch::syscall3;
-use crate::text::Piece::N;
+use crate::text::Piece::Num;
 use crate::text::{Out, Show, fill, lookup};
 
-/// A system call with at most three arguments. i686 has its own (in
-/// registers, with no argument array in memory: 40 bytes a call in the
-/// loader); elsewhere `syscall` passes every argument in a register
-/// already.
+/// A system call with at most three arguments. i686 has its own, which
+/// passes them in registers instead of building an argument array in
+/// memory at every call; elsewhere `syscall` passes every argument in a
+/// register already.
 ///
 /// # Safety
 ///
@@ -35,30 +35,48 @@ unsafe fn syscall3(nr: u32, a0: usize, a1: usize, a2: usize) -> isize {
     unsafe { syscall(nr, [a0, a1, a2, 0, 0, 0]) }
 }
 
-/// "NUMBER message (NAME)" per line for the errors opening, inspecting,
-/// reading and mapping a file can give, looked up with [`lookup`]; any
-/// other shows as its number. The numbers are the asm-generic ones every architecture
-/// rld supports shares; a unit test checks them against linux-raw-sys.
-const ERRNO_TEXT: &[u8] = crate::text!(table: concat!(
-    "1 Operation not permitted (EPERM)\n",
-    "2 No such file or directory (ENOENT)\n",
-    "5 Input/output error (EIO)\n",
-    "6 No such device or address (ENXIO)\n",
-    "11 Resource temporarily unavailable (EAGAIN)\n",
-    "12 Cannot allocate memory (ENOMEM)\n",
-    "13 Permission denied (EACCES)\n",
-    "19 No such device (ENODEV)\n",
-    "20 Not a directory (ENOTDIR)\n",
-    "21 Is a directory (EISDIR)\n",
-    "22 Invalid argument (EINVAL)\n",
-    "23 Too many open files in system (ENFILE)\n",
-    "24 Too many open files (EMFILE)\n",
-    "26 Text file busy (ETXTBSY)\n",
-    "36 File name too long (ENAMETOOLONG)\n",
-    "40 Too many levels of symbolic links (ELOOP)\n",
-    "75 Value too large for defined data type (EOVERFLOW)\n",
-    "116 Stale file handle (ESTALE)\n",
-));
+/// Defines [`ERRNO_TEXT`] from one line per error: its name, its number
+/// and its usual message. The numbers are the asm-generic ones every
+/// architecture rld supports shares; [`ERRNO_NUMBERS`] lets a unit test
+/// check them against linux-raw-sys.
+macro_rules! errno_table {
+    ($($name:ident = $number:literal => $message:literal,)*) => {
+        /// "NUMBER message (NAME)" per line for the errors opening,
+        /// inspecting, reading and mapping a file can give, looked up with
+        /// [`lookup`]; any other shows as its number.
+        const ERRNO_TEXT: &[u8] = concat!(
+            $($number, " ", $message, " (", stringify!($name), ")\n",)*
+        )
+        .as_bytes();
+
+        /// The kernel's number for each name in [`ERRNO_TEXT`], and the
+        /// number the table gives it.
+        #[cfg(test)]
+        const ERRNO_NUMBERS: &[(&str, u32, u32)] =
+            &[$((stringify!($name), errno::$name, $number),)*];
+    };
+}
+
+errno_table! {
+    EPERM = 1 => "Operation not permitted",
+    ENOENT = 2 => "No such file or directory",
+    EIO = 5 => "Input/output error",
+    ENXIO = 6 => "No such device or address",
+    EAGAIN = 11 => "Resource temporarily unavailable",
+    ENOMEM = 12 => "Cannot allocate memory",
+    EACCES = 13 => "Permission denied",
+    ENODEV = 19 => "No such device",
+    ENOTDIR = 20 => "Not a directory",
+    EISDIR = 21 => "Is a directory",
+    EINVAL = 22 => "Invalid argument",
+    ENFILE = 23 => "Too many open files in system",
+    EMFILE = 24 => "Too many open files",
+    ETXTBSY = 26 => "Text file busy",
+    ENAMETOOLONG = 36 => "File name too long",
+    ELOOP = 40 => "Too many levels of symbolic links",
+    EOVERFLOW = 75 => "Value too large for defined data type",
+    ESTALE = 116 => "Stale file handle",
+}
 
 /// A Linux error number that can say its name and meaning without allocating.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -75,12 +93,11 @@ impl Errno {
     /// what the tests check the table with.
     #[cfg(test)]
     fn describe(self) -> (&'static str, &'static str) {
-        // Test-only: the table is packed, so the text is rendered first
-        // (and leaked, to keep the tests' comparisons simple).
-        let line: &'static str = std::format!("{self}").leak();
+        let line = lookup(ERRNO_TEXT, self.0 as usize).unwrap_or(b"");
+        let line = core::str::from_utf8(line).unwrap();
         match line.strip_suffix(')').and_then(|l| l.rsplit_once(" (")) {
-            Some((msg, name)) if lookup(ERRNO_TEXT, self.0 as usize).is_some() => (name, msg),
-            _ => ("", "Unknown error"),
+            Some((msg, name)) => (name, msg),
+            None => ("", "Unknown error"),
         }
     }
 
@@ -95,11 +112,7 @@ impl Show for Errno {
     fn show(&self, out: &mut Out<'_>) {
         match lookup(ERRNO_TEXT, self.0 as usize) {
             Some(line) => fill(out, line, &[]),
-            None => fill(
-                out,
-                crate::text!("Unknown error (errno \x01)"),
-                &[N(self.0 as usize)],
-            ),
+            None => fill(out, b"Unknown error (errno {})", &[Num(self.0 as usize)]),
         }
     }
 }
@@ -375,29 +388,13 @@ mod tests {
 
     #[test]
     fn errno_table_numbers_match_the_kernels() {
-        let known = [
-            (errno::EPERM, "EPERM"),
-            (errno::ENOENT, "ENOENT"),
-            (errno::EIO, "EIO"),
-            (errno::ENXIO, "ENXIO"),
-            (errno::EAGAIN, "EAGAIN"),
-            (errno::ENOMEM, "ENOMEM"),
-            (errno::EACCES, "EACCES"),
-            (errno::ENODEV, "ENODEV"),
-            (errno::ENOTDIR, "ENOTDIR"),
-            (errno::EISDIR, "EISDIR"),
-            (errno::EINVAL, "EINVAL"),
-            (errno::ENFILE, "ENFILE"),
-            (errno::EMFILE, "EMFILE"),
-            (errno::ETXTBSY, "ETXTBSY"),
-            (errno::ENAMETOOLONG, "ENAMETOOLONG"),
-            (errno::ELOOP, "ELOOP"),
-            (errno::EOVERFLOW, "EOVERFLOW"),
-            (errno::ESTALE, "ESTALE"),
-        ];
-        assert_eq!(ERRNO_TEXT.split(|&b| b == b'\n').count(), known.len() + 1);
-        for (n, name) in known {
-            assert_eq!(Errno(n).describe().0, name);
+        assert_eq!(
+            ERRNO_TEXT.split(|&b| b == b'\n').count(),
+            ERRNO_NUMBERS.len() + 1
+        );
+        for &(name, kernel, ours) in ERRNO_NUMBERS {
+            assert_eq!(ours, kernel, "{name}");
+            assert_eq!(Errno(ours).describe().0, name);
         }
     }
 
