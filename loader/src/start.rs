@@ -177,7 +177,7 @@ fn library_path_string(path: LibraryPath<'_>) -> usize {
         LibraryPath::Existing(string) => return string.as_ptr() as usize,
         LibraryPath::Composed(composition) => composition,
     };
-    let len = composition.len();
+    let len = composition.bytes_needed();
     let buf = raw::scratch(len).unwrap_or_else(|e| {
         fail(&Msg(
             b"rld: cannot run the program: no memory for a {}-byte library path: {}\nrld: shorten NIX_LD_LIBRARY_PATH",

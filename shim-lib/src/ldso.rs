@@ -237,16 +237,16 @@ fn warn_if_gone(skipped: &Rejected<'_>, used: &Candidate<'_>) {
 #[inline(never)]
 pub fn load_one(path: &[u8], page: usize) -> Result<Mapped, Problem> {
     let (fd, size) = open(path)?;
-    with_plan(&fd, size, page as elf::Word, |plan| {
-        map::map(&fd, plan, page).map_err(Problem::Map)
-    })
+    let mut buf = HeaderBuf::new();
+    let plan = read_plan(&fd, size, page, &mut buf)?;
+    map::map(&fd, &plan, page).map_err(Problem::Map)
 }
 
 /// Everything [`load_one`] checks, without mapping anything: what the `rld`
 /// tool reports for a candidate.
 pub fn check_one(path: &[u8], page: usize) -> Result<(), Problem> {
     let (fd, size) = open(path)?;
-    with_plan(&fd, size, page as elf::Word, |_| Ok(()))
+    read_plan(&fd, size, page, &mut HeaderBuf::new()).map(drop)
 }
 
 /// Opens `path`, a regular file, and returns it with its size.
@@ -265,68 +265,59 @@ fn open(path: &[u8]) -> Result<(Fd, u64), Problem> {
 /// Program headers read with the ELF header: real `ld.so`s have about 12.
 const FIRST_PHDRS: usize = 16;
 
-/// Reads and checks the headers of an open file of `size` bytes and hands
-/// the plan to `then`, while the buffer the plan reads its segments from
-/// lives.
+/// Memory for an `ld.so`'s headers, owned by the caller of [`read_plan`]
+/// so that the plan can borrow the program headers from it.
+///
+/// Uninitialised: zeroing it would cost more than everything else rld
+/// does. `first` is last so that it lies at the higher addresses, nearest
+/// the caller's frame: `rest` is rarely touched, and each stack page the
+/// loader touches is a page fault at every start.
+#[repr(C)]
+struct HeaderBuf {
+    /// Program headers that lie elsewhere in the file (more of them than
+    /// `first` holds, or `e_phoff` is not 64), read on their own.
+    rest: [MaybeUninit<u8>; MAX_PHNUM * PHDR_SIZE],
+    /// One read covers the ELF header and, in every real `ld.so`, the
+    /// program headers right behind it.
+    first: [MaybeUninit<u8>; EHDR_SIZE + FIRST_PHDRS * PHDR_SIZE],
+}
+
+impl HeaderBuf {
+    fn new() -> Self {
+        HeaderBuf {
+            rest: [MaybeUninit::uninit(); MAX_PHNUM * PHDR_SIZE],
+            first: [MaybeUninit::uninit(); EHDR_SIZE + FIRST_PHDRS * PHDR_SIZE],
+        }
+    }
+}
+
+/// Reads and checks the headers of an open file of `size` bytes into
+/// `buf`; returns what to map.
 // Inlined into `load_one`, unlike most of the start-up path (see the crate
-// docs), as are `parse_header` and `is_rld`: measured smaller so, and one
-// frame less deep.
-fn with_plan<R>(
+// docs), as are `parse_header` and `is_rld`: one frame less deep.
+fn read_plan<'b>(
     fd: &Fd,
     size: u64,
-    page: elf::Word,
-    then: impl FnOnce(&elf::LoadPlan) -> Result<R, Problem>,
-) -> Result<R, Problem> {
+    page: usize,
+    buf: &'b mut HeaderBuf,
+) -> Result<elf::LoadPlan<'b>, Problem> {
     let size = elf::clamp_size(size);
-    // One read covers the header and, in every real ld.so, the program
-    // headers right behind it. Uninitialised: zeroing it would cost more
-    // than everything else rld does. Small: each stack page the loader
-    // touches is a page fault at every start.
-    let mut buf = [MaybeUninit::<u8>::uninit(); EHDR_SIZE + FIRST_PHDRS * PHDR_SIZE];
-    let want = buf.len().min(size as usize);
-    let head = fd.pread_into(&mut buf[..want], 0).map_err(Problem::Os)?;
+    let want = buf.first.len().min(size as usize);
+    let head = fd
+        .pread_into(&mut buf.first[..want], 0)
+        .map_err(Problem::Os)?;
     let header = elf::parse_header(head, size).map_err(Problem::Elf)?;
     if elf::is_rld(head, &header) {
         return Err(Problem::Elf(ElfError::IsRld));
     }
-    let ph_start = header.phoff as usize;
-    match ph_start
-        .checked_add(header.phnum * PHDR_SIZE)
-        .and_then(|end| head.get(ph_start..end))
-    {
-        Some(phdrs) => plan_then(&header, phdrs, size, page, then),
-        None => plan_from_elsewhere(fd, &header, size, page, then),
-    }
-}
-
-/// The program headers sit past the first read (more of them, or
-/// `e_phoff` is not 64): read them on their own, in a frame used only then.
-#[inline(never)]
-fn plan_from_elsewhere<R>(
-    fd: &Fd,
-    header: &elf::Header,
-    size: elf::Word,
-    page: elf::Word,
-    then: impl FnOnce(&elf::LoadPlan) -> Result<R, Problem>,
-) -> Result<R, Problem> {
-    let mut buf = [MaybeUninit::<u8>::uninit(); MAX_PHNUM * PHDR_SIZE];
-    let phdrs = fd
-        .pread_into(&mut buf[..header.phnum * PHDR_SIZE], header.phoff as usize)
-        .map_err(Problem::Os)?;
-    plan_then(header, phdrs, size, page, then)
-}
-
-/// Checks the program headers `phdrs` and hands the plan to `then`: one
-/// call of each for both places the headers are read into.
-#[inline(never)]
-fn plan_then<R>(
-    header: &elf::Header,
-    phdrs: &[u8],
-    size: elf::Word,
-    page: elf::Word,
-    then: impl FnOnce(&elf::LoadPlan) -> Result<R, Problem>,
-) -> Result<R, Problem> {
-    then(&elf::plan(header, phdrs, size, page).map_err(Problem::Elf)?)
+    let (start, len) = (header.phoff as usize, header.phnum * PHDR_SIZE);
+    let phdrs = match start.checked_add(len).and_then(|end| head.get(start..end)) {
+        Some(phdrs) => phdrs,
+        None => fd
+            .pread_into(&mut buf.rest[..len], start)
+            .map_err(Problem::Os)?,
+    };
+    elf::plan(&header, phdrs, size, page as elf::Word).map_err(Problem::Elf)
 }
 
 #[cfg(test)]
@@ -355,9 +346,9 @@ mod tests {
     /// The segments and entry point `path` would be mapped with.
     fn planned(path: &[u8]) -> Result<(Vec<elf::Segment>, elf::Word), Problem> {
         let (fd, size) = open(path)?;
-        with_plan(&fd, size, PAGE as elf::Word, |p| {
-            Ok((p.segments().collect(), p.entry))
-        })
+        let mut buf = HeaderBuf::new();
+        let plan = read_plan(&fd, size, PAGE, &mut buf)?;
+        Ok((plan.segments().collect(), plan.entry))
     }
 
     #[test]

@@ -86,12 +86,12 @@ impl<'e> Composition<'e> {
     }
 
     /// Bytes the string needs, its NUL included.
-    pub fn len(&self) -> usize {
+    pub fn bytes_needed(&self) -> usize {
         self.parts().iter().map(|part| part.len()).sum()
     }
 
     /// Writes the string into the start of `out`; `None` if `out` is
-    /// shorter than [`len`](Self::len) or a part holds a NUL.
+    /// shorter than [`bytes_needed`](Self::bytes_needed) or a part holds a NUL.
     pub fn write_into<'o>(&self, out: &'o mut [u8]) -> Option<&'o CStr> {
         let mut at = 0;
         for part in self.parts() {
@@ -269,7 +269,7 @@ mod tests {
         };
         let mut out = [0u8; 64];
         assert_eq!(c.write_into(&mut out).unwrap(), c"LD_LIBRARY_PATH=/u:/r");
-        assert_eq!(c.len(), "LD_LIBRARY_PATH=/u:/r\0".len());
+        assert_eq!(c.bytes_needed(), "LD_LIBRARY_PATH=/u:/r\0".len());
         let c = Composition {
             form: Form::Argument,
             user: b"",

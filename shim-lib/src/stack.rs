@@ -129,10 +129,6 @@ impl<'w> Stack<'w> {
         &self.words[self.sp]
     }
 
-    pub fn argc(&self) -> usize {
-        self.argc
-    }
-
     /// The argument pointers.
     pub fn argv(&self) -> &[usize] {
         &self.words[self.sp + 1..self.sp + 1 + self.argc]

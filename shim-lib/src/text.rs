@@ -192,16 +192,6 @@ fn char_len(s: &[u8]) -> usize {
     }
 }
 
-/// Bytes shown with [`show_bytes`], as a value.
-#[derive(Clone, Copy, Debug)]
-pub struct Shown<'a>(pub &'a [u8]);
-
-impl Show for Shown<'_> {
-    fn show(&self, out: &mut Out<'_>) {
-        show_bytes(out, self.0)
-    }
-}
-
 /// An [`Out`] into a fixed byte buffer that keeps what fits and records
 /// whether anything was cut.
 pub struct BufWriter<'b> {
@@ -270,7 +260,7 @@ macro_rules! display_via_show {
     )*};
 }
 
-display_via_show!(Shown<'_>, Msg<'_>);
+display_via_show!(Msg<'_>);
 
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rld_shim::config::{Config, Source};
-use rld_shim::stack::{compose_library_path, library_path_len};
+use rld_shim::libpath::{Composition, Form};
 
 fuzz_target!(|data: &[u8]| {
     let entries: Vec<&[u8]> = data.split(|&b| b == 0).collect();
@@ -25,13 +25,15 @@ fuzz_target!(|data: &[u8]| {
         }
         if let Some(lp) = config.library_path {
             let ours = lp.path;
-            let user = getenv("LD_LIBRARY_PATH");
-            let len = library_path_len(b"LD_LIBRARY_PATH=", user, ours);
+            let user = getenv("LD_LIBRARY_PATH").unwrap_or(b"");
+            let c = Composition { form: Form::Entry, user, ours };
+            let len = c.bytes_needed();
             let mut buf = vec![0u8; len];
-            let s = compose_library_path(b"LD_LIBRARY_PATH=", user, ours, &mut buf).unwrap();
-            assert_eq!(s.len(), len);
-            assert_eq!(s.last(), Some(&0));
-            assert!(s.ends_with(&[ours, b"\0"].concat()));
+            // None only when a part holds a NUL, which an entry cannot.
+            if let Some(s) = c.write_into(&mut buf) {
+                assert_eq!(s.to_bytes_with_nul().len(), len);
+                assert!(s.to_bytes().ends_with(ours));
+            }
         }
     }
 });

@@ -69,7 +69,7 @@ fn env_as_seen(words: &[usize], environ_index: usize) -> Vec<usize> {
 fn parses_the_kernel_layout() {
     let mut f = Fake::new(&["prog", "a"], &["A=1", "B=2"]);
     let s = Stack::parse(&mut f.words, H).unwrap();
-    assert_eq!(s.argc(), 2);
+    assert_eq!(s.argv().len(), 2);
     assert_eq!(s.argv(), &[1, 2]);
     assert_eq!(s.env(), &[3, 4]);
     assert_eq!(s.env_index(), H + 4);

@@ -1,4 +1,15 @@
 use super::*;
+
+/// Bytes shown with [`show_bytes`], as a value.
+struct Shown<'a>(&'a [u8]);
+
+impl Show for Shown<'_> {
+    fn show(&self, out: &mut Out<'_>) {
+        show_bytes(out, self.0)
+    }
+}
+
+display_via_show!(Shown<'_>);
 use std::format;
 use std::string::ToString;
 
