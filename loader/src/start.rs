@@ -65,7 +65,7 @@ fn fail(message: &dyn Show) -> ! {
 
 /// The kernel builds the initial stack, so a real exec never gets here;
 /// which part was malformed (what [`StackError`] says, for the tests) would
-/// tell a user nothing, and saying it cost the loader 400 bytes.
+/// tell a user nothing they could act on.
 fn stack_fail(_: StackError) -> ! {
     fail(&Msg(
         b"rld: cannot start the program: the kernel or the program that ran it passed a malformed process stack",
@@ -78,7 +78,6 @@ fn stack_fail(_: StackError) -> ! {
 fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     let words_ptr = words.as_mut_ptr();
     let words_len = words.len();
-    // Borrowed out of the result, like `loaded` below: a move was a copy.
     let mut parsed = Stack::parse(words, HEADROOM);
     let stack = match &mut parsed {
         Ok(stack) => stack,
@@ -112,8 +111,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             set_aux(stack, AT_BASE, mapped.base);
             if let Some(lend) = lend {
                 let entry = library_path_string(lend.entry);
-                // SAFETY: single-threaded; the only reference. Filled in
-                // place: a local `Undo` moved in afterwards was a copy.
+                // SAFETY: single-threaded; the only reference.
                 let pending = unsafe { PENDING.get() };
                 stack.lend_env(lend.index, entry, &mut pending.undo);
                 pending.entry = stack

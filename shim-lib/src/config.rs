@@ -1,5 +1,5 @@
 //! Which `ld.so`, which library path and which log level: resolved from the
-//! environment, first found wins, exactly as DESIGN.md's table says.
+//! environment, first found wins, as the README's Configuration table says.
 
 use core::ffi::CStr;
 

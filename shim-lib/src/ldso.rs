@@ -59,7 +59,7 @@ impl Show for Problem {
 /// A candidate and what was wrong with it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Rejected<'e> {
-    /// Borrowed from the [`Config`]: a copy per move cost the loader bytes.
+    /// Borrowed from the [`Config`], which outlives every report.
     pub candidate: &'e Candidate<'e>,
     pub problem: Problem,
 }
@@ -218,9 +218,7 @@ pub fn load<'e>(config: &'e Config<'e>, page: usize) -> Result<Loaded<'e>, LoadE
     }
 }
 
-/// The warning for a configured `ld.so` that is gone. Now that `load`
-/// borrows its candidates anyway, inlined: kept apart, it was 8 to 40 bytes
-/// larger.
+/// The warning for a configured `ld.so` that is gone.
 fn warn_if_gone(skipped: &Rejected<'_>, used: &Candidate<'_>) {
     if let Problem::Os(e) = skipped.problem
         && e.is_missing()

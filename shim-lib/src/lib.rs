@@ -10,12 +10,9 @@
 //! ([`sys`], [`map`] and the per-arch system call file); each states the
 //! invariants it relies on.
 //!
-//! Whether a function on the loader's start-up path is inlined is decided
-//! by measuring the stripped loader on every architecture: with LTO,
-//! inlining some into their single caller duplicated code, while inlining
-//! others (the ELF checks and the mapping into `ldso::load_one`) saved
-//! their argument and result copies. `#[inline(never)]` and the comments
-//! beside the exceptions record which way each went.
+//! `#[inline(never)]` on a function of the loader's start-up path marks one
+//! that LTO would otherwise copy into several callers: without those marks
+//! the loader grows by about a kilobyte, past its size budget.
 
 #![no_std]
 #![deny(unsafe_code)]

@@ -43,8 +43,6 @@ const _: () = assert!(
 
 /// Maps `plan` from `fd`; `page` is the one the plan was made for. On
 /// failure nothing stays mapped.
-// Inlined into its one caller, unlike most of the start-up path (see the
-// crate docs), as is `map_segments`: measured smaller so.
 pub fn map(fd: &Fd, plan: &LoadPlan, page: usize) -> Result<Mapped, Errno> {
     // A `Word` is as wide as a `usize`: these casts lose nothing.
     let span = plan.span as usize;
