@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 
-use crate::Error;
+use crate::error::Error;
 
 pub struct Flag {
     pub long: &'static str,

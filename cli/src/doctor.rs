@@ -2,27 +2,18 @@
 //!
 //! Builds a [`Report`] from the file alone (goblin, never running it), the
 //! loader's configuration ([`Settings`]) and the library search
-//! ([`search`]); [`render`](crate::render) prints it for people and serde
-//! for programs.
+//! ([`search`]); the report's types and its verdict live in
+//! [`report`](crate::report), which the renderer reads too.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Serialize;
-
-use crate::inspect::{self, ElfFacts, FileKind, Script};
+use crate::error::io_words;
+use crate::inspect::{self, ElfFacts, FileKind, Script, is_executable};
 use crate::nixpkgs::{self, Provider};
-use crate::search::{self, Library, MissingVersion, SearchPath, Skipped};
+use crate::report::{Fix, Interpreter, LdSo, Missing, Report, Verdict};
+use crate::search::{self, SearchPath};
 use crate::settings::{Env, Settings};
 use crate::system::System;
-
-/// Exit code: the program will run.
-pub const RUNS: i32 = 0;
-/// Exit code: it will run once something is added (libraries, versions,
-/// rld itself, an ld.so).
-pub const NEEDS_SOMETHING: i32 = 1;
-/// Exit code: it cannot run here at all (missing file, not a program,
-/// another architecture, musl), or rld could not examine it.
-pub const CANNOT_RUN: i32 = 2;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -31,105 +22,6 @@ pub struct Options {
     pub assume_rld: bool,
     /// Ask `nix-locate` about missing sonames.
     pub locate: bool,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Interpreter {
-    pub path: String,
-    pub exists: bool,
-    /// `rld-loader`, `nix-ld`, `ld.so` (a real glibc loader), or `None` when
-    /// missing.
-    pub is: Option<&'static str>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Missing {
-    pub soname: String,
-    pub needed_by: Vec<String>,
-    pub providers: Vec<Provider>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Fix {
-    /// The attributes to add, in order, deduplicated.
-    pub attributes: Vec<String>,
-    /// Sonames no table or index knows.
-    pub unknown: Vec<String>,
-    /// `programs.rld.enable = true;` and/or `programs.rld.libraries = …;`.
-    pub nixos: String,
-    pub dev_shell: String,
-}
-
-/// Which ld.so the library search assumed, and why.
-#[derive(Debug, Serialize)]
-pub struct LdSo {
-    pub path: Option<PathBuf>,
-    /// `NIX_LD`, `rld's default`, `the program's interpreter`, …
-    pub source: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub program: String,
-    /// `runs`, `needs-libraries`, `needs-configuration`, `cannot-run`.
-    pub verdict: &'static str,
-    pub exit_code: i32,
-    /// What kind of file it is, in words.
-    pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub elf: Option<ElfFacts>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub script: Option<Script>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub interpreter: Option<Interpreter>,
-    /// `rld` when libraries were resolved as rld-loader runs the program,
-    /// `interpreter` when as its own (non-rld) interpreter does.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolved_as: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ld_so: Option<LdSo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Settings>,
-    pub libraries: Vec<Library>,
-    pub skipped: Vec<Skipped>,
-    pub missing: Vec<Missing>,
-    pub missing_versions: Vec<MissingVersion>,
-    /// What stops it from running, one sentence each, with the fix.
-    pub problems: Vec<String>,
-    pub notes: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<Fix>,
-}
-
-impl Report {
-    fn new(program: &Path, file: String) -> Report {
-        Report {
-            program: program.display().to_string(),
-            verdict: "runs",
-            exit_code: RUNS,
-            file,
-            elf: None,
-            script: None,
-            interpreter: None,
-            resolved_as: None,
-            ld_so: None,
-            settings: None,
-            libraries: vec![],
-            skipped: vec![],
-            missing: vec![],
-            missing_versions: vec![],
-            problems: vec![],
-            notes: vec![],
-            fix: None,
-        }
-    }
-
-    fn cannot_run(mut self, why: String) -> Report {
-        self.verdict = "cannot-run";
-        self.exit_code = CANNOT_RUN;
-        self.problems.push(why);
-        self
-    }
 }
 
 /// The one sentence behind the shell's `required file not found`.
@@ -148,8 +40,7 @@ pub fn doctor(program: &Path, env: &Env, opts: Options) -> Report {
             } else {
                 "unreadable".to_owned()
             };
-            Report::new(program, what)
-                .cannot_run(format!("cannot read {shown}: {}", crate::io_words(&e)))
+            Report::new(program, what).cannot_run(format!("cannot read {shown}: {}", io_words(&e)))
         }
         FileKind::NotRegular(what) => Report::new(program, what.to_owned())
             .cannot_run(format!("{shown} is {what}, not a program")),
@@ -176,7 +67,7 @@ fn script_report(program: &Path, script: Script) -> Report {
         r = r.cannot_run(format!(
             "its #! interpreter {interp} does not exist, so the kernel fails with \"required file not found\" (rld cannot help: it serves ELF programs); fix: run it as `{name} {shown}`, or change its first line to `#!/usr/bin/env {name}`"
         ));
-    } else if !crate::is_executable(program) {
+    } else if !is_executable(program) {
         r.notes.push(format!(
             "{shown} is not executable (no x permission): run `chmod +x {shown}` or `{interp} {shown}`"
         ));
@@ -229,7 +120,7 @@ fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Repo
             "it is linked against musl ({interp}); rld starts glibc programs only; run it with musl's loader: `${{pkgs.musl}}/lib/{loader} {shown}`, or use a glibc build"
         ));
     }
-    if facts.kind != "shared-object" && !crate::is_executable(program) {
+    if facts.kind != "shared-object" && !is_executable(program) {
         r.notes.push(format!(
             "{shown} is not executable (no x permission): run `chmod +x {shown}`"
         ));
@@ -244,11 +135,10 @@ fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Repo
     let needs_rld = loading.needs_rld;
     resolve_libraries(&mut r, program, &facts, system, loading, opts);
     if !r.problems.is_empty() {
-        r.exit_code = NEEDS_SOMETHING;
         r.verdict = if r.missing.is_empty() {
-            "needs-configuration"
+            Verdict::NeedsConfiguration
         } else {
-            "needs-libraries"
+            Verdict::NeedsLibraries
         };
         r.fix = Some(fix(&r.missing, system, needs_rld));
     }

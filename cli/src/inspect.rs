@@ -73,6 +73,11 @@ impl ElfFacts {
     }
 }
 
+/// Whether the current user may execute `path` (access(2) with `X_OK`).
+pub fn is_executable(path: &Path) -> bool {
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
+}
+
 /// Reads and classifies `path`.
 pub fn inspect(path: &Path) -> FileKind {
     let meta = match fs::metadata(path) {

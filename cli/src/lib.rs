@@ -8,72 +8,41 @@
 
 #![deny(unsafe_code)]
 
-pub mod args;
-pub mod doctor;
-pub mod inspect;
-pub mod nixpkgs;
-pub mod render;
-pub mod run;
-pub mod search;
-pub mod settings;
+// The modules in layers, bottom first: a module imports only from the
+// layers before its own (a test below checks it), and this file, the
+// dispatcher, sits on top of them all.
+
+// Errors and the systems rld knows.
+pub mod error;
 pub mod system;
 
+// Reading a file, the loader's configuration, the package table.
+pub mod inspect;
+pub mod nixpkgs;
+pub mod settings;
+
+// The library search.
+pub mod search;
+
+// `rld doctor`'s answer: its types, verdict and exit codes.
+pub mod report;
+
+// The commands' work, and printing their answers.
+pub mod doctor;
+pub mod render;
+pub mod run;
+
+// The command line.
+pub mod args;
+
 use std::ffi::OsString;
-use std::fmt;
 use std::io::{self, Write};
 use std::path::Path;
 
 use args::Command;
+pub use error::Error;
 use settings::{Env, Settings};
 use system::System;
-
-/// Exit status for a usage error or a failure of rld itself.
-pub const USAGE: i32 = 2;
-/// Exit status when `rld run` cannot start the program (as rld-loader).
-pub const CANNOT_START: i32 = 127;
-
-/// What can go wrong in rld itself (not in the program it examines).
-#[derive(Debug)]
-pub enum Error {
-    /// Bad arguments.
-    Usage(String),
-    /// `rld run` could not start the program.
-    CannotStart(String),
-    /// Writing the answer failed.
-    Output(io::Error),
-}
-
-impl Error {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Usage(_) | Error::Output(_) => USAGE,
-            Error::CannotStart(_) => CANNOT_START,
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage(m) | Error::CannotStart(m) => f.write_str(m),
-            Error::Output(e) => write!(f, "cannot write the answer: {}", io_words(e)),
-        }
-    }
-}
-
-/// An I/O error in words, without Rust's `(os error 2)` suffix.
-pub fn io_words(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_owned(),
-        None => s,
-    }
-}
-
-/// Whether the current user may execute `path` (access(2) with `X_OK`).
-pub fn is_executable(path: &Path) -> bool {
-    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
-}
 
 /// Runs rld with `args` (without `argv[0]`); returns the exit status.
 pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
@@ -111,7 +80,7 @@ pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
             } else {
                 out(&render::doctor(&report))?;
             }
-            Ok(report.exit_code)
+            Ok(report.verdict.exit_code())
         }
         Command::Env { json, system } => {
             let system = match system {
@@ -182,4 +151,48 @@ impl log::Log for StderrLogger {
     }
 
     fn flush(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `crate::module` a source file names outside comments is in an
+    /// earlier layer than its own (layers as in the `pub mod` groups at the
+    /// top of this file). Doc links may point anywhere.
+    #[test]
+    fn imports_point_down() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let lib = std::fs::read_to_string(format!("{dir}/lib.rs")).unwrap();
+        let header = &lib[..lib.find("use std::").unwrap()];
+        let mut layer_of = Vec::new();
+        let mut layer = 0;
+        for line in header.lines() {
+            if line.trim().is_empty() {
+                layer += 1;
+            } else if let Some(m) = line.strip_prefix("pub mod ") {
+                layer_of.push((m.trim_end_matches(';').to_owned(), layer));
+            }
+        }
+        assert!(layer_of.len() > 10, "{layer_of:?}");
+        for (module, own) in &layer_of {
+            let src: String = std::fs::read_to_string(format!("{dir}/{module}.rs"))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            for (other, theirs) in &layer_of {
+                let named = src.contains(&format!("crate::{other}::"))
+                    || src.contains(&format!("crate::{other};"))
+                    || src.contains(&format!("crate::{other}}}"))
+                    || src.contains(&format!("crate::{other})"))
+                    || src.contains(&format!("crate::{other},"));
+                if named && other != module {
+                    assert!(
+                        theirs < own,
+                        "{module} (layer {own}) imports {other} (layer {theirs})"
+                    );
+                }
+            }
+        }
+    }
 }
