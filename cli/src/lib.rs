@@ -37,69 +37,74 @@ pub mod args;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
-use std::path::Path;
 
-use args::Command;
+use args::{Command, Parsed};
 pub use error::Error;
 use settings::{Env, Settings};
 use system::System;
 
 /// Runs rld with `args` (without `argv[0]`); returns the exit status.
 pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
-    let args = args::parse(args)?;
+    let cli = match args::parse(args)? {
+        Parsed::Run(cli) => cli,
+        Parsed::Print(text) => {
+            out(&text)?;
+            return Ok(0);
+        }
+    };
     let env = Env::from_process();
-    init_logging(&env, args.verbosity);
-    match args.command {
-        Command::Version => {
-            out(&format!(
-                "rld {} ({}; default ld.so {})\n",
-                rld_shim::VERSION,
-                rld_shim::SYSTEM,
-                rld_shim::DEFAULT_LD_SO
-            ))?;
-            Ok(0)
-        }
-        Command::Help(topic) => {
-            out(&args::help(topic))?;
-            Ok(0)
-        }
-        Command::Doctor {
-            program,
-            json,
-            assume_rld,
-            locate,
-        } => {
+    init_logging(&env, cli.verbosity());
+    match cli.command {
+        Command::Doctor(a) => {
             let report = doctor::doctor(
-                Path::new(&program),
+                &a.program,
                 &env,
-                doctor::Options { assume_rld, locate },
+                doctor::Options {
+                    assume_rld: a.assume_rld,
+                    locate: !a.no_locate,
+                },
             );
             log::debug!("verdict for {}: {}", report.program, report.verdict);
-            if json {
+            if a.json {
                 out(&(to_json(&report) + "\n"))?;
             } else {
                 out(&render::doctor(&report))?;
             }
             Ok(report.verdict.exit_code())
         }
-        Command::Env { json, system } => {
-            let system = match system {
-                None => System::host(),
-                Some(name) => System::by_name(&name).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "unknown system {name:?}: one of x86_64_linux, i686_linux, aarch64_linux, riscv64_linux"
-                    ))
-                })?,
-            };
-            let settings = Settings::resolve(&env, system);
-            if json {
+        Command::Env(a) => {
+            let settings = Settings::resolve(&env, a.system.unwrap_or_else(System::host));
+            if a.json {
                 out(&(to_json(&settings) + "\n"))?;
             } else {
                 out(&render::env(&settings))?;
             }
             Ok(if settings.ld_so().is_some() { 0 } else { 1 })
         }
-        Command::Run { program, args } => Err(run::run(&program, &args, &env)),
+        Command::Run(a) => Err(run::run(a.program(), a.args(), &env)),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut args::command(), "rld", &mut script);
+            out(&String::from_utf8_lossy(&script))?;
+            Ok(0)
+        }
+        Command::Man { command } => {
+            let mut cmd = args::command();
+            cmd.build();
+            let page = match command {
+                None => cmd,
+                Some(name) => cmd
+                    .find_subcommand(&name)
+                    .expect("the parser admits only existing commands")
+                    .clone(),
+            };
+            let mut roff = Vec::new();
+            clap_mangen::Man::new(page)
+                .render(&mut roff)
+                .map_err(Error::Output)?;
+            out(&String::from_utf8_lossy(&roff))?;
+            Ok(0)
+        }
     }
 }
 

@@ -217,18 +217,129 @@ fn help_version_and_usage_errors() {
     rld(["help", "run"])
         .run()
         .code(0)
-        .has("it executes the real ld.so as `ld.so --library-path LIBS PROGRAM");
+        .has("`ld.so --library-path LIBS PROGRAM ARGS`, where LIBS is your LD_LIBRARY_PATH");
     rld(["env", "-h"]).run().code(0).has("--system SYSTEM");
+    rld(["doctor", "--version"]).run().code(0);
     for (args, msg) in [
-        (vec!["frobnicate"], "rld: unknown command \"frobnicate\""),
-        (vec![], "rld: no command given"),
-        (vec!["doctor"], "rld: doctor needs a PROGRAM"),
-        (vec!["env", "--rld"], "rld: --rld belongs to `rld doctor`"),
-        (vec!["doctor", "--bogus", "x"], "rld: unknown flag --bogus"),
+        (
+            vec!["frobnicate"],
+            "rld: unrecognized subcommand 'frobnicate'",
+        ),
+        (
+            vec![],
+            "rld: no command given; commands: doctor, env, run, completions, man",
+        ),
+        (
+            vec!["doctor"],
+            "rld: the following required arguments were not provided: <PROGRAM>",
+        ),
+        (
+            vec!["env", "--rld"],
+            "rld: unexpected argument '--rld' found (--rld is a flag of `rld doctor`)",
+        ),
+        (
+            vec!["doctor", "--bogus", "x"],
+            "rld: unexpected argument '--bogus' found",
+        ),
     ] {
         let out = rld(&args).run();
         out.code(2);
         assert!(out.stderr.starts_with(msg), "{args:?}: {}", out.stderr);
         assert_eq!(out.stdout, "");
     }
+}
+
+/// A flag that takes no value rejects one (`--json=no` used to turn
+/// --json on), and a usage error names the help to read.
+#[test]
+fn flags_without_values_reject_one_and_usage_errors_point_at_help() {
+    let doctor_usage =
+        "rld: usage: rld doctor [--json] [--rld] [--no-locate] PROGRAM; see `rld doctor --help`\n";
+    for (flag, value) in [("--json", "no"), ("--rld", "false"), ("--no-locate", "1")] {
+        let out = rld(["doctor", &format!("{flag}={value}"), "/bin/true"]).run();
+        out.code(2);
+        assert_eq!(out.stdout, "");
+        assert_eq!(
+            out.stderr,
+            format!(
+                "rld: unexpected value '{value}' for '{flag}' found; no more were expected\n{doctor_usage}"
+            )
+        );
+    }
+    let out = rld(["env", "--json=yes"]).run();
+    out.code(2);
+    assert!(
+        out.stderr.ends_with("see `rld env --help`\n"),
+        "{}",
+        out.stderr
+    );
+    let out = rld(["doctor", "--bogus", "/bin/true"]).run();
+    out.code(2);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "rld: unexpected argument '--bogus' found (to pass '--bogus' as a value, use '-- --bogus')\n{doctor_usage}"
+        )
+    );
+    // --system takes one of the systems rld knows.
+    let out = rld(["env", "--system", "sparc"]).run();
+    out.code(2);
+    assert!(
+        out.stderr
+            .starts_with("rld: invalid value 'sparc' for '--system <SYSTEM>' [possible values: x86_64_linux, x86_64-linux, i686_linux"),
+        "{}",
+        out.stderr
+    );
+    // -v and -q are counted, wherever they stand: -v -q is the default.
+    let w = world();
+    let stale = "/nix/store/0000-glibc/lib/ld-linux-x86-64.so.2";
+    let out = rld(["-v", "run", "-q", "/bin/true"])
+        .nixos(w, &[])
+        .env("NIX_LD_x86_64_linux", stale)
+        .run();
+    out.code(0);
+    assert!(
+        out.stderr.contains(&format!("skipping ld.so {stale}")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("debug"), "{}", out.stderr);
+}
+
+#[test]
+fn completions_and_the_manual_page() {
+    let out = rld(["completions", "bash"]).run();
+    out.code(0).has("_rld()").has("complete -F _rld");
+    assert_eq!(out.stderr, "");
+    // bash itself reads the script without a syntax error.
+    let check = Command::new("bash")
+        .args(["-n", "-c", &out.stdout])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    rld(["completions", "zsh"])
+        .run()
+        .code(0)
+        .has("#compdef rld");
+    rld(["completions", "fish"])
+        .run()
+        .code(0)
+        .has("complete -c rld")
+        .has("no-locate");
+    rld(["completions", "tcsh"]).run().code(2);
+    let man = rld(["man"]).run();
+    man.code(0)
+        .has(".TH rld 1")
+        .has(".SH NAME")
+        .has("rld\\-doctor")
+        .has("completions");
+    rld(["man", "doctor"])
+        .run()
+        .code(0)
+        .has(".TH rld-doctor 1")
+        .has("Exit status: 0 it will run;");
 }
