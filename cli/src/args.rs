@@ -17,7 +17,8 @@ use crate::system::{SYSTEMS, System};
 /// Run and diagnose unpatched Linux binaries on NixOS.
 ///
 /// RLD_LOG (or NIX_LD_LOG) sets the log level: off, error, warn (the
-/// default), info, debug, trace; -v and -q move it. Logs go to stderr.
+/// default), info, debug, trace; -v and -q move it. Log lines go to stderr
+/// as `rld: LEVEL: message`.
 #[derive(Debug, Parser)]
 #[command(
     name = "rld",
@@ -38,7 +39,9 @@ pub struct Cli {
     /// Log less (errors only; twice: no log lines).
     ///
     /// Lower the log level by one step per use: -q logs errors only, -qq
-    /// logs nothing. Reports on stdout are not affected.
+    /// logs nothing. Reports on stdout are not affected, and neither is the
+    /// line that says why rld itself failed (`rld: cannot run …`, a usage
+    /// error): it is the only explanation of the exit status.
     #[arg(short, long, action = ArgAction::Count, global = true)]
     pub quiet: u8,
 

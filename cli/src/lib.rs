@@ -32,8 +32,9 @@ pub mod doctor;
 pub mod render;
 pub mod run;
 
-// The command line.
+// The command line and logging.
 pub mod args;
+pub mod logging;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -53,7 +54,7 @@ pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
         }
     };
     let env = Env::from_process();
-    init_logging(&env, cli.verbosity());
+    logging::init(&env, cli.verbosity());
     match cli.command {
         Command::Doctor(a) => {
             let report = doctor::doctor(
@@ -118,44 +119,6 @@ fn out(s: &str) -> Result<(), Error> {
         Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output(e)),
         _ => Ok(()),
     }
-}
-
-/// `RLD_LOG` (then `NIX_LD_LOG`) as the loader reads it, moved by `-v`/`-q`.
-fn init_logging(env: &Env, verbosity: i32) {
-    use log::LevelFilter::*;
-    let base = rld_shim::config::Config::resolve(|n| env.get(n), false).log_level;
-    // rld-shim's levels are in the same order, Off first.
-    let levels = [Off, Error, Warn, Info, Debug, Trace];
-    let at = base as i32;
-    let level = levels[(at + verbosity).clamp(0, 5) as usize];
-    // Only the first call wins; `run` is called once per process.
-    if log::set_logger(&STDERR_LOGGER).is_ok() {
-        log::set_max_level(level);
-    }
-}
-
-/// Logs to stderr as `rld: LEVEL: message`, like rld-loader.
-///
-/// Not env_logger: it needs `log/std`, and cargo unifies features across
-/// the workspace, so a std `log` would be linked into the no_std loader.
-struct StderrLogger;
-
-static STDERR_LOGGER: StderrLogger = StderrLogger;
-
-impl log::Log for StderrLogger {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            let level = record.level().as_str().to_ascii_lowercase();
-            // A closed stderr is no reason to fail.
-            let _ = writeln!(io::stderr().lock(), "rld: {level}: {}", record.args());
-        }
-    }
-
-    fn flush(&self) {}
 }
 
 #[cfg(test)]

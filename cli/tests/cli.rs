@@ -163,7 +163,7 @@ fn logging_follows_rld_log_and_flags() {
     plain.code(0);
     assert!(
         plain.stderr.contains(&format!(
-            "rld: warn: skipping ld.so {stale} (from NIX_LD_x86_64_linux)"
+            "rld: warning: skipping ld.so {stale} (from NIX_LD_x86_64_linux)"
         )),
         "{}",
         plain.stderr
@@ -189,6 +189,95 @@ fn logging_follows_rld_log_and_flags() {
         .env("NIX_LD_x86_64_linux", stale)
         .run();
     assert_eq!(nix_ld_log.stderr, "");
+}
+
+/// goblin's own records (its note parsing) are for debugging goblin:
+/// not at -vv, only at trace.
+#[test]
+fn goblin_logs_only_at_trace() {
+    let w = world();
+    let app = w.s("bin/app");
+    for json in [false, true] {
+        let mut args = vec!["-vv", "doctor"];
+        if json {
+            args.push("--json");
+        }
+        args.push(&app);
+        let out = rld(&args).nixos(w, &[]).run();
+        out.code(1);
+        assert_eq!(
+            out.stderr,
+            format!("rld: debug: verdict for {app}: needs-libraries\n")
+        );
+    }
+    let out = rld(["-vvv", "doctor", &app]).nixos(w, &[]).run();
+    out.code(1);
+    assert!(
+        out.stderr.contains("rld: debug: NoteIterator"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A level variable that names no level: one warning, and the level is
+/// warn, as rld-loader takes it.
+#[test]
+fn an_unknown_log_level_is_one_warning() {
+    let w = world();
+    for var in ["RLD_LOG", "NIX_LD_LOG"] {
+        let out = rld(["env"]).nixos(w, &[]).env(var, "bogus").run();
+        out.code(0).has("log level     warn");
+        assert_eq!(
+            out.stderr,
+            format!(
+                "rld: warning: {var}=\"bogus\" is not a log level (one of off, error, warn, info, debug, trace); using warn\n"
+            )
+        );
+        let j = rld(["env", "--json"]).nixos(w, &[]).env(var, "bogus").run();
+        assert_eq!(j.json()["log_level"], "warn");
+        assert!(j.stderr.starts_with("rld: warning: "), "{}", j.stderr);
+    }
+    // RLD_LOG wins: a good NIX_LD_LOG beside a bad RLD_LOG is not read.
+    let out = rld(["env"])
+        .nixos(w, &[])
+        .env("RLD_LOG", "bogus")
+        .env("NIX_LD_LOG", "debug")
+        .run();
+    assert!(
+        out.stderr.starts_with("rld: warning: RLD_LOG="),
+        "{}",
+        out.stderr
+    );
+    // -q silences it, like any warning.
+    let out = rld(["-q", "env"])
+        .nixos(w, &[])
+        .env("RLD_LOG", "bogus")
+        .run();
+    assert_eq!(out.stderr, "");
+}
+
+/// -qq turns every log line off; the line that explains rld's own failure
+/// (exit 127 or 2) is not a log line and stays.
+#[test]
+fn quiet_twice_prints_no_log_lines_but_still_says_why_rld_failed() {
+    let w = world();
+    let stale = "/nix/store/0000-glibc/lib/ld-linux-x86-64.so.2";
+    let out = rld(["-qq", "run", "/bin/true"])
+        .nixos(w, &[])
+        .env("NIX_LD_x86_64_linux", stale)
+        .env("RLD_LOG", "bogus")
+        .run();
+    out.code(0);
+    assert_eq!(out.stderr, "");
+    let out = rld(["-qq", "run", &w.s("bin/none")]).run();
+    out.code(127);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "rld: cannot run {}: No such file or directory\n",
+            w.s("bin/none")
+        )
+    );
 }
 
 #[test]
