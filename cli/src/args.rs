@@ -2,7 +2,7 @@
 //! once, with a one-line summary (`-h`) and a longer help (`--help`, the man
 //! page).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -264,9 +264,21 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed, Error> {
         }
         Err(e) => return Err(usage_error(&e, &mut cmd, about.as_deref())),
     };
-    Cli::from_arg_matches(&matches)
-        .map(Parsed::Run)
-        .map_err(|e| usage_error(&e, &mut cmd, about.as_deref()))
+    let cli =
+        Cli::from_arg_matches(&matches).map_err(|e| usage_error(&e, &mut cmd, about.as_deref()))?;
+    let program = match &cli.command {
+        Command::Doctor(d) => Some(d.program.as_os_str()),
+        Command::Run(r) => Some(r.program().as_os_str()),
+        _ => None,
+    };
+    if program.is_some_and(OsStr::is_empty) {
+        let e = clap::Error::raw(
+            ErrorKind::InvalidValue,
+            "PROGRAM is empty: give the name or path of a program\n",
+        );
+        return Err(usage_error(&e, &mut cmd, about.as_deref()));
+    }
+    Ok(Parsed::Run(cli))
 }
 
 /// clap's error as rld's two lines: what is wrong (with clap's tips), then

@@ -32,6 +32,26 @@ pub fn required_file_not_found(program: &str, interpreter: &str) -> String {
 }
 
 pub fn doctor(program: &Path, env: &Env, opts: Options) -> Report {
+    let path = env.get_os("PATH");
+    let Some(found) = inspect::find_program(program, path.as_deref()) else {
+        let name = program.display();
+        return Report::new(program, "not found in PATH".into()).cannot_run(format!(
+            "{name}: command not found: no file named {name} in PATH ({}), which is what the shell's \"command not found\" means; give its path if it is elsewhere",
+            path.as_deref().map_or("unset".into(), |p| p.to_string_lossy())
+        ));
+    };
+    let mut r = examine(&found, env, opts);
+    if found != program {
+        r.notes.insert(
+            0,
+            format!("{} is {} (from PATH)", program.display(), found.display()),
+        );
+    }
+    r
+}
+
+/// The report on the file `program`.
+fn examine(program: &Path, env: &Env, opts: Options) -> Report {
     let shown = program.display().to_string();
     match inspect::inspect(program) {
         FileKind::Unreadable(e) => {

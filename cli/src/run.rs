@@ -15,7 +15,16 @@ use crate::system::System;
 
 /// Replaces this process with the program; returns only on failure.
 pub fn run(program: &OsStr, args: &[OsString], env: &Env) -> Error {
-    let path = Path::new(program);
+    // As a shell would: a name without a slash is looked up in PATH.
+    let Some(path) = inspect::find_program(Path::new(program), env.get_os("PATH").as_deref())
+    else {
+        return Error::CannotStart(format!(
+            "cannot run {}: command not found in PATH",
+            program.to_string_lossy()
+        ));
+    };
+    let program = path.as_os_str();
+    let path = path.as_path();
     let shown = path.display();
     let facts = match inspect::inspect(path) {
         FileKind::Elf(facts) if facts.interpreter.is_some() => facts,

@@ -111,6 +111,20 @@ fn run_uses_the_configured_ld_so_and_leaves_the_environment_alone() {
     .nixos(w, &[])
     .run();
     out.code(0).has("x --help -q");
+    // A name without a slash is looked up in PATH, as a shell does.
+    let out = rld(["run", "true"]).nixos(w, &[]).cwd(&w.root).run();
+    out.code(0);
+    assert_eq!(out.stderr, "");
+    let out = rld(["run", "sh", "-c", "echo $0; exit 3"])
+        .nixos(w, &[])
+        .run();
+    out.code(3).has("/usr/bin/sh");
+    let out = rld(["run", "no-such-command"]).nixos(w, &[]).run();
+    out.code(127);
+    assert_eq!(
+        out.stderr,
+        "rld: cannot run no-such-command: command not found in PATH\n"
+    );
     // A static program is executed as it is.
     rld(["run", &w.s("bin/static")]).run().code(0);
 }

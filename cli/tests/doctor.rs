@@ -636,3 +636,62 @@ fn rld_loader_as_interpreter_is_recognised() {
         .has("(rld-loader)")
         .has("/lib64/ld-linux-x86-64.so.2 (from NIX_LD)");
 }
+
+/// A name without a slash is looked up in PATH, as a shell does; an empty
+/// PROGRAM is a usage error.
+#[test]
+fn a_name_is_looked_up_in_path() {
+    let w = world();
+    // Control: the current directory has no `true`; only PATH does.
+    assert!(!w.path("true").exists());
+    let out = rld(["doctor", "true"]).cwd(&w.root).nixos(w, &[]).run();
+    out.code(0)
+        .has("/usr/bin/true: ELF 64-bit x86_64")
+        .has("note: true is /usr/bin/true (from PATH)")
+        .has("verdict: it will run (exit 0)");
+    assert_eq!(out.stderr, "");
+    let j = rld(["doctor", "--json", "true"]).cwd(&w.root).run();
+    j.code(0);
+    let j = j.json();
+    assert_eq!(j["program"], "/usr/bin/true");
+    assert_eq!(j["notes"][0], "true is /usr/bin/true (from PATH)");
+    // The first executable one wins; PATH's order counts.
+    let out = rld(["doctor", "--json", "sh"])
+        .env("PATH", "/bin:/usr/bin")
+        .run()
+        .json();
+    assert_eq!(out["program"], "/bin/sh");
+    // Not in PATH: the shell's "command not found".
+    let out = rld(["doctor", "no-such-command"]).cwd(&w.root).run();
+    out.code(2)
+        .has("no-such-command: not found in PATH")
+        .has("problem: no-such-command: command not found: no file named no-such-command in PATH (/usr/bin:/bin)")
+        .has("verdict: it cannot run on this machine (exit 2)");
+    let j = rld(["doctor", "--json", "no-such-command"]).run();
+    j.code(2);
+    let j = j.json();
+    assert_eq!(j["file"], "not found in PATH");
+    assert_eq!(j["verdict"], "cannot-run");
+    // A path with a slash is not looked up.
+    rld(["doctor", "./true"])
+        .cwd(&w.root)
+        .run()
+        .code(2)
+        .has("cannot read ./true: No such file or directory");
+    for args in [["doctor", ""], ["run", ""]] {
+        let out = rld(args).run();
+        out.code(2);
+        assert_eq!(out.stdout, "");
+        assert!(
+            out.stderr.starts_with("rld: ") && out.stderr.contains("PROGRAM"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .ends_with(&format!("see `rld {} --help`\n", args[0])),
+            "{}",
+            out.stderr
+        );
+    }
+}
