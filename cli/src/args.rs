@@ -71,9 +71,9 @@ pub enum Command {
     /// to paste.
     ///
     /// Exit status: 0 it will run; 1 it will run once something is added
-    /// (libraries, rld itself, an ld.so, a newer glibc); 2 it cannot run here
-    /// (missing file, not a program, another architecture, musl) or rld could
-    /// not examine it.
+    /// (libraries, rld itself, an ld.so, a newer glibc) or changed (the
+    /// execute permission: chmod +x); 2 it cannot run here (missing file, not
+    /// a program, another architecture, musl) or rld could not examine it.
     #[command(override_usage = "rld doctor [--json] [--rld] [--no-locate] PROGRAM")]
     Doctor(DoctorArgs),
 

@@ -88,9 +88,11 @@ fn script_report(program: &Path, script: Script) -> Report {
             "its #! interpreter {interp} does not exist, so the kernel fails with \"required file not found\" (rld cannot help: it serves ELF programs); fix: run it as `{name} {shown}`, or change its first line to `#!/usr/bin/env {name}`"
         ));
     } else if !is_executable(program) {
-        r.notes.push(format!(
-            "{shown} is not executable (no x permission): run `chmod +x {shown}` or `{interp} {shown}`"
+        r.problems.push(not_executable(
+            &shown,
+            &format!(" (or run it as `{interp} {shown}`)"),
         ));
+        r.verdict = Verdict::NotExecutable;
     } else {
         r.notes.push(format!(
             "the kernel runs it with {interp}; run `rld doctor {interp}` if that program does not start"
@@ -140,22 +142,27 @@ fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Repo
             "it is linked against musl ({interp}); rld starts glibc programs only; run it with musl's loader: `${{pkgs.musl}}/lib/{loader} {shown}`, or use a glibc build"
         ));
     }
-    if facts.kind != "shared-object" && !is_executable(program) {
-        r.notes.push(format!(
-            "{shown} is not executable (no x permission): run `chmod +x {shown}`"
-        ));
+    // A shared object is mapped, not executed: it needs no x permission.
+    let not_runnable = facts.kind != "shared-object" && !is_executable(program);
+    if not_runnable {
+        r.problems.push(not_executable(&shown, ""));
     }
     if facts.is_static {
         r.notes.push(
             "it is statically linked: the kernel runs it as it is, without ld.so or rld".into(),
         );
+        if not_runnable {
+            r.verdict = Verdict::NotExecutable;
+        }
         return r;
     }
     let loading = choose_loader(&mut r, &facts, system, env, opts);
     let needs_rld = loading.needs_rld;
     resolve_libraries(&mut r, program, &facts, system, loading, opts);
-    if !r.problems.is_empty() {
-        r.verdict = if r.missing.is_empty() {
+    if not_runnable && r.problems.len() == 1 {
+        r.verdict = Verdict::NotExecutable;
+    } else if !r.problems.is_empty() {
+        r.verdict = if r.missing.is_empty() || not_runnable {
             Verdict::NeedsConfiguration
         } else {
             Verdict::NeedsLibraries
@@ -163,6 +170,14 @@ fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Repo
         r.fix = Some(fix(&r.missing, system, needs_rld));
     }
     r
+}
+
+/// The problem of a program without execute permission, which the shell
+/// reports as "Permission denied".
+fn not_executable(shown: &str, or: &str) -> String {
+    format!(
+        "{shown} is not executable (no x permission), so the shell fails with \"Permission denied\" (exit 126); fix: `chmod +x {shown}`{or}"
+    )
 }
 
 /// Which ld.so will load the program, and with which `LD_LIBRARY_PATH`.

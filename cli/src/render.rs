@@ -151,6 +151,7 @@ pub fn doctor(r: &Report) -> String {
         Verdict::Runs => "it will run",
         Verdict::NeedsLibraries => "it will not run until the missing libraries are added",
         Verdict::NeedsConfiguration => "it will not run until the problems above are fixed",
+        Verdict::NotExecutable => "it will not run until it is made executable (chmod +x)",
         Verdict::CannotRun => "it cannot run on this machine",
     };
     let _ = writeln!(o, "verdict: {verdict} (exit {})", r.verdict.exit_code());

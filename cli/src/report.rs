@@ -17,8 +17,8 @@ use crate::settings::Settings;
 
 /// Exit status of `rld doctor`: the program will run.
 pub const RUNS: i32 = 0;
-/// Exit status of `rld doctor`: it will run once something is added
-/// (libraries, versions, rld itself, an ld.so).
+/// Exit status of `rld doctor`: it will run once something is added or
+/// changed (libraries, versions, rld itself, an ld.so, the execute bit).
 pub const NEEDS_SOMETHING: i32 = 1;
 /// Exit status of `rld doctor`: it cannot run here at all (missing file,
 /// not a program, another architecture, musl), or rld could not examine it.
@@ -34,8 +34,11 @@ pub enum Verdict {
     /// snippet covers enabling rld too).
     NeedsLibraries,
     /// Something else must be added or changed first: rld itself, a usable
-    /// ld.so, a newer glibc.
+    /// ld.so, a newer glibc (or several problems, one of them the execute
+    /// permission).
     NeedsConfiguration,
+    /// Nothing but its execute permission is missing: `chmod +x`.
+    NotExecutable,
     /// It cannot run on this machine, or rld could not examine it.
     CannotRun,
 }
@@ -47,6 +50,7 @@ impl Verdict {
             Verdict::Runs => "runs",
             Verdict::NeedsLibraries => "needs-libraries",
             Verdict::NeedsConfiguration => "needs-configuration",
+            Verdict::NotExecutable => "not-executable",
             Verdict::CannotRun => "cannot-run",
         }
     }
@@ -55,7 +59,9 @@ impl Verdict {
     pub fn exit_code(self) -> i32 {
         match self {
             Verdict::Runs => RUNS,
-            Verdict::NeedsLibraries | Verdict::NeedsConfiguration => NEEDS_SOMETHING,
+            Verdict::NeedsLibraries | Verdict::NeedsConfiguration | Verdict::NotExecutable => {
+                NEEDS_SOMETHING
+            }
             Verdict::CannotRun => CANNOT_RUN,
         }
     }
@@ -198,6 +204,7 @@ mod tests {
             Verdict::Runs,
             Verdict::NeedsLibraries,
             Verdict::NeedsConfiguration,
+            Verdict::NotExecutable,
             Verdict::CannotRun,
         ] {
             assert_eq!(serde_json::to_value(v).unwrap(), v.name());

@@ -695,3 +695,62 @@ fn a_name_is_looked_up_in_path() {
         );
     }
 }
+
+/// A program without its execute bit: the shell says "Permission denied"
+/// (126), so the verdict is not "it will run"; the fix is chmod +x.
+#[test]
+fn a_program_without_execute_permission_will_not_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world();
+    let dir = w.path("noexec");
+    std::fs::create_dir_all(&dir).unwrap();
+    let prog = dir.join("hello");
+    let hello = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hello.c");
+    cc(&dir, &format!("{hello} -o hello"));
+    cc(&dir, &format!("-static {hello} -o hello-static"));
+    std::fs::write(dir.join("script"), "#!/bin/sh\necho hi\n").unwrap();
+    for name in ["hello", "hello-static", "script"] {
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let shown = prog.display().to_string();
+    // Control: what the shell says.
+    let shell = Command::new("bash").arg("-c").arg(&shown).output().unwrap();
+    assert_eq!(shell.status.code(), Some(126));
+    assert!(String::from_utf8_lossy(&shell.stderr).contains("Permission denied"));
+
+    let out = rld(["doctor", &shown]).run();
+    out.code(1)
+        .has(&format!(
+            "problem: {shown} is not executable (no x permission), so the shell fails with \"Permission denied\" (exit 126); fix: `chmod +x {shown}`\n"
+        ))
+        .has("verdict: it will not run until it is made executable (chmod +x) (exit 1)")
+        .lacks("it will run");
+    assert_eq!(out.stderr, "");
+    let j = rld(["doctor", "--json", &shown]).run();
+    j.code(1);
+    let j = j.json();
+    assert_eq!(j["verdict"], "not-executable");
+    assert_eq!(j["exit_code"], 1);
+    assert!(j["fix"].is_null());
+
+    // A static program and a script alike.
+    let s = dir.join("hello-static").display().to_string();
+    let j = rld(["doctor", "--json", &s]).run().json();
+    assert_eq!(j["verdict"], "not-executable");
+    assert_eq!(j["exit_code"], 1);
+    let script = dir.join("script").display().to_string();
+    rld(["doctor", &script])
+        .run()
+        .code(1)
+        .has(&format!(
+            "fix: `chmod +x {script}` (or run it as `/bin/sh {script}`)"
+        ))
+        .has("verdict: it will not run until it is made executable (chmod +x) (exit 1)");
+
+    // chmod +x is the whole fix.
+    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+    rld(["doctor", &shown])
+        .run()
+        .code(0)
+        .has("verdict: it will run (exit 0)");
+}
