@@ -1,453 +1,420 @@
-//! The command line: every command and flag is documented here, once, with
-//! a one-line summary and a longer help.
+//! The command line, with clap: every command and flag is documented here,
+//! once, with a one-line summary (`-h`) and a longer help (`--help`, the man
+//! page).
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::LazyLock;
 
-use crate::Error;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-pub struct Flag {
-    pub long: &'static str,
-    pub short: Option<char>,
-    pub value: Option<&'static str>,
-    /// Commands it applies to; empty means every command.
-    pub commands: &'static [&'static str],
-    pub summary: &'static str,
-    pub help: &'static str,
-}
+use crate::error::Error;
+use crate::system::{SYSTEMS, System};
 
-pub const FLAGS: &[Flag] = &[
-    Flag {
-        long: "json",
-        short: None,
-        value: None,
-        commands: &["doctor", "env"],
-        summary: "Print the answer as one JSON object.",
-        help: "Print the answer as one JSON object on stdout, for programs. The exit code is the same as without --json.",
-    },
-    Flag {
-        long: "rld",
-        short: None,
-        value: None,
-        commands: &["doctor"],
-        summary: "Resolve as `rld run` would, even if the interpreter is another ld.so.",
-        help: "By default, a program whose interpreter exists and is a real glibc ld.so (not rld) is resolved with that ld.so and without NIX_LD*, because that is what runs it. With --rld it is resolved as rld-loader or `rld run` would run it: the configured ld.so and NIX_LD_LIBRARY_PATH.",
-    },
-    Flag {
-        long: "no-locate",
-        short: None,
-        value: None,
-        commands: &["doctor"],
-        summary: "Do not ask nix-locate about missing libraries.",
-        help: "When nix-locate (from nix-index) is on PATH, rld asks it which packages hold each missing library, after rld's own table. --no-locate uses the table only.",
-    },
-    Flag {
-        long: "system",
-        short: None,
-        value: Some("SYSTEM"),
-        commands: &["env"],
-        summary: "Show the configuration for another system (i686_linux, …).",
-        help: "Show what the rld-loader of SYSTEM would use: x86_64_linux, i686_linux, aarch64_linux or riscv64_linux (or the Nix spelling, i686-linux). The default is the system rld was built for.",
-    },
-    Flag {
-        long: "verbose",
-        short: Some('v'),
-        value: None,
-        commands: &[],
-        summary: "Log more (repeat for more: info, debug, trace).",
-        help: "Raise the log level by one step per use, from RLD_LOG (or NIX_LD_LOG), or warn when neither is set. Logs go to stderr.",
-    },
-    Flag {
-        long: "quiet",
-        short: Some('q'),
-        value: None,
-        commands: &[],
-        summary: "Log errors only (twice: nothing).",
-        help: "Lower the log level to error; twice, turn logging off. Reports on stdout are not affected.",
-    },
-    Flag {
-        long: "help",
-        short: Some('h'),
-        value: None,
-        commands: &[],
-        summary: "Print help.",
-        help: "Print help for rld, or for the command given.",
-    },
-    Flag {
-        long: "version",
-        short: Some('V'),
-        value: None,
-        commands: &[],
-        summary: "Print rld's version.",
-        help: "Print rld's version and the system and default ld.so it was built for.",
-    },
-];
+/// Run and diagnose unpatched Linux binaries on NixOS.
+///
+/// RLD_LOG (or NIX_LD_LOG) sets the log level: off, error, warn (the
+/// default), info, debug, trace; -v and -q move it. Log lines go to stderr
+/// as `rld: LEVEL: message`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rld",
+    override_usage = "rld [-v|-q] COMMAND [FLAGS] [ARGS]",
+    propagate_version = true,
+    subcommand_required = true,
+    max_term_width = 100,
+    after_help = "Exit status: see `rld COMMAND --help`; a usage error exits 2."
+)]
+pub struct Cli {
+    /// Log more (repeat for more: info, debug, trace).
+    ///
+    /// Raise the log level by one step per use, from RLD_LOG (or
+    /// NIX_LD_LOG), or warn when neither is set. Logs go to stderr.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
 
-pub struct CommandHelp {
-    pub name: &'static str,
-    pub usage: &'static str,
-    pub summary: &'static str,
-    pub help: &'static str,
-}
+    /// Log less (errors only; twice: no log lines).
+    ///
+    /// Lower the log level by one step per use: -q logs errors only, -qq
+    /// logs nothing. Reports on stdout are not affected, and neither is the
+    /// line that says why rld itself failed (`rld: cannot run …`, a usage
+    /// error): it is the only explanation of the exit status.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub quiet: u8,
 
-pub const COMMANDS: &[CommandHelp] = &[
-    CommandHelp {
-        name: "doctor",
-        usage: "rld doctor [--json] [--rld] [--no-locate] PROGRAM",
-        summary: "Say why PROGRAM will or will not run, and what to add.",
-        help: "Reads PROGRAM (an executable or a shared object such as a Python extension) with an ELF parser, never by running it: its class, machine and interpreter, whether it is static, musl or a script. Then resolves every DT_NEEDED library the way glibc's ld.so does under rld (RPATH, LD_LIBRARY_PATH, NIX_LD_LIBRARY_PATH, RUNPATH with $ORIGIN, then the ld.so's own directory; /etc/ld.so.cache is not read, as on NixOS), checks the symbol versions each library must define (GLIBC_2.38, …), names the nixpkgs package of each missing library and prints the lines to paste.\n\nExit status: 0 it will run; 1 it will run once something is added (libraries, rld itself, an ld.so, a newer glibc); 2 it cannot run here (missing file, not a program, another architecture, musl) or rld could not examine it.",
-    },
-    CommandHelp {
-        name: "env",
-        usage: "rld env [--json] [--system SYSTEM]",
-        summary: "Show the ld.so and library path rld-loader would use now.",
-        help: "Shows the ld.so rld-loader would use (NIX_LD_{system}, NIX_LD, then the compiled-in default), why earlier candidates were passed over, the library path (NIX_LD_LIBRARY_PATH_{system}, NIX_LD_LIBRARY_PATH, then the default) and the log level, each with the variable or default it came from, and warns about paths that no longer exist (garbage-collected store paths).\n\nExit status: 0 an ld.so is usable; 1 none is, so rld-loader would fail.",
-    },
-    CommandHelp {
-        name: "run",
-        usage: "rld run PROGRAM [ARGS...]",
-        summary: "Run PROGRAM through the configured ld.so, without rld at /lib64.",
-        help: "Runs PROGRAM with the ld.so and library path rld-loader would use, on a machine where rld is not the system interpreter. It does what rld-loader does when run directly: it executes the real ld.so as `ld.so --library-path LIBS PROGRAM ARGS`, where LIBS is your LD_LIBRARY_PATH followed by rld's library path, so the program's and its children's environment is unchanged. /proc/self/exe is then ld.so, not PROGRAM, as with any direct ld.so invocation. A static program or a script is executed as it is. Every argument after PROGRAM goes to the program.\n\nExit status: the program's own; 127 if rld cannot start it.",
-    },
-];
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command {
-    Doctor {
-        program: OsString,
-        json: bool,
-        assume_rld: bool,
-        locate: bool,
-    },
-    Env {
-        json: bool,
-        system: Option<String>,
-    },
-    Run {
-        program: OsString,
-        args: Vec<OsString>,
-    },
-    Help(Option<&'static str>),
-    Version,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub struct Args {
+    #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
     /// Steps above (positive) or below the configured log level.
-    pub verbosity: i32,
+    pub fn verbosity(&self) -> i32 {
+        i32::from(self.verbose) - i32::from(self.quiet)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Say why PROGRAM will or will not run, and what to add.
+    ///
+    /// Reads PROGRAM (an executable or a shared object such as a Python
+    /// extension) with an ELF parser, never by running it: its class, machine
+    /// and interpreter, whether it is static, musl or a script. Then resolves
+    /// every DT_NEEDED library the way glibc's ld.so does under rld (RPATH,
+    /// LD_LIBRARY_PATH, NIX_LD_LIBRARY_PATH, RUNPATH with $ORIGIN, then the
+    /// ld.so's own directory; /etc/ld.so.cache is not read, as on NixOS),
+    /// checks the symbol versions each library must define (GLIBC_2.38, …),
+    /// names the nixpkgs package of each missing library and prints the lines
+    /// to paste.
+    ///
+    /// Exit status: 0 it will run; 1 it will run once something is added
+    /// (libraries, rld itself, an ld.so, a newer glibc) or changed (the
+    /// execute permission: chmod +x); 2 it cannot run here (missing file, not
+    /// a program, another architecture, musl) or rld could not examine it.
+    #[command(override_usage = "rld doctor [--json] [--rld] [--no-locate] PROGRAM")]
+    Doctor(DoctorArgs),
+
+    /// Show the ld.so and library path rld-loader would use now.
+    ///
+    /// Shows the ld.so rld-loader would use (NIX_LD_{system}, NIX_LD, then
+    /// the compiled-in default), why earlier candidates were passed over, the
+    /// library path (NIX_LD_LIBRARY_PATH_{system}, NIX_LD_LIBRARY_PATH, then
+    /// the default) and the log level, each with the variable or default it
+    /// came from, and warns about paths that no longer exist
+    /// (garbage-collected store paths).
+    ///
+    /// Exit status: 0 an ld.so is usable; 1 none is, so rld-loader would
+    /// fail.
+    #[command(override_usage = "rld env [--json] [--system SYSTEM]")]
+    Env(EnvArgs),
+
+    /// Run PROGRAM through the configured ld.so, without rld at /lib64.
+    ///
+    /// Runs PROGRAM with the ld.so and library path rld-loader would use, on
+    /// a machine where rld is not the system interpreter. It does what
+    /// rld-loader does when run directly: it executes the real ld.so as
+    /// `ld.so --library-path LIBS PROGRAM ARGS`, where LIBS is your
+    /// LD_LIBRARY_PATH followed by rld's library path, so the program's and
+    /// its children's environment is unchanged. /proc/self/exe is then
+    /// ld.so, not PROGRAM, as with any direct ld.so invocation. A static
+    /// program or a script is executed as it is. Every argument after
+    /// PROGRAM goes to the program.
+    ///
+    /// Exit status: the program's own; 127 if rld cannot start it.
+    #[command(override_usage = "rld run PROGRAM [ARGS...]")]
+    Run(RunArgs),
+
+    /// Print a shell completion script.
+    ///
+    /// Prints the completion script for SHELL on stdout. For bash, e.g.
+    /// `rld completions bash > ~/.local/share/bash-completion/completions/rld`;
+    /// for zsh, put `rld completions zsh` in a file `_rld` on $fpath; for
+    /// fish, in ~/.config/fish/completions/rld.fish.
+    ///
+    /// Exit status: 0.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print rld's manual page (roff) on stdout.
+    ///
+    /// Prints the manual page of rld, or of one of its commands, as roff,
+    /// for packagers: `rld man > rld.1`, `rld man doctor > rld-doctor.1`.
+    /// Read it with `rld man | man -l -`.
+    ///
+    /// Exit status: 0.
+    Man {
+        /// The command whose page to print; rld's own when not given.
+        #[arg(value_parser = PossibleValuesParser::new(["doctor", "env", "run", "completions"]))]
+        command: Option<String>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// Print the answer as one JSON object.
+    ///
+    /// Print the answer as one JSON object on stdout, for programs. The exit
+    /// code is the same as without --json.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Resolve as `rld run` would, even if the interpreter is another ld.so.
+    ///
+    /// By default, a program whose interpreter exists and is a real glibc
+    /// ld.so (not rld) is resolved with that ld.so and without NIX_LD*,
+    /// because that is what runs it. With --rld it is resolved as rld-loader
+    /// or `rld run` would run it: the configured ld.so and
+    /// NIX_LD_LIBRARY_PATH.
+    #[arg(long = "rld")]
+    pub assume_rld: bool,
+
+    /// Do not ask nix-locate about missing libraries.
+    ///
+    /// When nix-locate (from nix-index) is on PATH, rld asks it which
+    /// packages hold each missing library, after rld's own table.
+    /// --no-locate uses the table only.
+    #[arg(long)]
+    pub no_locate: bool,
+
+    /// The program or shared object to examine.
+    #[arg(value_name = "PROGRAM", value_hint = clap::ValueHint::FilePath)]
+    pub program: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EnvArgs {
+    /// Print the answer as one JSON object.
+    ///
+    /// Print the answer as one JSON object on stdout, for programs. The exit
+    /// code is the same as without --json.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Show the configuration for another system (i686_linux, …).
+    ///
+    /// Show what the rld-loader of SYSTEM would use: x86_64_linux,
+    /// i686_linux, aarch64_linux or riscv64_linux (or the Nix spelling,
+    /// i686-linux). The default is the system rld was built for.
+    #[arg(long, value_name = "SYSTEM", value_parser = system_parser())]
+    pub system: Option<&'static System>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The program to run, then its arguments: every argument after PROGRAM
+    /// is the program's, flags included.
+    #[arg(
+        value_name = "PROGRAM",
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        value_hint = clap::ValueHint::CommandWithArguments
+    )]
+    pub command: Vec<OsString>,
+}
+
+impl RunArgs {
+    pub fn program(&self) -> &OsString {
+        &self.command[0]
+    }
+
+    pub fn args(&self) -> &[OsString] {
+        &self.command[1..]
+    }
+}
+
+/// `--system`: a `{system}` suffix or its Nix spelling.
+fn system_parser() -> impl TypedValueParser<Value = &'static System> {
+    let names = SYSTEMS.iter().flat_map(|s| [s.name, s.nix]);
+    PossibleValuesParser::new(names)
+        .map(|name| System::by_name(&name).expect("only known names are possible"))
+}
+
+/// `rld --version`: the version, and the system and default ld.so rld was
+/// built for.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} ({}; default ld.so {})",
+        rld_shim::VERSION,
+        rld_shim::SYSTEM,
+        rld_shim::DEFAULT_LD_SO
+    )
+});
+
+/// The command line as clap sees it, with the version filled in.
+pub fn command() -> clap::Command {
+    Cli::command().version(VERSION.as_str())
+}
+
+/// What to do after parsing: run a command, or print help or the version.
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Cli),
+    /// `--help`, `-h`, `help`, `--version`, `-V`: the text for stdout.
+    Print(String),
 }
 
 /// Parses the arguments after `argv[0]`.
-pub fn parse(args: Vec<OsString>) -> Result<Args, Error> {
-    let mut verbosity = 0;
-    let mut command: Option<&'static str> = None;
-    let mut positional: Vec<OsString> = Vec::new();
-    let mut switches: Vec<&'static str> = Vec::new();
-    let mut system = None;
-    let mut help = false;
-    let mut version = false;
-    let mut it = args.into_iter();
-    let mut only_positional = false;
-    while let Some(arg) = it.next() {
-        // `rld run PROGRAM ARGS`: everything after PROGRAM is the program's.
-        if command == Some("run") && !positional.is_empty() {
-            positional.push(arg);
-            continue;
-        }
-        let s = arg.to_string_lossy().into_owned();
-        if only_positional || !s.starts_with('-') || s == "-" {
-            if command.is_none() {
-                command = Some(
-                    COMMANDS
-                        .iter()
-                        .map(|c| c.name)
-                        .chain(["help"])
-                        .find(|c| *c == s)
-                        .ok_or_else(|| {
-                            Error::Usage(format!(
-                                "unknown command {s:?}; commands: doctor, env, run (see rld --help)"
-                            ))
-                        })?,
-                );
+pub fn parse(args: Vec<OsString>) -> Result<Parsed, Error> {
+    let mut cmd = command();
+    // The command a usage error is about: the first argument that names one.
+    let names: Vec<String> = cmd.get_subcommands().map(|c| c.get_name().into()).collect();
+    let about = args
+        .iter()
+        .find_map(|a| names.iter().find(|n| a.as_os_str() == n.as_str()).cloned());
+    let argv = std::iter::once(OsString::from("rld")).chain(args);
+    let matches = match cmd.try_get_matches_from_mut(argv) {
+        Ok(m) => m,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            // Colour only on a terminal, and not under NO_COLOR.
+            let styled = e.render();
+            let text = if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            {
+                styled.ansi().to_string()
             } else {
-                positional.push(arg);
-            }
-            continue;
+                styled.to_string()
+            };
+            return Ok(Parsed::Print(text));
         }
-        if s == "--" {
-            only_positional = true;
-            continue;
-        }
-        let flags: Vec<&'static Flag> = if let Some(long) = s.strip_prefix("--") {
-            let (name, _) = long.split_once('=').unwrap_or((long, ""));
-            vec![
-                FLAGS
-                    .iter()
-                    .find(|f| f.long == name)
-                    .ok_or_else(|| unknown(&s))?,
-            ]
-        } else {
-            s[1..]
-                .chars()
-                .map(|c| {
-                    FLAGS
-                        .iter()
-                        .find(|f| f.short == Some(c))
-                        .ok_or_else(|| unknown(&format!("-{c}")))
-                })
-                .collect::<Result<_, _>>()?
-        };
-        for flag in flags {
-            if !flag.commands.is_empty() && !command.is_some_and(|c| flag.commands.contains(&c)) {
-                return Err(Error::Usage(format!(
-                    "--{} belongs to `rld {}`",
-                    flag.long,
-                    flag.commands.join("` and `rld ")
-                )));
-            }
-            match flag.long {
-                "verbose" => verbosity += 1,
-                "quiet" => verbosity -= 1,
-                "help" => help = true,
-                "version" => version = true,
-                "system" => {
-                    let v = match s.split_once('=') {
-                        Some((_, v)) => v.to_owned(),
-                        None => it
-                            .next()
-                            .ok_or_else(|| {
-                                Error::Usage("--system needs a value, e.g. i686_linux".into())
-                            })?
-                            .to_string_lossy()
-                            .into_owned(),
-                    };
-                    system = Some(v);
-                }
-                other => switches.push(other),
-            }
-        }
+        Err(e) => return Err(usage_error(&e, &mut cmd, about.as_deref())),
+    };
+    let cli =
+        Cli::from_arg_matches(&matches).map_err(|e| usage_error(&e, &mut cmd, about.as_deref()))?;
+    let program = match &cli.command {
+        Command::Doctor(d) => Some(d.program.as_os_str()),
+        Command::Run(r) => Some(r.program().as_os_str()),
+        _ => None,
+    };
+    if program.is_some_and(OsStr::is_empty) {
+        let e = clap::Error::raw(
+            ErrorKind::InvalidValue,
+            "PROGRAM is empty: give the name or path of a program\n",
+        );
+        return Err(usage_error(&e, &mut cmd, about.as_deref()));
     }
-    let has = |name| switches.contains(&name);
-    let command = if version {
-        Command::Version
-    } else if help {
-        Command::Help(command.filter(|c| *c != "help"))
+    Ok(Parsed::Run(cli))
+}
+
+/// clap's error as rld's two lines: what is wrong (with clap's tips), then
+/// the usage of the command it is about and the help to read.
+fn usage_error(e: &clap::Error, cmd: &mut clap::Command, about: Option<&str>) -> Error {
+    let mut what = String::new();
+    let mut tips = Vec::new();
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+        what = format!("no command given; commands: {}", names.join(", "));
     } else {
-        match command {
-            None => {
-                return Err(Error::Usage(
-                    "no command given; commands: doctor, env, run (see rld --help)".into(),
-                ));
-            }
-            Some("help") => {
-                let topic = positional.first().map(|p| p.to_string_lossy().into_owned());
-                let topic = match topic {
-                    None => None,
-                    Some(t) => Some(
-                        COMMANDS
-                            .iter()
-                            .find(|c| c.name == t)
-                            .map(|c| c.name)
-                            .ok_or_else(|| {
-                                Error::Usage(format!(
-                                    "no help for {t:?}: commands are doctor, env, run"
-                                ))
-                            })?,
-                    ),
-                };
-                Command::Help(topic)
-            }
-            Some("doctor") => {
-                let mut p = positional.into_iter();
-                let program = p.next().ok_or_else(|| {
-                    Error::Usage("doctor needs a PROGRAM: rld doctor PROGRAM".into())
-                })?;
-                if let Some(extra) = p.next() {
-                    return Err(Error::Usage(format!(
-                        "doctor takes one PROGRAM, got another: {extra:?}"
-                    )));
-                }
-                Command::Doctor {
-                    program,
-                    json: has("json"),
-                    assume_rld: has("rld"),
-                    locate: !has("no-locate"),
-                }
-            }
-            Some("env") => {
-                if let Some(extra) = positional.first() {
-                    return Err(Error::Usage(format!(
-                        "env takes no argument, got {extra:?}"
-                    )));
-                }
-                Command::Env {
-                    json: has("json"),
-                    system,
-                }
-            }
-            Some(_) => {
-                let mut p = positional.into_iter();
-                let program = p.next().ok_or_else(|| {
-                    Error::Usage("run needs a PROGRAM: rld run PROGRAM [ARGS...]".into())
-                })?;
-                Command::Run {
-                    program,
-                    args: p.collect(),
-                }
-            }
-        }
-    };
-    Ok(Args { command, verbosity })
-}
-
-fn unknown(flag: &str) -> Error {
-    Error::Usage(format!("unknown flag {flag} (see rld --help)"))
-}
-
-/// `rld --help` or `rld COMMAND --help`.
-pub fn help(command: Option<&str>) -> String {
-    let mut o = String::new();
-    let flags_for = |name: Option<&str>| -> Vec<&'static Flag> {
-        FLAGS
-            .iter()
-            .filter(|f| match name {
-                Some(n) => f.commands.contains(&n) || f.commands.is_empty(),
-                None => f.commands.is_empty(),
-            })
-            .collect()
-    };
-    let flag_name = |f: &Flag| {
-        let mut s = String::new();
-        if let Some(c) = f.short {
-            s.push_str(&format!("-{c}, "));
-        }
-        s.push_str(&format!("--{}", f.long));
-        if let Some(v) = f.value {
-            s.push_str(&format!(" {v}"));
-        }
-        s
-    };
-    match command.and_then(|n| COMMANDS.iter().find(|c| c.name == n)) {
-        None => {
-            o.push_str(&format!(
-                "rld {}: run and diagnose unpatched Linux binaries on NixOS\n\nUSAGE:\n    rld [-v|-q] COMMAND [FLAGS] [ARGS]\n\nCOMMANDS:\n",
-                rld_shim::VERSION
-            ));
-            for c in COMMANDS {
-                o.push_str(&format!("    {:8}{}\n", c.name, c.summary));
-            }
-            o.push_str("    help    Print help for a command.\n\nFLAGS:\n");
-            for f in flags_for(None) {
-                o.push_str(&format!("    {:18}{}\n", flag_name(f), f.summary));
-            }
-            o.push_str("\nRLD_LOG (or NIX_LD_LOG) sets the log level: error, warn (default), info, debug, trace.\nExit status: see `rld COMMAND --help`; a usage error exits 2.\n");
-        }
-        Some(c) => {
-            o.push_str(&format!("{}\n\nUSAGE:\n    {}\n\n", c.summary, c.usage));
-            for para in c.help.split("\n\n") {
-                o.push_str(&wrap(para, 80, ""));
-                o.push('\n');
-            }
-            o.push_str("FLAGS:\n");
-            for f in flags_for(Some(c.name)) {
-                o.push_str(&format!("    {}\n", flag_name(f)));
-                o.push_str(&wrap(f.help, 80, "        "));
+        for line in e.render().to_string().lines().map(str::trim) {
+            if let Some(m) = line.strip_prefix("error: ") {
+                what.push_str(m);
+            } else if let Some(t) = line.strip_prefix("tip: ") {
+                tips.push(t.to_owned());
+            } else if line.is_empty()
+                || line.starts_with("Usage: ")
+                || line.starts_with("For more information")
+            {
+                // rld's own usage line follows.
+            } else {
+                // The list after "the following required arguments were
+                // not provided:".
+                what.push(' ');
+                what.push_str(line);
             }
         }
     }
-    o
+    if let Some(hint) = flag_of_another_command(e, cmd) {
+        tips.push(hint);
+    }
+    if !tips.is_empty() {
+        what = format!("{what} ({})", tips.join("; "));
+    }
+    let (path, usage) = match about.and_then(|name| cmd.find_subcommand_mut(name)) {
+        Some(sub) => (format!("rld {}", sub.get_name()), sub.render_usage()),
+        None => ("rld".to_owned(), cmd.render_usage()),
+    };
+    let usage = usage.to_string();
+    let usage = usage.trim().trim_start_matches("Usage: ");
+    Error::Usage(format!("{what}\nrld: usage: {usage}; see `{path} --help`"))
 }
 
-fn wrap(text: &str, width: usize, indent: &str) -> String {
-    let mut out = String::new();
-    let mut line = String::from(indent);
-    for word in text.split_whitespace() {
-        if line.len() > indent.len() && line.len() + 1 + word.len() > width {
-            out.push_str(line.trim_end());
-            out.push('\n');
-            line = String::from(indent);
-        }
-        if line.len() > indent.len() {
-            line.push(' ');
-        }
-        line.push_str(word);
+/// `rld env --rld`: say which command `--rld` belongs to.
+fn flag_of_another_command(e: &clap::Error, cmd: &clap::Command) -> Option<String> {
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
     }
-    if line.len() > indent.len() {
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = arg.strip_prefix("--")?.split('=').next()?;
+    let owners: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|c| c.get_arguments().any(|a| a.get_long() == Some(long)))
+        .map(|c| format!("`rld {}`", c.get_name()))
+        .collect();
+    (!owners.is_empty()).then(|| format!("--{long} is a flag of {}", owners.join(" and ")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn p(args: &[&str]) -> Result<Args, Error> {
-        parse(args.iter().map(OsString::from).collect())
+    fn p(args: &[&str]) -> Result<Cli, Error> {
+        match parse(args.iter().map(OsString::from).collect())? {
+            Parsed::Run(cli) => Ok(cli),
+            Parsed::Print(text) => panic!("{args:?} printed {text}"),
+        }
+    }
+
+    fn usage(args: &[&str]) -> String {
+        match p(args) {
+            Err(Error::Usage(m)) => m,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn clap_accepts_the_command_line() {
+        command().debug_assert();
     }
 
     #[test]
     fn run_passes_everything_after_program_through() {
         let a = p(&["-v", "run", "prog", "--help", "-q", "--", "x"]).unwrap();
-        assert_eq!(
-            a.command,
-            Command::Run {
-                program: "prog".into(),
-                args: ["--help", "-q", "--", "x"].map(OsString::from).to_vec()
-            }
-        );
-        assert_eq!(a.verbosity, 1);
+        let Command::Run(run) = &a.command else {
+            panic!("{a:?}")
+        };
+        assert_eq!(run.program(), "prog");
+        assert_eq!(run.args(), ["--help", "-q", "--", "x"]);
+        assert_eq!(a.verbosity(), 1);
+        let a = p(&["run", "-q", "prog", "-v"]).unwrap();
+        assert_eq!(a.verbosity(), -1);
+        let Command::Run(run) = &a.command else {
+            panic!("{a:?}")
+        };
+        assert_eq!(run.args(), ["-v"]);
     }
 
     #[test]
     fn doctor_flags_and_errors() {
         let a = p(&["doctor", "--json", "./x", "-qq"]).unwrap();
-        assert_eq!(a.verbosity, -2);
-        assert!(matches!(
-            a.command,
-            Command::Doctor {
-                json: true,
-                assume_rld: false,
-                locate: true,
-                ..
-            }
-        ));
+        assert_eq!(a.verbosity(), -2);
+        let Command::Doctor(d) = &a.command else {
+            panic!("{a:?}")
+        };
+        assert!(d.json && !d.assume_rld && !d.no_locate);
         assert!(p(&["doctor"]).is_err());
         assert!(p(&["doctor", "a", "b"]).is_err());
-        assert!(p(&["env", "--rld"]).is_err());
-        assert!(p(&["--json", "doctor", "x"]).is_err());
+        assert!(usage(&["env", "--rld"]).contains("--rld is a flag of `rld doctor`"));
+        assert!(usage(&["--json", "doctor", "x"]).contains("`rld doctor` and `rld env`"));
         assert!(p(&["frobnicate"]).is_err());
         assert!(p(&[]).is_err());
+        // A flag without a value takes none.
+        assert!(usage(&["doctor", "--json=no", "x"]).contains("--json"));
+        assert!(usage(&["doctor", "--rld=false", "x"]).contains("--rld"));
+        assert!(usage(&["doctor", "--bogus", "x"]).ends_with("see `rld doctor --help`"));
     }
 
     #[test]
-    fn help_and_version_win() {
-        assert_eq!(
-            p(&["doctor", "--help"]).unwrap().command,
-            Command::Help(Some("doctor"))
-        );
-        assert_eq!(
-            p(&["help", "run"]).unwrap().command,
-            Command::Help(Some("run"))
-        );
-        assert_eq!(p(&["-V"]).unwrap().command, Command::Version);
-        assert_eq!(
-            p(&["env", "--system=i686_linux"]).unwrap().command,
-            Command::Env {
-                json: false,
-                system: Some("i686_linux".into())
-            }
-        );
+    fn systems_are_parsed() {
+        let a = p(&["env", "--system=i686-linux"]).unwrap();
+        let Command::Env(e) = &a.command else {
+            panic!("{a:?}")
+        };
+        assert_eq!(e.system.map(|s| s.name), Some("i686_linux"));
+        assert!(usage(&["env", "--system", "sparc"]).contains("sparc"));
     }
 
     #[test]
-    fn every_flag_appears_in_some_help() {
-        for f in FLAGS {
-            let shown = std::iter::once(None)
-                .chain(COMMANDS.iter().map(|c| Some(c.name)))
-                .any(|c| help(c).contains(&format!("--{}", f.long)));
-            assert!(shown, "--{} is in no help text", f.long);
+    fn help_and_version_print() {
+        for args in [&["doctor", "--help"][..], &["help", "run"], &["-V"]] {
+            let parsed = parse(args.iter().map(OsString::from).collect()).unwrap();
+            assert!(matches!(parsed, Parsed::Print(_)), "{args:?}");
         }
     }
 }

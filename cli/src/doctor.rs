@@ -2,27 +2,18 @@
 //!
 //! Builds a [`Report`] from the file alone (goblin, never running it), the
 //! loader's configuration ([`Settings`]) and the library search
-//! ([`search`]); [`render`](crate::render) prints it for people and serde
-//! for programs.
+//! ([`search`]); the report's types and its verdict live in
+//! [`report`](crate::report), which the renderer reads too.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::Serialize;
-
-use crate::inspect::{self, ElfFacts, FileKind, Script};
+use crate::error::io_words;
+use crate::inspect::{self, ElfFacts, FileKind, Script, is_executable};
 use crate::nixpkgs::{self, Provider};
-use crate::search::{self, Library, MissingVersion, SearchPath, Skipped};
+use crate::report::{Fix, Interpreter, LdSo, Missing, Report, Verdict};
+use crate::search::{self, SearchPath};
 use crate::settings::{Env, Settings};
 use crate::system::System;
-
-/// Exit code: the program will run.
-pub const RUNS: i32 = 0;
-/// Exit code: it will run once something is added (libraries, versions,
-/// rld itself, an ld.so).
-pub const NEEDS_SOMETHING: i32 = 1;
-/// Exit code: it cannot run here at all (missing file, not a program,
-/// another architecture, musl), or rld could not examine it.
-pub const CANNOT_RUN: i32 = 2;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -33,105 +24,6 @@ pub struct Options {
     pub locate: bool,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Interpreter {
-    pub path: String,
-    pub exists: bool,
-    /// `rld-loader`, `nix-ld`, `ld.so` (a real glibc loader), or `None` when
-    /// missing.
-    pub is: Option<&'static str>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Missing {
-    pub soname: String,
-    pub needed_by: Vec<String>,
-    pub providers: Vec<Provider>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Fix {
-    /// The attributes to add, in order, deduplicated.
-    pub attributes: Vec<String>,
-    /// Sonames no table or index knows.
-    pub unknown: Vec<String>,
-    /// `programs.rld.enable = true;` and/or `programs.rld.libraries = …;`.
-    pub nixos: String,
-    pub dev_shell: String,
-}
-
-/// Which ld.so the library search assumed, and why.
-#[derive(Debug, Serialize)]
-pub struct LdSo {
-    pub path: Option<PathBuf>,
-    /// `NIX_LD`, `rld's default`, `the program's interpreter`, …
-    pub source: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub program: String,
-    /// `runs`, `needs-libraries`, `needs-configuration`, `cannot-run`.
-    pub verdict: &'static str,
-    pub exit_code: i32,
-    /// What kind of file it is, in words.
-    pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub elf: Option<ElfFacts>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub script: Option<Script>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub interpreter: Option<Interpreter>,
-    /// `rld` when libraries were resolved as rld-loader runs the program,
-    /// `interpreter` when as its own (non-rld) interpreter does.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub resolved_as: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ld_so: Option<LdSo>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settings: Option<Settings>,
-    pub libraries: Vec<Library>,
-    pub skipped: Vec<Skipped>,
-    pub missing: Vec<Missing>,
-    pub missing_versions: Vec<MissingVersion>,
-    /// What stops it from running, one sentence each, with the fix.
-    pub problems: Vec<String>,
-    pub notes: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<Fix>,
-}
-
-impl Report {
-    fn new(program: &Path, file: String) -> Report {
-        Report {
-            program: program.display().to_string(),
-            verdict: "runs",
-            exit_code: RUNS,
-            file,
-            elf: None,
-            script: None,
-            interpreter: None,
-            resolved_as: None,
-            ld_so: None,
-            settings: None,
-            libraries: vec![],
-            skipped: vec![],
-            missing: vec![],
-            missing_versions: vec![],
-            problems: vec![],
-            notes: vec![],
-            fix: None,
-        }
-    }
-
-    fn cannot_run(mut self, why: String) -> Report {
-        self.verdict = "cannot-run";
-        self.exit_code = CANNOT_RUN;
-        self.problems.push(why);
-        self
-    }
-}
-
 /// The one sentence behind the shell's `required file not found`.
 pub fn required_file_not_found(program: &str, interpreter: &str) -> String {
     format!(
@@ -140,6 +32,26 @@ pub fn required_file_not_found(program: &str, interpreter: &str) -> String {
 }
 
 pub fn doctor(program: &Path, env: &Env, opts: Options) -> Report {
+    let path = env.get_os("PATH");
+    let Some(found) = inspect::find_program(program, path.as_deref()) else {
+        let name = program.display();
+        return Report::new(program, "not found in PATH".into()).cannot_run(format!(
+            "{name}: command not found: no file named {name} in PATH ({}), which is what the shell's \"command not found\" means; give its path if it is elsewhere",
+            path.as_deref().map_or("unset".into(), |p| p.to_string_lossy())
+        ));
+    };
+    let mut r = examine(&found, env, opts);
+    if found != program {
+        r.notes.insert(
+            0,
+            format!("{} is {} (from PATH)", program.display(), found.display()),
+        );
+    }
+    r
+}
+
+/// The report on the file `program`.
+fn examine(program: &Path, env: &Env, opts: Options) -> Report {
     let shown = program.display().to_string();
     match inspect::inspect(program) {
         FileKind::Unreadable(e) => {
@@ -148,8 +60,7 @@ pub fn doctor(program: &Path, env: &Env, opts: Options) -> Report {
             } else {
                 "unreadable".to_owned()
             };
-            Report::new(program, what)
-                .cannot_run(format!("cannot read {shown}: {}", crate::io_words(&e)))
+            Report::new(program, what).cannot_run(format!("cannot read {shown}: {}", io_words(&e)))
         }
         FileKind::NotRegular(what) => Report::new(program, what.to_owned())
             .cannot_run(format!("{shown} is {what}, not a program")),
@@ -176,10 +87,12 @@ fn script_report(program: &Path, script: Script) -> Report {
         r = r.cannot_run(format!(
             "its #! interpreter {interp} does not exist, so the kernel fails with \"required file not found\" (rld cannot help: it serves ELF programs); fix: run it as `{name} {shown}`, or change its first line to `#!/usr/bin/env {name}`"
         ));
-    } else if !crate::is_executable(program) {
-        r.notes.push(format!(
-            "{shown} is not executable (no x permission): run `chmod +x {shown}` or `{interp} {shown}`"
+    } else if !is_executable(program) {
+        r.problems.push(not_executable(
+            &shown,
+            &format!(" (or run it as `{interp} {shown}`)"),
         ));
+        r.verdict = Verdict::NotExecutable;
     } else {
         r.notes.push(format!(
             "the kernel runs it with {interp}; run `rld doctor {interp}` if that program does not start"
@@ -229,30 +142,42 @@ fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Repo
             "it is linked against musl ({interp}); rld starts glibc programs only; run it with musl's loader: `${{pkgs.musl}}/lib/{loader} {shown}`, or use a glibc build"
         ));
     }
-    if facts.kind != "shared-object" && !crate::is_executable(program) {
-        r.notes.push(format!(
-            "{shown} is not executable (no x permission): run `chmod +x {shown}`"
-        ));
+    // A shared object is mapped, not executed: it needs no x permission.
+    let not_runnable = facts.kind != "shared-object" && !is_executable(program);
+    if not_runnable {
+        r.problems.push(not_executable(&shown, ""));
     }
     if facts.is_static {
         r.notes.push(
             "it is statically linked: the kernel runs it as it is, without ld.so or rld".into(),
         );
+        if not_runnable {
+            r.verdict = Verdict::NotExecutable;
+        }
         return r;
     }
     let loading = choose_loader(&mut r, &facts, system, env, opts);
     let needs_rld = loading.needs_rld;
     resolve_libraries(&mut r, program, &facts, system, loading, opts);
-    if !r.problems.is_empty() {
-        r.exit_code = NEEDS_SOMETHING;
-        r.verdict = if r.missing.is_empty() {
-            "needs-configuration"
+    if not_runnable && r.problems.len() == 1 {
+        r.verdict = Verdict::NotExecutable;
+    } else if !r.problems.is_empty() {
+        r.verdict = if r.missing.is_empty() || not_runnable {
+            Verdict::NeedsConfiguration
         } else {
-            "needs-libraries"
+            Verdict::NeedsLibraries
         };
         r.fix = Some(fix(&r.missing, system, needs_rld));
     }
     r
+}
+
+/// The problem of a program without execute permission, which the shell
+/// reports as "Permission denied".
+fn not_executable(shown: &str, or: &str) -> String {
+    format!(
+        "{shown} is not executable (no x permission), so the shell fails with \"Permission denied\" (exit 126); fix: `chmod +x {shown}`{or}"
+    )
 }
 
 /// Which ld.so will load the program, and with which `LD_LIBRARY_PATH`.

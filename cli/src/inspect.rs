@@ -1,7 +1,9 @@
 //! What a file is, read from its bytes with goblin: never by running it.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::io::Read;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use goblin::elf::Elf;
@@ -71,6 +73,41 @@ impl ElfFacts {
     pub fn system(&self) -> Option<&'static System> {
         System::of_elf(self.class == 64, self.machine_number)
     }
+}
+
+/// Whether the current user may execute `path` (access(2) with `X_OK`).
+pub fn is_executable(path: &Path) -> bool {
+    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
+}
+
+/// The file a shell would execute for `program`: `program` itself when it
+/// has a slash; otherwise the first executable regular file of that name in
+/// the directories of `path` (the value of `PATH`; unset means glibc's
+/// `/bin:/usr/bin`, an empty entry the current directory), or, when none is
+/// executable, the first one that exists, which the shell would fail to run
+/// with "Permission denied". `None`: no such file in `PATH`.
+pub fn find_program(program: &Path, path: Option<&OsStr>) -> Option<PathBuf> {
+    if program.as_os_str().as_bytes().contains(&b'/') {
+        return Some(program.to_path_buf());
+    }
+    let path = path.unwrap_or(OsStr::new("/bin:/usr/bin"));
+    let mut not_executable = None;
+    for dir in path.as_bytes().split(|&b| b == b':') {
+        let dir = if dir.is_empty() {
+            Path::new(".")
+        } else {
+            Path::new(OsStr::from_bytes(dir))
+        };
+        let candidate = dir.join(program);
+        if !candidate.is_file() {
+            continue;
+        }
+        if is_executable(&candidate) {
+            return Some(candidate);
+        }
+        not_executable.get_or_insert(candidate);
+    }
+    not_executable
 }
 
 /// Reads and classifies `path`.

@@ -8,129 +8,104 @@
 
 #![deny(unsafe_code)]
 
-pub mod args;
-pub mod doctor;
-pub mod inspect;
-pub mod nixpkgs;
-pub mod render;
-pub mod run;
-pub mod search;
-pub mod settings;
+// The modules in layers, bottom first: a module imports only from the
+// layers before its own (a test below checks it), and this file, the
+// dispatcher, sits on top of them all.
+
+// Errors and the systems rld knows.
+pub mod error;
 pub mod system;
 
-use std::ffi::OsString;
-use std::fmt;
-use std::io::{self, Write};
-use std::path::Path;
+// Reading a file, the loader's configuration, the package table.
+pub mod inspect;
+pub mod nixpkgs;
+pub mod settings;
 
-use args::Command;
+// The library search.
+pub mod search;
+
+// `rld doctor`'s answer: its types, verdict and exit codes.
+pub mod report;
+
+// The commands' work, and printing their answers.
+pub mod doctor;
+pub mod render;
+pub mod run;
+
+// The command line and logging.
+pub mod args;
+pub mod logging;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+
+use args::{Command, Parsed};
+pub use error::Error;
 use settings::{Env, Settings};
 use system::System;
 
-/// Exit status for a usage error or a failure of rld itself.
-pub const USAGE: i32 = 2;
-/// Exit status when `rld run` cannot start the program (as rld-loader).
-pub const CANNOT_START: i32 = 127;
-
-/// What can go wrong in rld itself (not in the program it examines).
-#[derive(Debug)]
-pub enum Error {
-    /// Bad arguments.
-    Usage(String),
-    /// `rld run` could not start the program.
-    CannotStart(String),
-    /// Writing the answer failed.
-    Output(io::Error),
-}
-
-impl Error {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Usage(_) | Error::Output(_) => USAGE,
-            Error::CannotStart(_) => CANNOT_START,
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage(m) | Error::CannotStart(m) => f.write_str(m),
-            Error::Output(e) => write!(f, "cannot write the answer: {}", io_words(e)),
-        }
-    }
-}
-
-/// An I/O error in words, without Rust's `(os error 2)` suffix.
-pub fn io_words(e: &io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_owned(),
-        None => s,
-    }
-}
-
-/// Whether the current user may execute `path` (access(2) with `X_OK`).
-pub fn is_executable(path: &Path) -> bool {
-    nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
-}
-
 /// Runs rld with `args` (without `argv[0]`); returns the exit status.
 pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
-    let args = args::parse(args)?;
+    let cli = match args::parse(args)? {
+        Parsed::Run(cli) => cli,
+        Parsed::Print(text) => {
+            out(&text)?;
+            return Ok(0);
+        }
+    };
     let env = Env::from_process();
-    init_logging(&env, args.verbosity);
-    match args.command {
-        Command::Version => {
-            out(&format!(
-                "rld {} ({}; default ld.so {})\n",
-                rld_shim::VERSION,
-                rld_shim::SYSTEM,
-                rld_shim::DEFAULT_LD_SO
-            ))?;
-            Ok(0)
-        }
-        Command::Help(topic) => {
-            out(&args::help(topic))?;
-            Ok(0)
-        }
-        Command::Doctor {
-            program,
-            json,
-            assume_rld,
-            locate,
-        } => {
+    logging::init(&env, cli.verbosity());
+    match cli.command {
+        Command::Doctor(a) => {
             let report = doctor::doctor(
-                Path::new(&program),
+                &a.program,
                 &env,
-                doctor::Options { assume_rld, locate },
+                doctor::Options {
+                    assume_rld: a.assume_rld,
+                    locate: !a.no_locate,
+                },
             );
             log::debug!("verdict for {}: {}", report.program, report.verdict);
-            if json {
+            if a.json {
                 out(&(to_json(&report) + "\n"))?;
             } else {
                 out(&render::doctor(&report))?;
             }
-            Ok(report.exit_code)
+            Ok(report.verdict.exit_code())
         }
-        Command::Env { json, system } => {
-            let system = match system {
-                None => System::host(),
-                Some(name) => System::by_name(&name).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "unknown system {name:?}: one of x86_64_linux, i686_linux, aarch64_linux, riscv64_linux"
-                    ))
-                })?,
-            };
-            let settings = Settings::resolve(&env, system);
-            if json {
+        Command::Env(a) => {
+            let settings = Settings::resolve(&env, a.system.unwrap_or_else(System::host));
+            if a.json {
                 out(&(to_json(&settings) + "\n"))?;
             } else {
                 out(&render::env(&settings))?;
             }
             Ok(if settings.ld_so().is_some() { 0 } else { 1 })
         }
-        Command::Run { program, args } => Err(run::run(&program, &args, &env)),
+        Command::Run(a) => Err(run::run(a.program(), a.args(), &env)),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut args::command(), "rld", &mut script);
+            out(&String::from_utf8_lossy(&script))?;
+            Ok(0)
+        }
+        Command::Man { command } => {
+            let mut cmd = args::command();
+            cmd.build();
+            let page = match command {
+                None => cmd,
+                Some(name) => cmd
+                    .find_subcommand(&name)
+                    .expect("the parser admits only existing commands")
+                    .clone(),
+            };
+            let mut roff = Vec::new();
+            clap_mangen::Man::new(page)
+                .render(&mut roff)
+                .map_err(Error::Output)?;
+            out(&String::from_utf8_lossy(&roff))?;
+            Ok(0)
+        }
     }
 }
 
@@ -146,40 +121,46 @@ fn out(s: &str) -> Result<(), Error> {
     }
 }
 
-/// `RLD_LOG` (then `NIX_LD_LOG`) as the loader reads it, moved by `-v`/`-q`.
-fn init_logging(env: &Env, verbosity: i32) {
-    use log::LevelFilter::*;
-    let base = rld_shim::config::Config::resolve(|n| env.get(n), false).log_level;
-    // rld-shim's levels are in the same order, Off first.
-    let levels = [Off, Error, Warn, Info, Debug, Trace];
-    let at = base as i32;
-    let level = levels[(at + verbosity).clamp(0, 5) as usize];
-    // Only the first call wins; `run` is called once per process.
-    if log::set_logger(&STDERR_LOGGER).is_ok() {
-        log::set_max_level(level);
-    }
-}
-
-/// Logs to stderr as `rld: LEVEL: message`, like rld-loader.
-///
-/// Not env_logger: it needs `log/std`, and cargo unifies features across
-/// the workspace, so a std `log` would be linked into the no_std loader.
-struct StderrLogger;
-
-static STDERR_LOGGER: StderrLogger = StderrLogger;
-
-impl log::Log for StderrLogger {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
-    }
-
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            let level = record.level().as_str().to_ascii_lowercase();
-            // A closed stderr is no reason to fail.
-            let _ = writeln!(io::stderr().lock(), "rld: {level}: {}", record.args());
+#[cfg(test)]
+mod tests {
+    /// Every `crate::module` a source file names outside comments is in an
+    /// earlier layer than its own (layers as in the `pub mod` groups at the
+    /// top of this file). Doc links may point anywhere.
+    #[test]
+    fn imports_point_down() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let lib = std::fs::read_to_string(format!("{dir}/lib.rs")).unwrap();
+        let header = &lib[..lib.find("use std::").unwrap()];
+        let mut layer_of = Vec::new();
+        let mut layer = 0;
+        for line in header.lines() {
+            if line.trim().is_empty() {
+                layer += 1;
+            } else if let Some(m) = line.strip_prefix("pub mod ") {
+                layer_of.push((m.trim_end_matches(';').to_owned(), layer));
+            }
+        }
+        assert!(layer_of.len() > 10, "{layer_of:?}");
+        for (module, own) in &layer_of {
+            let src: String = std::fs::read_to_string(format!("{dir}/{module}.rs"))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            for (other, theirs) in &layer_of {
+                let named = src.contains(&format!("crate::{other}::"))
+                    || src.contains(&format!("crate::{other};"))
+                    || src.contains(&format!("crate::{other}}}"))
+                    || src.contains(&format!("crate::{other})"))
+                    || src.contains(&format!("crate::{other},"));
+                if named && other != module {
+                    assert!(
+                        theirs < own,
+                        "{module} (layer {own}) imports {other} (layer {theirs})"
+                    );
+                }
+            }
         }
     }
-
-    fn flush(&self) {}
 }

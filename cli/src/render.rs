@@ -3,8 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::doctor::Report;
 use crate::nixpkgs::Provider;
+use crate::report::{Report, Verdict};
 use crate::settings::Settings;
 
 /// `rld doctor`'s report for people.
@@ -148,12 +148,13 @@ pub fn doctor(r: &Report) -> String {
         let _ = writeln!(o, "problem: {p}");
     }
     let verdict = match r.verdict {
-        "runs" => "it will run".to_owned(),
-        "needs-libraries" => "it will not run until the missing libraries are added".to_owned(),
-        "needs-configuration" => "it will not run until the problems above are fixed".to_owned(),
-        _ => "it cannot run on this machine".to_owned(),
+        Verdict::Runs => "it will run",
+        Verdict::NeedsLibraries => "it will not run until the missing libraries are added",
+        Verdict::NeedsConfiguration => "it will not run until the problems above are fixed",
+        Verdict::NotExecutable => "it will not run until it is made executable (chmod +x)",
+        Verdict::CannotRun => "it cannot run on this machine",
     };
-    let _ = writeln!(o, "verdict: {verdict} (exit {})", r.exit_code);
+    let _ = writeln!(o, "verdict: {verdict} (exit {})", r.verdict.exit_code());
     if let Some(fix) = &r.fix {
         if !fix.nixos.is_empty() {
             let hint = if fix.nixos.contains("options.") {

@@ -8,25 +8,34 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use crate::Error;
+use crate::error::{Error, io_words};
 use crate::inspect::{self, FileKind};
 use crate::settings::{Env, Settings};
 use crate::system::System;
 
 /// Replaces this process with the program; returns only on failure.
 pub fn run(program: &OsStr, args: &[OsString], env: &Env) -> Error {
-    let path = Path::new(program);
+    // As a shell would: a name without a slash is looked up in PATH.
+    let Some(path) = inspect::find_program(Path::new(program), env.get_os("PATH").as_deref())
+    else {
+        return Error::CannotStart(format!(
+            "cannot run {}: command not found in PATH",
+            program.to_string_lossy()
+        ));
+    };
+    let program = path.as_os_str();
+    let path = path.as_path();
     let shown = path.display();
     let facts = match inspect::inspect(path) {
         FileKind::Elf(facts) if facts.interpreter.is_some() => facts,
         FileKind::Unreadable(e) => {
-            return Error::CannotStart(format!("cannot run {shown}: {}", crate::io_words(&e)));
+            return Error::CannotStart(format!("cannot run {shown}: {}", io_words(&e)));
         }
         FileKind::Elf(_) | FileKind::Script(_) => {
             // Static, or a script: nothing for ld.so to do.
             log::info!("{shown} needs no ld.so; executing it as it is");
             let e = Command::new(path).args(args).exec();
-            return Error::CannotStart(format!("cannot run {shown}: {}", crate::io_words(&e)));
+            return Error::CannotStart(format!("cannot run {shown}: {}", io_words(&e)));
         }
         FileKind::NotProgram { what } => {
             return Error::CannotStart(format!("cannot run {shown}: it is {what}"));
@@ -99,6 +108,6 @@ pub fn run(program: &OsStr, args: &[OsString], env: &Env) -> Error {
         "cannot run {shown}: executing ld.so {} (from {}) failed: {}",
         ld_so.path.display(),
         ld_so.source,
-        crate::io_words(&e)
+        io_words(&e)
     ))
 }

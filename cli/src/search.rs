@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::error::io_words;
 use crate::inspect::{self, ElfFacts};
 use crate::system::{System, machine_name};
 
@@ -206,7 +207,7 @@ pub fn resolve(
                         continue;
                     }
                     let parsed = fs::read(&path)
-                        .map_err(|e| crate::io_words(&e))
+                        .map_err(|e| io_words(&e))
                         .and_then(|b| inspect::parse_elf(&b));
                     match parsed {
                         Err(e) => res.libraries.push(Library {
@@ -347,7 +348,7 @@ fn probe(path: &Path, system: &System) -> Probe {
         Ok(_) => {}
     }
     match inspect::elf_identity(path) {
-        Err(e) => Probe::Invalid(crate::io_words(&e)),
+        Err(e) => Probe::Invalid(io_words(&e)),
         Ok(None) => Probe::Invalid("invalid ELF header (not an ELF file)".into()),
         Ok(Some((is_64, machine))) if is_64 != system.is_64 || machine != system.machine => {
             Probe::Foreign(format!(

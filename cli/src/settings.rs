@@ -17,6 +17,7 @@ use rld_shim::config::{Candidate, Config, NIX_LD_LIBRARY_PATH_SYSTEM, NIX_LD_SYS
 use rld_shim::ldso;
 use serde::Serialize;
 
+use crate::error::io_words;
 use crate::system::{System, machine_name};
 
 /// A snapshot of the environment, so tests and the resolver see one state.
@@ -215,7 +216,7 @@ fn check_ld_so(path: &Path, system: &System) -> Result<(), (String, bool)> {
         Ok(b) => b,
         Err(e) => {
             let missing = e.kind() == std::io::ErrorKind::NotFound;
-            return Err((crate::io_words(&e), missing));
+            return Err((io_words(&e), missing));
         }
     };
     match goblin::elf::Elf::parse_header(&bytes) {

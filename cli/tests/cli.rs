@@ -111,6 +111,20 @@ fn run_uses_the_configured_ld_so_and_leaves_the_environment_alone() {
     .nixos(w, &[])
     .run();
     out.code(0).has("x --help -q");
+    // A name without a slash is looked up in PATH, as a shell does.
+    let out = rld(["run", "true"]).nixos(w, &[]).cwd(&w.root).run();
+    out.code(0);
+    assert_eq!(out.stderr, "");
+    let out = rld(["run", "sh", "-c", "echo $0; exit 3"])
+        .nixos(w, &[])
+        .run();
+    out.code(3).has("/usr/bin/sh");
+    let out = rld(["run", "no-such-command"]).nixos(w, &[]).run();
+    out.code(127);
+    assert_eq!(
+        out.stderr,
+        "rld: cannot run no-such-command: command not found in PATH\n"
+    );
     // A static program is executed as it is.
     rld(["run", &w.s("bin/static")]).run().code(0);
 }
@@ -163,7 +177,7 @@ fn logging_follows_rld_log_and_flags() {
     plain.code(0);
     assert!(
         plain.stderr.contains(&format!(
-            "rld: warn: skipping ld.so {stale} (from NIX_LD_x86_64_linux)"
+            "rld: warning: skipping ld.so {stale} (from NIX_LD_x86_64_linux)"
         )),
         "{}",
         plain.stderr
@@ -189,6 +203,95 @@ fn logging_follows_rld_log_and_flags() {
         .env("NIX_LD_x86_64_linux", stale)
         .run();
     assert_eq!(nix_ld_log.stderr, "");
+}
+
+/// goblin's own records (its note parsing) are for debugging goblin:
+/// not at -vv, only at trace.
+#[test]
+fn goblin_logs_only_at_trace() {
+    let w = world();
+    let app = w.s("bin/app");
+    for json in [false, true] {
+        let mut args = vec!["-vv", "doctor"];
+        if json {
+            args.push("--json");
+        }
+        args.push(&app);
+        let out = rld(&args).nixos(w, &[]).run();
+        out.code(1);
+        assert_eq!(
+            out.stderr,
+            format!("rld: debug: verdict for {app}: needs-libraries\n")
+        );
+    }
+    let out = rld(["-vvv", "doctor", &app]).nixos(w, &[]).run();
+    out.code(1);
+    assert!(
+        out.stderr.contains("rld: debug: NoteIterator"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A level variable that names no level: one warning, and the level is
+/// warn, as rld-loader takes it.
+#[test]
+fn an_unknown_log_level_is_one_warning() {
+    let w = world();
+    for var in ["RLD_LOG", "NIX_LD_LOG"] {
+        let out = rld(["env"]).nixos(w, &[]).env(var, "bogus").run();
+        out.code(0).has("log level     warn");
+        assert_eq!(
+            out.stderr,
+            format!(
+                "rld: warning: {var}=\"bogus\" is not a log level (one of off, error, warn, info, debug, trace); using warn\n"
+            )
+        );
+        let j = rld(["env", "--json"]).nixos(w, &[]).env(var, "bogus").run();
+        assert_eq!(j.json()["log_level"], "warn");
+        assert!(j.stderr.starts_with("rld: warning: "), "{}", j.stderr);
+    }
+    // RLD_LOG wins: a good NIX_LD_LOG beside a bad RLD_LOG is not read.
+    let out = rld(["env"])
+        .nixos(w, &[])
+        .env("RLD_LOG", "bogus")
+        .env("NIX_LD_LOG", "debug")
+        .run();
+    assert!(
+        out.stderr.starts_with("rld: warning: RLD_LOG="),
+        "{}",
+        out.stderr
+    );
+    // -q silences it, like any warning.
+    let out = rld(["-q", "env"])
+        .nixos(w, &[])
+        .env("RLD_LOG", "bogus")
+        .run();
+    assert_eq!(out.stderr, "");
+}
+
+/// -qq turns every log line off; the line that explains rld's own failure
+/// (exit 127 or 2) is not a log line and stays.
+#[test]
+fn quiet_twice_prints_no_log_lines_but_still_says_why_rld_failed() {
+    let w = world();
+    let stale = "/nix/store/0000-glibc/lib/ld-linux-x86-64.so.2";
+    let out = rld(["-qq", "run", "/bin/true"])
+        .nixos(w, &[])
+        .env("NIX_LD_x86_64_linux", stale)
+        .env("RLD_LOG", "bogus")
+        .run();
+    out.code(0);
+    assert_eq!(out.stderr, "");
+    let out = rld(["-qq", "run", &w.s("bin/none")]).run();
+    out.code(127);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "rld: cannot run {}: No such file or directory\n",
+            w.s("bin/none")
+        )
+    );
 }
 
 #[test]
@@ -217,18 +320,129 @@ fn help_version_and_usage_errors() {
     rld(["help", "run"])
         .run()
         .code(0)
-        .has("it executes the real ld.so as `ld.so --library-path LIBS PROGRAM");
+        .has("`ld.so --library-path LIBS PROGRAM ARGS`, where LIBS is your LD_LIBRARY_PATH");
     rld(["env", "-h"]).run().code(0).has("--system SYSTEM");
+    rld(["doctor", "--version"]).run().code(0);
     for (args, msg) in [
-        (vec!["frobnicate"], "rld: unknown command \"frobnicate\""),
-        (vec![], "rld: no command given"),
-        (vec!["doctor"], "rld: doctor needs a PROGRAM"),
-        (vec!["env", "--rld"], "rld: --rld belongs to `rld doctor`"),
-        (vec!["doctor", "--bogus", "x"], "rld: unknown flag --bogus"),
+        (
+            vec!["frobnicate"],
+            "rld: unrecognized subcommand 'frobnicate'",
+        ),
+        (
+            vec![],
+            "rld: no command given; commands: doctor, env, run, completions, man",
+        ),
+        (
+            vec!["doctor"],
+            "rld: the following required arguments were not provided: <PROGRAM>",
+        ),
+        (
+            vec!["env", "--rld"],
+            "rld: unexpected argument '--rld' found (--rld is a flag of `rld doctor`)",
+        ),
+        (
+            vec!["doctor", "--bogus", "x"],
+            "rld: unexpected argument '--bogus' found",
+        ),
     ] {
         let out = rld(&args).run();
         out.code(2);
         assert!(out.stderr.starts_with(msg), "{args:?}: {}", out.stderr);
         assert_eq!(out.stdout, "");
     }
+}
+
+/// A flag that takes no value rejects one (`--json=no` used to turn
+/// --json on), and a usage error names the help to read.
+#[test]
+fn flags_without_values_reject_one_and_usage_errors_point_at_help() {
+    let doctor_usage =
+        "rld: usage: rld doctor [--json] [--rld] [--no-locate] PROGRAM; see `rld doctor --help`\n";
+    for (flag, value) in [("--json", "no"), ("--rld", "false"), ("--no-locate", "1")] {
+        let out = rld(["doctor", &format!("{flag}={value}"), "/bin/true"]).run();
+        out.code(2);
+        assert_eq!(out.stdout, "");
+        assert_eq!(
+            out.stderr,
+            format!(
+                "rld: unexpected value '{value}' for '{flag}' found; no more were expected\n{doctor_usage}"
+            )
+        );
+    }
+    let out = rld(["env", "--json=yes"]).run();
+    out.code(2);
+    assert!(
+        out.stderr.ends_with("see `rld env --help`\n"),
+        "{}",
+        out.stderr
+    );
+    let out = rld(["doctor", "--bogus", "/bin/true"]).run();
+    out.code(2);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "rld: unexpected argument '--bogus' found (to pass '--bogus' as a value, use '-- --bogus')\n{doctor_usage}"
+        )
+    );
+    // --system takes one of the systems rld knows.
+    let out = rld(["env", "--system", "sparc"]).run();
+    out.code(2);
+    assert!(
+        out.stderr
+            .starts_with("rld: invalid value 'sparc' for '--system <SYSTEM>' [possible values: x86_64_linux, x86_64-linux, i686_linux"),
+        "{}",
+        out.stderr
+    );
+    // -v and -q are counted, wherever they stand: -v -q is the default.
+    let w = world();
+    let stale = "/nix/store/0000-glibc/lib/ld-linux-x86-64.so.2";
+    let out = rld(["-v", "run", "-q", "/bin/true"])
+        .nixos(w, &[])
+        .env("NIX_LD_x86_64_linux", stale)
+        .run();
+    out.code(0);
+    assert!(
+        out.stderr.contains(&format!("skipping ld.so {stale}")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("debug"), "{}", out.stderr);
+}
+
+#[test]
+fn completions_and_the_manual_page() {
+    let out = rld(["completions", "bash"]).run();
+    out.code(0).has("_rld()").has("complete -F _rld");
+    assert_eq!(out.stderr, "");
+    // bash itself reads the script without a syntax error.
+    let check = Command::new("bash")
+        .args(["-n", "-c", &out.stdout])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    rld(["completions", "zsh"])
+        .run()
+        .code(0)
+        .has("#compdef rld");
+    rld(["completions", "fish"])
+        .run()
+        .code(0)
+        .has("complete -c rld")
+        .has("no-locate");
+    rld(["completions", "tcsh"]).run().code(2);
+    let man = rld(["man"]).run();
+    man.code(0)
+        .has(".TH rld 1")
+        .has(".SH NAME")
+        .has("rld\\-doctor")
+        .has("completions");
+    rld(["man", "doctor"])
+        .run()
+        .code(0)
+        .has(".TH rld-doctor 1")
+        .has("Exit status: 0 it will run;");
 }

@@ -636,3 +636,121 @@ fn rld_loader_as_interpreter_is_recognised() {
         .has("(rld-loader)")
         .has("/lib64/ld-linux-x86-64.so.2 (from NIX_LD)");
 }
+
+/// A name without a slash is looked up in PATH, as a shell does; an empty
+/// PROGRAM is a usage error.
+#[test]
+fn a_name_is_looked_up_in_path() {
+    let w = world();
+    // Control: the current directory has no `true`; only PATH does.
+    assert!(!w.path("true").exists());
+    let out = rld(["doctor", "true"]).cwd(&w.root).nixos(w, &[]).run();
+    out.code(0)
+        .has("/usr/bin/true: ELF 64-bit x86_64")
+        .has("note: true is /usr/bin/true (from PATH)")
+        .has("verdict: it will run (exit 0)");
+    assert_eq!(out.stderr, "");
+    let j = rld(["doctor", "--json", "true"]).cwd(&w.root).run();
+    j.code(0);
+    let j = j.json();
+    assert_eq!(j["program"], "/usr/bin/true");
+    assert_eq!(j["notes"][0], "true is /usr/bin/true (from PATH)");
+    // The first executable one wins; PATH's order counts.
+    let out = rld(["doctor", "--json", "sh"])
+        .env("PATH", "/bin:/usr/bin")
+        .run()
+        .json();
+    assert_eq!(out["program"], "/bin/sh");
+    // Not in PATH: the shell's "command not found".
+    let out = rld(["doctor", "no-such-command"]).cwd(&w.root).run();
+    out.code(2)
+        .has("no-such-command: not found in PATH")
+        .has("problem: no-such-command: command not found: no file named no-such-command in PATH (/usr/bin:/bin)")
+        .has("verdict: it cannot run on this machine (exit 2)");
+    let j = rld(["doctor", "--json", "no-such-command"]).run();
+    j.code(2);
+    let j = j.json();
+    assert_eq!(j["file"], "not found in PATH");
+    assert_eq!(j["verdict"], "cannot-run");
+    // A path with a slash is not looked up.
+    rld(["doctor", "./true"])
+        .cwd(&w.root)
+        .run()
+        .code(2)
+        .has("cannot read ./true: No such file or directory");
+    for args in [["doctor", ""], ["run", ""]] {
+        let out = rld(args).run();
+        out.code(2);
+        assert_eq!(out.stdout, "");
+        assert!(
+            out.stderr.starts_with("rld: ") && out.stderr.contains("PROGRAM"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .ends_with(&format!("see `rld {} --help`\n", args[0])),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+/// A program without its execute bit: the shell says "Permission denied"
+/// (126), so the verdict is not "it will run"; the fix is chmod +x.
+#[test]
+fn a_program_without_execute_permission_will_not_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world();
+    let dir = w.path("noexec");
+    std::fs::create_dir_all(&dir).unwrap();
+    let prog = dir.join("hello");
+    let hello = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hello.c");
+    cc(&dir, &format!("{hello} -o hello"));
+    cc(&dir, &format!("-static {hello} -o hello-static"));
+    std::fs::write(dir.join("script"), "#!/bin/sh\necho hi\n").unwrap();
+    for name in ["hello", "hello-static", "script"] {
+        std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let shown = prog.display().to_string();
+    // Control: what the shell says.
+    let shell = Command::new("bash").arg("-c").arg(&shown).output().unwrap();
+    assert_eq!(shell.status.code(), Some(126));
+    assert!(String::from_utf8_lossy(&shell.stderr).contains("Permission denied"));
+
+    let out = rld(["doctor", &shown]).run();
+    out.code(1)
+        .has(&format!(
+            "problem: {shown} is not executable (no x permission), so the shell fails with \"Permission denied\" (exit 126); fix: `chmod +x {shown}`\n"
+        ))
+        .has("verdict: it will not run until it is made executable (chmod +x) (exit 1)")
+        .lacks("it will run");
+    assert_eq!(out.stderr, "");
+    let j = rld(["doctor", "--json", &shown]).run();
+    j.code(1);
+    let j = j.json();
+    assert_eq!(j["verdict"], "not-executable");
+    assert_eq!(j["exit_code"], 1);
+    assert!(j["fix"].is_null());
+
+    // A static program and a script alike.
+    let s = dir.join("hello-static").display().to_string();
+    let j = rld(["doctor", "--json", &s]).run().json();
+    assert_eq!(j["verdict"], "not-executable");
+    assert_eq!(j["exit_code"], 1);
+    let script = dir.join("script").display().to_string();
+    rld(["doctor", &script])
+        .run()
+        .code(1)
+        .has(&format!(
+            "fix: `chmod +x {script}` (or run it as `/bin/sh {script}`)"
+        ))
+        .has("verdict: it will not run until it is made executable (chmod +x) (exit 1)");
+
+    // chmod +x is the whole fix.
+    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+    rld(["doctor", &shown])
+        .run()
+        .code(0)
+        .has("verdict: it will run (exit 0)");
+}

@@ -1,0 +1,213 @@
+//! The answer of `rld doctor`: what it found, the [`Verdict`] and the exit
+//! status that goes with it.
+//!
+//! [`doctor`](crate::doctor) fills a [`Report`]; [`render`](crate::render)
+//! prints it for people and serde for programs (`--json`). The JSON field
+//! names are an interface: programs read them.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Serialize, Serializer};
+
+use crate::inspect::{ElfFacts, Script};
+use crate::nixpkgs::Provider;
+use crate::search::{Library, MissingVersion, Skipped};
+use crate::settings::Settings;
+
+/// Exit status of `rld doctor`: the program will run.
+pub const RUNS: i32 = 0;
+/// Exit status of `rld doctor`: it will run once something is added or
+/// changed (libraries, versions, rld itself, an ld.so, the execute bit).
+pub const NEEDS_SOMETHING: i32 = 1;
+/// Exit status of `rld doctor`: it cannot run here at all (missing file,
+/// not a program, another architecture, musl), or rld could not examine it.
+pub const CANNOT_RUN: i32 = 2;
+
+/// Whether the program will run, and if not, what kind of thing stops it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Nothing stops it.
+    Runs,
+    /// Libraries are missing (other problems may come with them; the fix
+    /// snippet covers enabling rld too).
+    NeedsLibraries,
+    /// Something else must be added or changed first: rld itself, a usable
+    /// ld.so, a newer glibc (or several problems, one of them the execute
+    /// permission).
+    NeedsConfiguration,
+    /// Nothing but its execute permission is missing: `chmod +x`.
+    NotExecutable,
+    /// It cannot run on this machine, or rld could not examine it.
+    CannotRun,
+}
+
+impl Verdict {
+    /// The name in `--json` output and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Runs => "runs",
+            Verdict::NeedsLibraries => "needs-libraries",
+            Verdict::NeedsConfiguration => "needs-configuration",
+            Verdict::NotExecutable => "not-executable",
+            Verdict::CannotRun => "cannot-run",
+        }
+    }
+
+    /// `rld doctor`'s exit status for this verdict.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Runs => RUNS,
+            Verdict::NeedsLibraries | Verdict::NeedsConfiguration | Verdict::NotExecutable => {
+                NEEDS_SOMETHING
+            }
+            Verdict::CannotRun => CANNOT_RUN,
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The verdict as the two JSON fields programs read, so that the exit code
+/// in the JSON is always the one rld exits with.
+fn verdict_and_exit_code<S: Serializer>(verdict: &Verdict, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Outcome {
+        verdict: Verdict,
+        exit_code: i32,
+    }
+    Outcome {
+        verdict: *verdict,
+        exit_code: verdict.exit_code(),
+    }
+    .serialize(s)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Interpreter {
+    pub path: String,
+    pub exists: bool,
+    /// `rld-loader`, `nix-ld`, `ld.so` (a real glibc loader), or `None` when
+    /// missing.
+    pub is: Option<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Missing {
+    pub soname: String,
+    pub needed_by: Vec<String>,
+    pub providers: Vec<Provider>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Fix {
+    /// The attributes to add, in order, deduplicated.
+    pub attributes: Vec<String>,
+    /// Sonames no table or index knows.
+    pub unknown: Vec<String>,
+    /// `programs.rld.enable = true;` and/or `programs.rld.libraries = …;`.
+    pub nixos: String,
+    pub dev_shell: String,
+}
+
+/// Which ld.so the library search assumed, and why.
+#[derive(Debug, Serialize)]
+pub struct LdSo {
+    pub path: Option<PathBuf>,
+    /// `NIX_LD`, `rld's default`, `the program's interpreter`, …
+    pub source: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub program: String,
+    /// Serialised as two fields, `verdict` (its name) and `exit_code`.
+    #[serde(flatten, serialize_with = "verdict_and_exit_code")]
+    pub verdict: Verdict,
+    /// What kind of file it is, in words.
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elf: Option<ElfFacts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub script: Option<Script>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interpreter: Option<Interpreter>,
+    /// `rld` when libraries were resolved as rld-loader runs the program,
+    /// `interpreter` when as its own (non-rld) interpreter does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_as: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ld_so: Option<LdSo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<Settings>,
+    pub libraries: Vec<Library>,
+    pub skipped: Vec<Skipped>,
+    pub missing: Vec<Missing>,
+    pub missing_versions: Vec<MissingVersion>,
+    /// What stops it from running, one sentence each, with the fix.
+    pub problems: Vec<String>,
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+impl Report {
+    /// A report on `program` (what kind of `file` it is, in words) that
+    /// finds nothing wrong yet.
+    pub fn new(program: &Path, file: String) -> Report {
+        Report {
+            program: program.display().to_string(),
+            verdict: Verdict::Runs,
+            file,
+            elf: None,
+            script: None,
+            interpreter: None,
+            resolved_as: None,
+            ld_so: None,
+            settings: None,
+            libraries: vec![],
+            skipped: vec![],
+            missing: vec![],
+            missing_versions: vec![],
+            problems: vec![],
+            notes: vec![],
+            fix: None,
+        }
+    }
+
+    /// The report of a program that cannot run here, for the reason `why`.
+    pub fn cannot_run(mut self, why: String) -> Report {
+        self.verdict = Verdict::CannotRun;
+        self.problems.push(why);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_carries_the_verdict_and_its_exit_code() {
+        let r = Report::new(Path::new("/x"), "missing".into()).cannot_run("gone".into());
+        let j = serde_json::to_value(&r).unwrap();
+        assert_eq!(j["verdict"], "cannot-run");
+        assert_eq!(j["exit_code"], 2);
+        let keys: Vec<&String> = j.as_object().unwrap().keys().collect();
+        assert!(keys.contains(&&"program".to_owned()));
+        for v in [
+            Verdict::Runs,
+            Verdict::NeedsLibraries,
+            Verdict::NeedsConfiguration,
+            Verdict::NotExecutable,
+            Verdict::CannotRun,
+        ] {
+            assert_eq!(serde_json::to_value(v).unwrap(), v.name());
+        }
+    }
+}
