@@ -105,36 +105,34 @@ impl Settings {
             env.get(name)
         };
         let config = Config::resolve(getenv, false);
+        // The loader's own walk, with this system's checks in place of the
+        // mapping; each candidate tried is recorded as it is tried.
         let mut candidates = Vec::new();
-        let mut chosen = None;
-        for c in config.candidates() {
+        let check = |c: &Candidate<'_>| {
             let path = PathBuf::from(std::ffi::OsStr::from_bytes(c.path));
-            let source = source_name(c.source, system);
-            if chosen.is_some() {
-                candidates.push(CandidateCheck {
-                    path,
-                    source,
-                    problem: Some("not tried: an earlier one is used".into()),
-                    falls_through: true,
-                });
-                continue;
-            }
-            let (problem, falls_through) = match check_ld_so(&path, system) {
+            let result = check_ld_so(&path, system);
+            let (problem, falls_through) = match &result {
                 Ok(()) => (None, false),
-                Err((p, through)) => (Some(p), through),
+                Err((p, through)) => (Some(p.clone()), *through),
             };
-            if problem.is_none() {
-                chosen = Some(candidates.len());
-            }
-            let stop = problem.is_some() && !falls_through;
             candidates.push(CandidateCheck {
                 path,
-                source,
+                source: source_name(c.source, system),
                 problem,
                 falls_through,
             });
-            if stop {
-                break;
+            result
+        };
+        let walk = ldso::walk(&config, check, |(_, through)| *through, |_, _| {});
+        let chosen = walk.result.is_ok().then(|| candidates.len() - 1);
+        if chosen.is_some() {
+            for c in config.candidates().skip(candidates.len()) {
+                candidates.push(CandidateCheck {
+                    path: PathBuf::from(std::ffi::OsStr::from_bytes(c.path)),
+                    source: source_name(c.source, system),
+                    problem: Some("not tried: an earlier one is used".into()),
+                    falls_through: true,
+                });
             }
         }
         let Candidate {

@@ -172,15 +172,29 @@ pub struct Loaded<'e> {
     pub candidate: &'e Candidate<'e>,
 }
 
-/// Tries each candidate of `config` in order and maps the first usable one.
-/// A configured `ld.so` that does not exist (garbage-collected after an
-/// upgrade) gives one warning naming it and the one used instead.
-// The error is large but built once, on the way to exit; there is no
-// allocator to box it.
-#[allow(clippy::result_large_err)]
-#[inline(never)]
-pub fn load<'e>(config: &'e Config<'e>, page: usize) -> Result<Loaded<'e>, LoadError<'e>> {
-    let mut skipped: Option<Rejected<'e>> = None;
+/// What came of a [`walk`] over the candidates.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Walk<'e, T, E> {
+    /// The value and candidate used, or the error and candidate that ended
+    /// the walk.
+    pub result: Result<(T, &'e Candidate<'e>), (E, &'e Candidate<'e>)>,
+    /// The first candidate passed over before that, and why.
+    pub skipped: Option<(E, &'e Candidate<'e>)>,
+}
+
+/// The loader's walk over the `ld.so` candidates of `config`, in order:
+/// `try_one` each; the first `Ok` is used; an error that `falls_through`
+/// (a missing file, another architecture) gives way to the next candidate,
+/// unless none is left; any other error ends the walk. `on_skip` hears of
+/// each candidate passed over. The loader maps with it ([`load`]); the
+/// `rld` tool checks with it, for this architecture or another.
+pub fn walk<'e, T, E>(
+    config: &'e Config<'e>,
+    mut try_one: impl FnMut(&'e Candidate<'e>) -> Result<T, E>,
+    falls_through: impl Fn(&E) -> bool,
+    mut on_skip: impl FnMut(&'e Candidate<'e>, &E),
+) -> Walk<'e, T, E> {
+    let mut skipped = None;
     // The last candidate, the compiled-in default, is always there.
     let last = config.candidates.len() - 1;
     let mut i = 0;
@@ -189,32 +203,63 @@ pub fn load<'e>(config: &'e Config<'e>, page: usize) -> Result<Loaded<'e>, LoadE
             i += 1;
             continue;
         };
-        let problem = match load_one(candidate.path, page) {
-            Ok(mapped) => {
-                if let Some(s) = &skipped {
-                    warn_if_gone(s, candidate);
-                }
-                return Ok(Loaded { mapped, candidate });
+        let error = match try_one(candidate) {
+            Ok(value) => {
+                return Walk {
+                    result: Ok((value, candidate)),
+                    skipped,
+                };
             }
-            Err(problem) => problem,
+            Err(error) => error,
         };
-        let rejected = Rejected { candidate, problem };
-        if i == last || !problem.falls_through() {
-            return Err(LoadError {
-                last: rejected,
+        if i == last || !falls_through(&error) {
+            return Walk {
+                result: Err((error, candidate)),
                 skipped,
-            });
+            };
         }
-        logging::log(
-            Level::Debug,
-            b"rld: debug: skipping {}: {}",
-            &[
-                Piece::Show(rejected.candidate),
-                Piece::Show(&rejected.problem),
-            ],
-        );
-        skipped.get_or_insert(rejected);
+        on_skip(candidate, &error);
+        if skipped.is_none() {
+            skipped = Some((error, candidate));
+        }
         i += 1;
+    }
+}
+
+/// Tries each candidate of `config` in order and maps the first usable one.
+/// A configured `ld.so` that does not exist (garbage-collected after an
+/// upgrade) gives one warning naming it and the one used instead.
+// The error is large but built once, on the way to exit; there is no
+// allocator to box it.
+#[allow(clippy::result_large_err)]
+#[inline(never)]
+pub fn load<'e>(config: &'e Config<'e>, page: usize) -> Result<Loaded<'e>, LoadError<'e>> {
+    let walk = walk(
+        config,
+        |candidate| load_one(candidate.path, page),
+        Problem::falls_through,
+        |candidate, problem| {
+            logging::log(
+                Level::Debug,
+                b"rld: debug: skipping {}: {}",
+                &[Piece::Show(candidate), Piece::Show(problem)],
+            )
+        },
+    );
+    let skipped = walk
+        .skipped
+        .map(|(problem, candidate)| Rejected { candidate, problem });
+    match walk.result {
+        Ok((mapped, candidate)) => {
+            if let Some(s) = &skipped {
+                warn_if_gone(s, candidate);
+            }
+            Ok(Loaded { mapped, candidate })
+        }
+        Err((problem, candidate)) => Err(LoadError {
+            last: Rejected { candidate, problem },
+            skipped,
+        }),
     }
 }
 
@@ -322,7 +367,7 @@ fn read_plan<'b>(
 mod tests {
     use super::*;
 
-    use crate::REAL_LD_SO;
+    use crate::{DEFAULT_LD_SO, REAL_LD_SO};
     use std::vec::Vec;
 
     const PAGE: usize = 4096;
@@ -467,6 +512,48 @@ mod tests {
         );
         assert!(lines[0].contains(crate::DEFAULT_LD_SO), "{text}");
         assert!(lines[1].contains("programs.rld"), "{text}");
+    }
+
+    #[test]
+    fn the_walk_skips_what_falls_through_and_stops_at_the_rest() {
+        let getenv = |name: &str| match name {
+            crate::config::NIX_LD_SYSTEM => Some(&b"/a"[..]),
+            "NIX_LD" => Some(&b"/b"[..]),
+            _ => None,
+        };
+        let config = Config::resolve(getenv, false);
+        // Err(true) falls through, Err(false) does not.
+        let run = |answers: [Result<u8, bool>; 3]| {
+            let mut tried = Vec::new();
+            let mut skips = Vec::new();
+            let walk = walk(
+                &config,
+                |c| {
+                    tried.push(c.path);
+                    answers[tried.len() - 1]
+                },
+                |&through| through,
+                |c, _| skips.push(c.path),
+            );
+            let result = walk
+                .result
+                .map(|(v, c)| (v, c.path))
+                .map_err(|(e, c)| (e, c.path));
+            (result, walk.skipped.map(|(_, c)| c.path), tried, skips)
+        };
+        let default = DEFAULT_LD_SO.as_bytes();
+        let (result, skipped, tried, skips) = run([Err(true), Ok(7), Ok(8)]);
+        assert_eq!(result, Ok((7, &b"/b"[..])));
+        assert_eq!(skipped, Some(&b"/a"[..]));
+        assert_eq!((tried.len(), skips), (2, std::vec![&b"/a"[..]]));
+        let (result, skipped, tried, _) = run([Err(true), Err(false), Ok(8)]);
+        assert_eq!(result, Err((false, &b"/b"[..])), "a broken one ends it");
+        assert_eq!(skipped, Some(&b"/a"[..]));
+        assert_eq!(tried.len(), 2);
+        let (result, skipped, _, skips) = run([Err(true), Err(true), Err(true)]);
+        assert_eq!(result, Err((true, default)), "the last one ends it");
+        assert_eq!(skipped, Some(&b"/a"[..]), "the first skipped is kept");
+        assert_eq!(skips.len(), 2);
     }
 
     #[test]
