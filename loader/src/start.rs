@@ -15,8 +15,8 @@ use core::sync::atomic::{Ordering, compiler_fence};
 
 use linux_raw_sys::auxvec::{AT_BASE, AT_ENTRY, AT_PHDR, AT_PHNUM};
 use rld_shim::config::{self, Config, Vars};
-use rld_shim::launch::{self, Arg, Handover, Plan};
-use rld_shim::ldso::{self, Loaded};
+use rld_shim::launch::{self, Arg, Handover, IfNoLdSo, Plan};
+use rld_shim::ldso::{self, LoadError, Loaded};
 use rld_shim::libpath::LibraryPath;
 use rld_shim::logging::{self, Level};
 use rld_shim::stack::{Stack, StackError};
@@ -63,6 +63,28 @@ fn fail(message: &dyn Show) -> ! {
     sys::exit(127)
 }
 
+/// No `ld.so` is usable: fails, unless rld-loader was run directly for its
+/// version or with no program, which need no `ld.so` to answer.
+fn without_ld_so(plan: &Plan<'_>, error: &LoadError<'_>) -> ! {
+    let status = match plan.if_no_ld_so {
+        IfNoLdSo::Fail => fail(&error.report(Some(plan.program))),
+        IfNoLdSo::PrintVersion => {
+            print_version(None);
+            0
+        }
+        IfNoLdSo::Usage => {
+            logging::print(
+                2,
+                b"rld: missing program name; usage: rld-loader [LD.SO OPTIONS] PROGRAM [ARGUMENTS]",
+                &[],
+            );
+            1
+        }
+    };
+    logging::print(2, b"{}", &[Piece::Show(&error.report(None))]);
+    sys::exit(status)
+}
+
 /// The kernel builds the initial stack, so a real exec never gets here;
 /// which part was malformed (what [`StackError`] says, for the tests) would
 /// tell a user nothing they could act on.
@@ -99,21 +121,21 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     let result = ldso::load(&config, launch::page_size(stack));
     let loaded = match &result {
         Ok(loaded) => loaded,
-        Err(e) => fail(&e.report(plan.program)),
+        Err(e) => without_ld_so(&plan, e),
     };
     if plan.print_version {
-        print_version(loaded);
+        print_version(Some(loaded));
     }
     trace(&plan, loaded);
     let mapped = &loaded.mapped;
+    let path_string = plan.path_string.map(library_path_string);
     match plan.handover {
         Handover::InPlace { lend } => {
             set_aux(stack, AT_BASE, mapped.base);
-            if let Some(lend) = lend {
-                let entry = library_path_string(lend.entry);
+            if let (Some(index), Some(entry)) = (lend, path_string) {
                 // SAFETY: single-threaded; the only reference.
                 let pending = unsafe { PENDING.get() };
-                stack.lend_env(lend.index, entry, &mut pending.undo);
+                stack.lend_env(index, entry, &mut pending.undo);
                 pending.entry = stack
                     .redirect_entry(arch::trampoline as *const () as usize, &mut pending.undo)
                     .unwrap_or_else(|e| stack_fail(e));
@@ -127,7 +149,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
                 *word = match *arg {
                     Arg::Existing(string) => string,
                     Arg::Option(option) => option.as_ptr() as usize,
-                    Arg::LibraryPath(path) => library_path_string(path),
+                    Arg::LibraryPath => path_string.unwrap_or(0),
                 };
             }
             stack
@@ -170,6 +192,7 @@ fn trace(plan: &Plan<'_>, loaded: &Loaded<'_>) {
 
 /// The address of the NUL-terminated library path `ld.so` gets: where it
 /// is, or in memory that outlives the loader, built there.
+#[inline(never)]
 fn library_path_string(path: LibraryPath<'_>) -> usize {
     let composition = match path {
         LibraryPath::Existing(string) => return string.as_ptr() as usize,
@@ -190,17 +213,25 @@ fn library_path_string(path: LibraryPath<'_>) -> usize {
         .unwrap_or_else(|| unreachable!())
 }
 
-/// `rld-loader --version`: rld's line, before `ld.so` prints its own.
+/// `rld-loader --version`: rld's line, before `ld.so` prints its own (when
+/// one is usable).
 #[inline(never)]
-fn print_version(loaded: &Loaded<'_>) {
-    logging::print(
-        1,
-        concat!(
-            "rld-loader ",
-            env!("CARGO_PKG_VERSION"),
-            " (rld), running {}"
-        )
-        .as_bytes(),
-        &[Piece::Show(loaded.candidate)],
-    );
+fn print_version(loaded: Option<&Loaded<'_>>) {
+    match loaded {
+        Some(loaded) => logging::print(
+            1,
+            concat!(
+                "rld-loader ",
+                env!("CARGO_PKG_VERSION"),
+                " (rld), running {}"
+            )
+            .as_bytes(),
+            &[Piece::Show(loaded.candidate)],
+        ),
+        None => logging::print(
+            1,
+            concat!("rld-loader ", env!("CARGO_PKG_VERSION"), " (rld)").as_bytes(),
+            &[],
+        ),
+    }
 }

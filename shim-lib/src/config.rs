@@ -68,6 +68,7 @@ pub struct Vars<'e> {
 impl<'e> Vars<'e> {
     /// Takes in one `NAME=value` entry, if it sets a variable not seen
     /// before.
+    #[inline(never)]
     pub fn add(&mut self, entry: &'e CStr) {
         let Some((name, _)) = split_entry(entry.to_bytes()) else {
             return;
@@ -197,6 +198,7 @@ impl<'e> Config<'e> {
     }
 
     /// [`resolve`](Self::resolve) from the values of [`VARIABLES`], in order.
+    #[inline(never)]
     fn from_values(values: &[Option<&'e [u8]>; 6], secure: bool) -> Config<'e> {
         let default_ld = Candidate {
             path: DEFAULT_LD_SO.as_bytes(),

@@ -47,44 +47,55 @@ pub struct Plan<'e> {
     pub program: &'e [u8],
     /// `rld-loader --version`: rld's version line goes before `ld.so`'s.
     pub print_version: bool,
+    /// What to do when no `ld.so` is usable.
+    pub if_no_ld_so: IfNoLdSo,
     /// The library path added, and where it came from; `None` when none is.
     pub library_path: Option<Candidate<'e>>,
-    pub handover: Handover<'e>,
+    /// The string `ld.so` gets the library path as: the entry a lent word
+    /// points at, or the argument of `--library-path`.
+    pub path_string: Option<LibraryPath<'e>>,
+    pub handover: Handover,
     /// How the library path reaches `ld.so`, for the debug line.
     pub reach: Reach,
 }
 
+/// What the loader does when no `ld.so` candidate is usable.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum IfNoLdSo {
+    /// Say why (two `rld:` lines) and exit 127.
+    Fail,
+    /// `rld-loader --version`: rld's version line all the same, then why
+    /// no `ld.so` can run; exit 0.
+    PrintVersion,
+    /// `rld-loader` with no program: a usage line, then why no `ld.so` can
+    /// run; exit 1, `ld.so`'s status without a program.
+    Usage,
+}
+
 /// See the module docs.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Handover<'e> {
+pub enum Handover {
     /// `ld.so` continues the kernel's start; `AT_BASE` becomes its load
-    /// address.
-    InPlace { lend: Option<Lend<'e>> },
+    /// address. `lend` is the index, in the stack's words, of the
+    /// environment word that points at [`Plan::path_string`] until the
+    /// program's entry.
+    InPlace { lend: Option<usize> },
     /// `ld.so` as if run by hand: the arguments before `argv[1]` are
     /// replaced by `head`, and `AT_ENTRY`, `AT_PHDR` and `AT_PHNUM` describe
     /// `ld.so` itself (that is how it recognises being run directly), with
     /// `AT_BASE` 0.
-    ByHand { head: Head<'e> },
-}
-
-/// An environment word lent to carry the library path.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Lend<'e> {
-    /// The word's index in the stack's words.
-    pub index: usize,
-    /// What it points at until the program's entry.
-    pub entry: LibraryPath<'e>,
+    ByHand { head: Head },
 }
 
 /// The arguments that replace `argv[0]` when `ld.so` is run by hand.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Head<'e> {
-    args: [Arg<'e>; 6],
+pub struct Head {
+    args: [Arg; 6],
     len: usize,
 }
 
-impl<'e> Head<'e> {
-    fn new(args: &[Arg<'e>]) -> Self {
+impl Head {
+    fn new(args: &[Arg]) -> Self {
         let mut head = Head {
             args: [Arg::Existing(0); 6],
             len: args.len(),
@@ -93,20 +104,20 @@ impl<'e> Head<'e> {
         head
     }
 
-    pub fn args(&self) -> &[Arg<'e>] {
+    pub fn args(&self) -> &[Arg] {
         &self.args[..self.len]
     }
 }
 
 /// One argument of a [`Head`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Arg<'e> {
+pub enum Arg {
     /// A string the kernel passed (`argv[0]`, `AT_EXECFN`), by address.
     Existing(usize),
     /// An option of `ld.so`'s.
     Option(&'static CStr),
-    /// The library path.
-    LibraryPath(LibraryPath<'e>),
+    /// The library path: [`Plan::path_string`].
+    LibraryPath,
 }
 
 /// How the library path reaches `ld.so`; the debug line says it in words.
@@ -162,9 +173,11 @@ pub fn plan<'e>(
     let execfn = stack.aux(AT_EXECFN).unwrap_or(argv0);
     let library_path = config.library_path;
     // The string for the library path in `form`, after the user's value.
-    let path_string = |form, user, ours: Candidate<'e>| {
-        let entry = ours.source.variable().and_then(|name| vars.entry(name));
-        libpath::choose(form, user, ours, entry)
+    let path_string = |form, user| {
+        library_path.map(|ours: Candidate<'e>| {
+            let entry = ours.source.variable().and_then(|name| vars.entry(name));
+            libpath::choose(form, user, ours, entry)
+        })
     };
 
     if stack.aux(AT_ENTRY) == Some(own_entry) {
@@ -172,23 +185,27 @@ pub fn plan<'e>(
         let first = argv.get(1).map(|&p| strings(p).to_bytes());
         let print_only = first.is_none_or(|arg| PRINT_ONLY.contains(&arg));
         let library_path = library_path.filter(|_| !print_only);
-        let head = match library_path {
-            Some(ours) => Head::new(&[
-                Arg::Existing(argv0),
-                Arg::Option(c"--library-path"),
-                Arg::LibraryPath(path_string(
-                    Form::Argument,
-                    user_value(stack, &strings),
-                    ours,
-                )),
-            ]),
-            None => Head::new(&[Arg::Existing(argv0)]),
-        };
+        let print_version = first == Some(b"--version");
         return Plan {
             program: first.unwrap_or(b"rld-loader"),
-            print_version: first == Some(b"--version"),
+            print_version,
+            if_no_ld_so: match first {
+                None => IfNoLdSo::Usage,
+                Some(_) if print_version => IfNoLdSo::PrintVersion,
+                Some(_) => IfNoLdSo::Fail,
+            },
             library_path,
-            handover: Handover::ByHand { head },
+            path_string: library_path.and(path_string(Form::Argument, user_value(stack, &strings))),
+            handover: Handover::ByHand {
+                head: match library_path {
+                    Some(_) => Head::new(&[
+                        Arg::Existing(argv0),
+                        Arg::Option(c"--library-path"),
+                        Arg::LibraryPath,
+                    ]),
+                    None => Head::new(&[Arg::Existing(argv0)]),
+                },
+            },
             reach: match library_path {
                 Some(_) => Reach::AsArgument,
                 None => Reach::PrintOnly,
@@ -196,50 +213,46 @@ pub fn plan<'e>(
         };
     }
 
-    let program = match execfn {
-        0 => &b"the program"[..],
-        p => strings(p).to_bytes(),
-    };
-    let in_place = |lend, reach| Plan {
-        program,
+    let in_place = |lend, path_string, reach| Plan {
+        program: match execfn {
+            0 => &b"the program"[..],
+            p => strings(p).to_bytes(),
+        },
         print_version: false,
+        if_no_ld_so: IfNoLdSo::Fail,
         library_path,
+        path_string,
         handover: Handover::InPlace { lend },
         reach,
     };
-    let Some(ours) = library_path else {
+    if library_path.is_none() {
         // Privileged: the environment stays exactly as the kernel gave it.
-        return in_place(None, Reach::Nowhere);
-    };
+        return in_place(None, None, Reach::Nowhere);
+    }
     match choose_lend(stack, &strings) {
         Slot::Word { index, user } => in_place(
-            Some(Lend {
-                index,
-                entry: path_string(Form::Entry, user, ours),
-            }),
+            Some(index),
+            path_string(Form::Entry, user),
             if user.is_some() {
                 Reach::AfterUsers
             } else {
                 Reach::UntilEntry
             },
         ),
-        Slot::None if argv.is_empty() => in_place(None, Reach::Nowhere),
+        Slot::None if argv.is_empty() => in_place(None, None, Reach::Nowhere),
         Slot::None => Plan {
-            program,
-            print_version: false,
-            library_path,
             handover: Handover::ByHand {
                 // PROG ARGS -> ld.so --library-path LP --argv0 PROG PATH ARGS
                 head: Head::new(&[
                     Arg::Existing(execfn),
                     Arg::Option(c"--library-path"),
-                    Arg::LibraryPath(path_string(Form::Argument, None, ours)),
+                    Arg::LibraryPath,
                     Arg::Option(c"--argv0"),
                     Arg::Existing(argv0),
                     Arg::Existing(execfn),
                 ]),
             },
-            reach: Reach::AsArgument,
+            ..in_place(None, path_string(Form::Argument, None), Reach::AsArgument)
         },
     }
 }

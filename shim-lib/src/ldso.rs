@@ -110,9 +110,9 @@ impl LoadError<'_> {
     }
 
     /// The message rld prints before exiting 127: two lines, each starting
-    /// `rld:`, naming `program`, the path, where it came from, the problem
-    /// and what to do.
-    pub fn report<'a>(&'a self, program: &'a [u8]) -> Report<'a> {
+    /// `rld:`, naming `program` (when one was to run), the path, where it
+    /// came from, the problem and what to do.
+    pub fn report<'a>(&'a self, program: Option<&'a [u8]>) -> Report<'a> {
         Report {
             program,
             error: self,
@@ -122,7 +122,7 @@ impl LoadError<'_> {
 
 /// See [`LoadError::report`].
 pub struct Report<'a> {
-    program: &'a [u8],
+    program: Option<&'a [u8]>,
     error: &'a LoadError<'a>,
 }
 
@@ -149,11 +149,19 @@ impl Show for Report<'_> {
             }
             None => Msg(b"", &[]),
         };
+        let program_args;
+        let lead = match self.program {
+            Some(program) => {
+                program_args = [Piece::Bytes(program)];
+                Msg(b"cannot run {}: ", &program_args)
+            }
+            None => Msg(b"no usable ", &[]),
+        };
         fill(
             out,
-            b"rld: cannot run {}: ld.so {}{}: {}\nrld: {}",
+            b"rld: {}ld.so {}{}: {}\nrld: {}",
             &[
-                Piece::Bytes(self.program),
+                Piece::Show(&lead),
                 Piece::Show(&skipped),
                 Piece::Show(last.candidate),
                 Piece::Show(&last.problem),
@@ -497,7 +505,7 @@ mod tests {
         };
         let config = Config::resolve(getenv, false);
         let err = load(&config, PAGE).unwrap_err();
-        let text = std::format!("{}", err.report(b"./hello"));
+        let text = std::format!("{}", err.report(Some(b"./hello")));
         let lines: std::vec::Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2, "{text}");
         assert!(lines.iter().all(|l| l.starts_with("rld: ")), "{text}");
@@ -512,6 +520,14 @@ mod tests {
         );
         assert!(lines[0].contains(crate::DEFAULT_LD_SO), "{text}");
         assert!(lines[1].contains("programs.rld"), "{text}");
+        // Without a program (rld-loader run for its version): the same
+        // problem and hint.
+        let text = std::format!("{}", err.report(None));
+        assert!(
+            text.starts_with("rld: no usable ld.so /nonexistent/ld.so (from NIX_LD): "),
+            "{text}"
+        );
+        assert_eq!(text.lines().nth(1), Some(lines[1]));
     }
 
     #[test]

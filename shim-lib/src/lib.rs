@@ -7,8 +7,9 @@
 //! the unit tests all run the same code.
 //!
 //! Unsafe code is confined to the modules that touch the kernel or raw memory
-//! ([`sys`], [`map`] and the per-arch system call file); each states the
-//! invariants it relies on.
+//! ([`sys`], [`map`] and the per-arch system call file) and to [`libpath`]'s
+//! two C strings made without a second scan; each states the invariants it
+//! relies on.
 //!
 //! `#[inline(never)]` on a function of the loader's start-up path marks one
 //! that LTO would otherwise copy into several callers: without those marks

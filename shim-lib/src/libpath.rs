@@ -7,6 +7,13 @@
 //! a NUL-terminated string that must outlive its start-up. Building one
 //! costs the loader a system call (memory for it), so [`choose`] points at a
 //! string that is already there whenever one has exactly the right bytes.
+//!
+//! # Safety
+//!
+//! Two functions make a `CStr` from bytes without scanning them again: a
+//! tail of a C string (which ends at the same NUL and holds no other), and a
+//! composed string whose parts were checked to hold no NUL before the one
+//! that ends it.
 
 use core::ffi::CStr;
 
@@ -92,13 +99,22 @@ impl<'e> Composition<'e> {
 
     /// Writes the string into the start of `out`; `None` if `out` is
     /// shorter than [`bytes_needed`](Self::bytes_needed) or a part holds a NUL.
+    #[allow(unsafe_code)]
     pub fn write_into<'o>(&self, out: &'o mut [u8]) -> Option<&'o CStr> {
+        let parts = self.parts();
+        if parts[..parts.len() - 1]
+            .iter()
+            .any(|part| part.contains(&0))
+        {
+            return None;
+        }
         let mut at = 0;
-        for part in self.parts() {
+        for part in parts {
             out.get_mut(at..at + part.len())?.copy_from_slice(part);
             at += part.len();
         }
-        CStr::from_bytes_with_nul(&out[..at]).ok()
+        // SAFETY: every part but the last, a single NUL, holds no NUL.
+        Some(unsafe { CStr::from_bytes_with_nul_unchecked(&out[..at]) })
     }
 }
 
@@ -157,12 +173,11 @@ fn reusable_tail<'e>(form: Form, name: &[u8], path: &[u8], entry: &'e CStr) -> O
 }
 
 /// `s` from byte `skip` on; `skip` is at most its length.
+#[allow(unsafe_code)]
 fn tail(s: &CStr, skip: usize) -> &CStr {
-    // A tail of a C string ends at the same NUL and holds no other.
-    match CStr::from_bytes_with_nul(&s.to_bytes_with_nul()[skip..]) {
-        Ok(tail) => tail,
-        Err(_) => unreachable!("a tail of a C string is a C string"),
-    }
+    let bytes = &s.to_bytes_with_nul()[skip..];
+    // SAFETY: a tail of a C string ends at the same NUL and holds no other.
+    unsafe { CStr::from_bytes_with_nul_unchecked(bytes) }
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ proptest! {
                 let head: Vec<usize> = head.args().iter().map(|arg| match arg {
                     Arg::Existing(p) => *p,
                     Arg::Option(_) => 7_001,
-                    Arg::LibraryPath(_) => 7_002,
+                    Arg::LibraryPath => 7_002,
                 }).collect();
                 stack.rebuild_argv(&head, 1).unwrap();
                 let sp = stack.sp();
@@ -113,10 +113,10 @@ proptest! {
                 prop_assert_eq!(plan.reach, Reach::Nowhere);
                 return Ok(());
             }
-            Handover::InPlace { lend: Some(lend) } => lend,
+            Handover::InPlace { lend: Some(index) } => index,
         };
         let mut undo = Undo::new();
-        stack.lend_env(lend.index, new_entry, &mut undo);
+        stack.lend_env(lend, new_entry, &mut undo);
         let entry = stack.redirect_entry(0xdead, &mut undo).unwrap();
         prop_assert_eq!(entry, 0x1234);
 
@@ -129,7 +129,7 @@ proptest! {
         // The user's LD_LIBRARY_PATH value, the one ld.so would have used,
         // comes first.
         let last = env.iter().rev().find_map(|e| e.strip_prefix("LD_LIBRARY_PATH="));
-        match (last, lend.entry) {
+        match (last, plan.path_string.unwrap()) {
             (Some(u), LibraryPath::Composed(c)) => prop_assert_eq!(c.user, u.as_bytes()),
             (Some(u), LibraryPath::Existing(_)) => prop_assert!(u.is_empty()),
             (None, _) => prop_assert_ne!(plan.reach, Reach::AfterUsers),

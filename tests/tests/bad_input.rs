@@ -162,3 +162,40 @@ fn direct_invocation_errors_name_the_program() {
     assert!(o.stderr.contains("cannot run /bin/true"), "{}", o.stderr);
     assert!(Path::new("/bin/true").exists());
 }
+
+/// Run directly with nothing configured, `--version` and the bare command
+/// still answer: they need no `ld.so`. Anything else fails as a start does.
+#[test]
+fn version_and_usage_need_no_ld_so() {
+    let rld = &loader(Default::Missing).path;
+    let no_ld_so = format!(
+        "rld: no usable ld.so {}/lib/ld.so (from rld's default): No such file or directory (ENOENT)\n\
+         rld: enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc for x86_64\n",
+        loader(Default::Missing).prefix.display()
+    );
+
+    let o = run(rld, &["--version"], &[]);
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    assert_eq!(
+        o.stdout,
+        format!("rld-loader {} (rld)\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(o.stderr, no_ld_so);
+
+    let o = run(rld, &[] as &[&str], &[]);
+    assert_eq!(o.code, Some(1), "ld.so's status without a program: {o:#?}");
+    assert_eq!(o.stdout, "");
+    assert_eq!(
+        o.stderr,
+        format!(
+            "rld: missing program name; usage: rld-loader [LD.SO OPTIONS] PROGRAM [ARGUMENTS]\n{no_ld_so}"
+        )
+    );
+
+    let o = run(rld, &["/bin/true"], &[]);
+    assert_rld_error(&o, "a program run directly");
+    assert!(
+        o.stderr.starts_with("rld: cannot run /bin/true: ld.so "),
+        "{o:#?}"
+    );
+}

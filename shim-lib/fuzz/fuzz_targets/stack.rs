@@ -66,8 +66,9 @@ fuzz_target!(|data: &[u8]| {
             }
             Handover::InPlace { lend } => {
                 let mut undo = Undo::new();
-                if let Some(lend) = lend {
-                    stack.lend_env(lend.index, 0xabcd, &mut undo);
+                if let Some(index) = lend {
+                    assert!(plan.path_string.is_some());
+                    stack.lend_env(index, 0xabcd, &mut undo);
                 }
                 let _ = stack.redirect_entry(0x1111, &mut undo);
                 let _ = stack.aux(6);

@@ -35,14 +35,15 @@ fn start(args: &[&str], env: &[&str]) -> Fake {
     )
 }
 
-fn lend<'e>(plan: &Plan<'e>) -> Lend<'e> {
-    match plan.handover {
-        Handover::InPlace { lend: Some(lend) } => lend,
+/// The word lent and the string it points at.
+fn lend<'e>(plan: &Plan<'e>) -> (usize, LibraryPath<'e>) {
+    match (plan.handover, plan.path_string) {
+        (Handover::InPlace { lend: Some(index) }, Some(path)) => (index, path),
         other => panic!("expected a lent word, got {other:?}"),
     }
 }
 
-fn head<'p>(plan: &'p Plan<'_>) -> &'p [Arg<'p>] {
+fn head<'p>(plan: &'p Plan<'_>) -> &'p [Arg] {
     match &plan.handover {
         Handover::ByHand { head } => head.args(),
         other => panic!("expected ld.so run by hand, got {other:?}"),
@@ -92,10 +93,10 @@ fn the_users_last_ld_library_path_is_lent_and_kept_first() {
     let (plan, env) = plan_for(&mut f, false);
     assert_eq!(plan.program, b"./prog");
     assert_eq!(plan.reach, Reach::AfterUsers);
-    let lend = lend(&plan);
-    assert_eq!(lend.index, env + 2);
+    let (index, path) = lend(&plan);
+    assert_eq!(index, env + 2);
     assert_eq!(
-        lend.entry,
+        path,
         LibraryPath::Composed(Composition {
             form: Form::Entry,
             user: b"/b",
@@ -112,9 +113,9 @@ fn rlds_own_variable_is_lent_and_its_entry_reused() {
     );
     let (plan, env) = plan_for(&mut f, false);
     assert_eq!(plan.reach, Reach::UntilEntry);
-    let lend = lend(&plan);
-    assert_eq!(lend.index, env + 1, "the first of rld's variables");
-    assert_eq!(existing(lend.entry), b"LD_LIBRARY_PATH=/ours");
+    let (index, path) = lend(&plan);
+    assert_eq!(index, env + 1, "the first of rld's variables");
+    assert_eq!(existing(path), b"LD_LIBRARY_PATH=/ours");
     assert_eq!(
         plan.library_path.map(|l| l.source),
         Some(Source::Var("NIX_LD_LIBRARY_PATH"))
@@ -128,11 +129,9 @@ fn underscore_is_lent_for_the_default_path() {
         &["HOME=/root", "_=/usr/bin/prog", "MALLOC_ARENA_MAX=2"],
     );
     let (plan, env) = plan_for(&mut f, false);
-    let lend = lend(&plan);
-    assert_eq!(lend.index, env + 1);
-    assert!(
-        matches!(lend.entry, LibraryPath::Existing(s) if core::ptr::eq(s, libpath::DEFAULT_ENTRY))
-    );
+    let (index, path) = lend(&plan);
+    assert_eq!(index, env + 1);
+    assert!(matches!(path, LibraryPath::Existing(s) if core::ptr::eq(s, libpath::DEFAULT_ENTRY)));
 }
 
 #[test]
@@ -157,14 +156,14 @@ fn without_a_word_to_lend_ld_so_is_run_by_hand() {
             [
                 Arg::Existing(2),
                 Arg::Option(lp),
-                Arg::LibraryPath(path),
+                Arg::LibraryPath,
                 Arg::Option(argv0),
                 Arg::Existing(1),
                 Arg::Existing(2),
             ] => {
                 assert_eq!(lp.to_bytes(), b"--library-path");
                 assert_eq!(argv0.to_bytes(), b"--argv0");
-                assert_eq!(existing(*path), default, "{env:?}");
+                assert_eq!(existing(plan.path_string.unwrap()), default, "{env:?}");
             }
             other => panic!("{env:?}: {other:?}"),
         }
@@ -176,6 +175,7 @@ fn no_arguments_and_no_environment_adds_nothing() {
     let mut f = Fake::with_aux(&[], &[], &[(AT_SECURE as usize, 0)]);
     let (plan, _) = plan_for(&mut f, false);
     assert_eq!(plan.handover, Handover::InPlace { lend: None });
+    assert_eq!(plan.path_string, None);
     assert_eq!(plan.reach, Reach::Nowhere);
     assert_eq!(plan.program, b"the program");
 }
@@ -190,6 +190,7 @@ fn a_privileged_start_changes_nothing() {
     let (plan, _) = plan_for(&mut f, false);
     assert_eq!(plan.handover, Handover::InPlace { lend: None });
     assert_eq!(plan.library_path, None);
+    assert_eq!(plan.path_string, None);
     assert_eq!(plan.reach, Reach::Nowhere);
 }
 
@@ -202,10 +203,11 @@ fn run_directly_the_library_path_is_an_argument_after_the_users() {
     let (plan, _) = plan_for(&mut f, true);
     assert_eq!(plan.program, b"./prog");
     assert!(!plan.print_version);
+    assert_eq!(plan.if_no_ld_so, IfNoLdSo::Fail);
     assert_eq!(plan.reach, Reach::AsArgument);
     match head(&plan) {
-        [Arg::Existing(1), Arg::Option(_), Arg::LibraryPath(path)] => assert_eq!(
-            *path,
+        [Arg::Existing(1), Arg::Option(_), Arg::LibraryPath] => assert_eq!(
+            plan.path_string.unwrap(),
             LibraryPath::Composed(Composition {
                 form: Form::Argument,
                 user: b"/u",
@@ -221,7 +223,7 @@ fn run_directly_without_a_user_path_reuses_the_value() {
     let mut f = start(&["rld-loader", "./prog"], &["NIX_LD_LIBRARY_PATH=/ours"]);
     let (plan, _) = plan_for(&mut f, true);
     match head(&plan) {
-        [_, _, Arg::LibraryPath(path)] => assert_eq!(existing(*path), b"/ours"),
+        [_, _, Arg::LibraryPath] => assert_eq!(existing(plan.path_string.unwrap()), b"/ours"),
         other => panic!("{other:?}"),
     }
 }
@@ -237,7 +239,14 @@ fn options_that_only_print_get_no_library_path() {
         let mut f = start(args, &["NIX_LD_LIBRARY_PATH=/ours"]);
         let (plan, _) = plan_for(&mut f, true);
         assert_eq!(plan.print_version, version, "{args:?}");
+        let if_none = if version {
+            IfNoLdSo::PrintVersion
+        } else {
+            IfNoLdSo::Fail
+        };
+        assert_eq!(plan.if_no_ld_so, if_none, "{args:?}");
         assert_eq!(plan.library_path, None, "{args:?}");
+        assert_eq!(plan.path_string, None, "{args:?}");
         assert_eq!(plan.reach, Reach::PrintOnly);
         assert_eq!(head(&plan), &[Arg::Existing(1)], "{args:?}");
     }
@@ -245,4 +254,5 @@ fn options_that_only_print_get_no_library_path() {
     let (plan, _) = plan_for(&mut f, true);
     assert_eq!(plan.program, b"rld-loader");
     assert_eq!(plan.library_path, None);
+    assert_eq!(plan.if_no_ld_so, IfNoLdSo::Usage);
 }
