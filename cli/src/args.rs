@@ -176,11 +176,11 @@ pub struct EnvArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Show the configuration for another system (i686_linux, …).
+    /// Show the configuration for another system (i686-linux, …).
     ///
-    /// Show what the rld-loader of SYSTEM would use: x86_64_linux,
-    /// i686_linux, aarch64_linux or riscv64_linux (or the Nix spelling,
-    /// i686-linux). The default is the system rld was built for.
+    /// Show what the rld-loader of SYSTEM would use: x86_64-linux,
+    /// i686-linux, aarch64-linux or riscv64-linux (or as in the variable
+    /// names, i686_linux). The default is the system rld was built for.
     #[arg(long, value_name = "SYSTEM", value_parser = system_parser())]
     pub system: Option<&'static System>,
 }
@@ -222,7 +222,7 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
     format!(
         "{} ({}; default ld.so {})",
         rld_shim::VERSION,
-        rld_shim::SYSTEM,
+        System::host().nix,
         rld_shim::DEFAULT_LD_SO
     )
 });

@@ -12,7 +12,7 @@ use crate::inspect::{self, ElfFacts, FileKind, Script, is_executable};
 use crate::nixpkgs::{self, Provider};
 use crate::report::{Fix, Interpreter, LdSo, Missing, Report, Verdict};
 use crate::search::{self, SearchPath};
-use crate::settings::{Env, Settings};
+use crate::settings::{Env, LdSoFix, Settings};
 use crate::system::System;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -24,10 +24,28 @@ pub struct Options {
     pub locate: bool,
 }
 
-/// The one sentence behind the shell's `required file not found`.
+/// The one sentence behind the shell's `required file not found`, for a
+/// program of the host's system with a usable ld.so.
 pub fn required_file_not_found(program: &str, interpreter: &str) -> String {
+    interpreter_missing(program, interpreter, System::host(), true)
+}
+
+/// [`required_file_not_found`] for a program of `system`; `rld run` is
+/// offered only when it would find an ld.so.
+fn interpreter_missing(
+    program: &str,
+    interpreter: &str,
+    system: &System,
+    ld_so_usable: bool,
+) -> String {
+    let now = if ld_so_usable {
+        format!("or run it now with `rld run {program}`")
+    } else {
+        format!("`rld run {program}` would need a usable ld.so too")
+    };
     format!(
-        "{interpreter} does not exist: the kernel cannot start {program}'s ELF interpreter, which is what the shell's \"cannot execute: required file not found\" means; fix: set programs.rld.enable = true; in configuration.nix (or run it once with `rld run {program}`)"
+        "{interpreter} does not exist: the kernel cannot start {program}'s ELF interpreter, which is what the shell's \"cannot execute: required file not found\" means; fix: set {} in configuration.nix ({now})",
+        system.enable_rld()
     )
 }
 
@@ -110,19 +128,7 @@ fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Repo
     );
     r.elf = Some(facts.clone());
     let Some(system) = facts.system().filter(|s| s.runs_here()) else {
-        let extra = match facts.system() {
-            Some(s) => format!(
-                " unless this machine emulates it (boot.binfmt.emulatedSystems = [ \"{}\" ];)",
-                s.nix
-            ),
-            None => String::new(),
-        };
-        return r.cannot_run(format!(
-            "it is built for {}-bit {}; this machine runs {} programs{extra}",
-            facts.class,
-            facts.machine,
-            System::host().platform
-        ));
+        return r.cannot_run(facts.foreign_problem());
     };
     if matches!(facts.kind, "object" | "core" | "unknown") {
         return r.cannot_run(format!(
@@ -158,6 +164,7 @@ fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Repo
     }
     let loading = choose_loader(&mut r, &facts, system, env, opts);
     let needs_rld = loading.needs_rld;
+    let ld_so_fix = loading.ld_so_fix.clone();
     resolve_libraries(&mut r, program, &facts, system, loading, opts);
     if not_runnable && r.problems.len() == 1 {
         r.verdict = Verdict::NotExecutable;
@@ -167,7 +174,7 @@ fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Repo
         } else {
             Verdict::NeedsLibraries
         };
-        r.fix = Some(fix(&r.missing, system, needs_rld));
+        r.fix = Some(fix(&r.missing, system, needs_rld, ld_so_fix.as_ref()));
     }
     r
 }
@@ -187,6 +194,8 @@ struct Loading {
     under_rld: bool,
     /// The standard interpreter is missing: rld itself must be enabled.
     needs_rld: bool,
+    /// Under rld with no usable ld.so: what to do about it.
+    ld_so_fix: Option<LdSoFix>,
 }
 
 /// Looks at the interpreter and the loader's configuration; records what
@@ -214,6 +223,7 @@ fn choose_loader(
         library_path: settings.search_path(),
         under_rld: true,
         needs_rld: false,
+        ld_so_fix: None,
     };
     match facts.interpreter.clone() {
         None => r.notes.push(
@@ -225,7 +235,12 @@ fn choose_loader(
             let is = exists.then(|| inspect::shim_name(path).unwrap_or("ld.so"));
             if !exists && interp == system.interpreter {
                 loading.needs_rld = true;
-                r.problems.push(required_file_not_found(&shown, &interp));
+                r.problems.push(interpreter_missing(
+                    &shown,
+                    &interp,
+                    system,
+                    settings.ld_so().is_some(),
+                ));
             } else if !exists {
                 r.problems.push(format!(
                     "{interp} does not exist: the kernel cannot start {shown}'s ELF interpreter, which is what the shell's \"cannot execute: required file not found\" means; rld is installed only at the standard {std}, so: run it with `rld run {shown}`, or point it there with `patchelf --set-interpreter {std} {shown}`",
@@ -256,16 +271,7 @@ fn choose_loader(
         }
     }
     if loading.under_rld {
-        if loading.ld_so.path.is_none() {
-            let tried = settings.tried("; ");
-            r.problems.push(format!(
-                "rld has no usable ld.so for {}: {}; fix: enable programs.rld, or set {} or NIX_LD to the ld.so of a glibc for {}",
-                system.nix,
-                tried,
-                system.nix_ld_var(),
-                system.platform
-            ));
-        }
+        loading.ld_so_fix = settings.no_ld_so_fix();
         for dir in &settings.missing_library_dirs {
             let gc = if dir.starts_with("/nix/store") {
                 " (a garbage-collected store path?)"
@@ -313,11 +319,39 @@ fn resolve_libraries(
         ld_so: loading.ld_so.path.clone(),
     };
     r.ld_so = Some(loading.ld_so);
-    let res = search::resolve(program, facts, system, &search);
+    let mut res = search::resolve(program, facts, system, &search);
     if let Some(m) = &res.mismatched_libc {
         r.notes.push(m.clone());
     }
-    for lib in res.missing() {
+    if let Some(ld_so_fix) = &loading.ld_so_fix {
+        // glibc's own libraries come with the ld.so, from its directory:
+        // with none, they are not missing from the library list, and
+        // adding glibc there would not start the program.
+        for lib in res.libraries.iter_mut() {
+            if lib.path.is_none() && nixpkgs::comes_with_glibc(&lib.soname) {
+                lib.found_via = UNRESOLVED.into();
+                r.unresolved.push(lib.soname.clone());
+            }
+        }
+        let glibc = if r.unresolved.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; until one is, glibc's own libraries ({}) cannot be resolved, and adding glibc to the library list would not help: they come with the ld.so",
+                r.unresolved.join(", ")
+            )
+        };
+        let tried = r
+            .settings
+            .as_ref()
+            .map(|s| s.tried("; "))
+            .unwrap_or_default();
+        r.problems.push(format!(
+            "rld has no usable ld.so for {}: {tried}{glibc}; fix: {}",
+            system.nix, ld_so_fix.text
+        ));
+    }
+    for lib in res.missing().filter(|l| l.found_via != UNRESOLVED) {
         r.missing.push(Missing {
             soname: lib.soname.clone(),
             needed_by: lib.needed_by.clone(),
@@ -357,8 +391,12 @@ fn resolve_libraries(
     r.missing_versions = res.missing_versions;
 }
 
-/// The snippets to paste.
-fn fix(missing: &[Missing], system: &System, needs_rld: bool) -> Fix {
+/// How a library that comes with glibc is reported when no ld.so is usable.
+const UNRESOLVED: &str = "comes with the ld.so's glibc: unresolved until an ld.so is configured";
+
+/// The snippets to paste: enabling rld when its interpreter is missing (or
+/// when that is what gives it an ld.so), and the missing libraries.
+fn fix(missing: &[Missing], system: &System, needs_rld: bool, ld_so_fix: Option<&LdSoFix>) -> Fix {
     let mut attributes: Vec<String> = Vec::new();
     let mut unknown = Vec::new();
     for m in missing {
@@ -388,26 +426,44 @@ fn fix(missing: &[Missing], system: &System, needs_rld: bool) -> Fix {
         "libraries32"
     };
     let mut nixos = String::new();
-    if needs_rld {
-        nixos.push_str("programs.rld.enable = true;\n");
+    if needs_rld || ld_so_fix.is_some_and(|f| f.enable_rld) {
+        for setting in system.enable_rld().split(" and ") {
+            nixos.push_str(setting);
+            nixos.push('\n');
+        }
     }
     if !attributes.is_empty() {
         nixos.push_str(&format!(
             "programs.rld.{option} = options.programs.rld.{option}.default ++ (with {pkgs}; [ {list}]);\n"
         ));
     }
-    let var_suffix = if system == System::host() {
-        String::new()
-    } else {
-        format!("_{}", system.name)
-    };
-    let dev_shell = format!(
-        "pkgs.mkShell {{\n  NIX_LD{var_suffix} = {pkgs}.stdenv.cc.bintools.dynamicLinker;\n  NIX_LD_LIBRARY_PATH{var_suffix} = pkgs.lib.makeLibraryPath (with {pkgs}; [ {list}]);\n}}\n"
-    );
+    // A dev shell sets variables, which choose the ld.so and add
+    // libraries; they are read only by rld-loader at the interpreter path.
+    let mut dev_shell = String::new();
+    if !attributes.is_empty() || ld_so_fix.is_some() {
+        let nix_ld = system.dev_shell_nix_ld_var();
+        dev_shell =
+            format!("pkgs.mkShell {{\n  {nix_ld} = {pkgs}.stdenv.cc.bintools.dynamicLinker;\n");
+        if !attributes.is_empty() {
+            let var = nix_ld.replacen("NIX_LD", "NIX_LD_LIBRARY_PATH", 1);
+            dev_shell.push_str(&format!(
+                "  {var} = pkgs.lib.makeLibraryPath (with {pkgs}; [ {list}]);\n"
+            ));
+        }
+        dev_shell.push_str("}\n");
+    }
+    let dev_shell_requires = (needs_rld && !dev_shell.is_empty()).then(|| {
+        format!(
+            "rld is installed at {} ({} in configuration.nix)",
+            system.interpreter,
+            system.enable_rld()
+        )
+    });
     Fix {
         attributes,
         unknown,
         nixos,
         dev_shell,
+        dev_shell_requires,
     }
 }

@@ -40,12 +40,17 @@ impl fmt::Display for Error {
     }
 }
 
-/// An I/O error in words, without Rust's `(os error 2)` suffix.
+/// An I/O error in words, with its errno name as rld-loader prints it
+/// (`No such file or directory (ENOENT)`) in place of Rust's `(os error 2)`.
 pub fn io_words(e: &io::Error) -> String {
     let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_owned(),
-        None => s,
+    let words = match s.find(" (os error") {
+        Some(i) => &s[..i],
+        None => &s,
+    };
+    match e.raw_os_error().map(nix::errno::Errno::from_raw) {
+        Some(errno) if errno != nix::errno::Errno::UnknownErrno => format!("{words} ({errno:?})"),
+        _ => words.to_owned(),
     }
 }
 
@@ -56,7 +61,11 @@ mod tests {
     #[test]
     fn io_errors_read_as_words() {
         let e = io::Error::from_raw_os_error(2);
-        assert_eq!(io_words(&e), "No such file or directory");
+        assert_eq!(io_words(&e), "No such file or directory (ENOENT)");
+        let e = io::Error::from_raw_os_error(nix::errno::Errno::EACCES as i32);
+        assert_eq!(io_words(&e), "Permission denied (EACCES)");
+        let e = io::Error::other("not an OS error");
+        assert_eq!(io_words(&e), "not an OS error");
         assert_eq!(Error::Output(e).exit_code(), USAGE);
         assert_eq!(Error::CannotStart("x".into()).exit_code(), CANNOT_START);
     }

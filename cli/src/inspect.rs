@@ -73,6 +73,32 @@ impl ElfFacts {
     pub fn system(&self) -> Option<&'static System> {
         System::of_elf(self.class == 64, self.machine_number)
     }
+
+    /// Why a program of a system this machine does not run natively cannot
+    /// run here, and what emulation would still need.
+    pub fn foreign_problem(&self) -> String {
+        let built = format!(
+            "it is built for {}-bit {}, and this machine's kernel runs {} programs natively",
+            self.class,
+            self.machine,
+            System::native_here()
+        );
+        let Some(system) = self.system() else {
+            return format!("{built}; rld does not know this architecture");
+        };
+        // Emulation starts it; whether its interpreter is found then is up
+        // to that setup, which rld neither installs nor checks.
+        let interpreter = match &self.interpreter {
+            Some(i) => format!(
+                ", and then only if its interpreter {i} exists (rld does not install one for another architecture)"
+            ),
+            None => String::new(),
+        };
+        format!(
+            "{built}; {} programs run here only under emulation (boot.binfmt.emulatedSystems = [ \"{}\" ]; in configuration.nix){interpreter}",
+            system.nix, system.nix
+        )
+    }
 }
 
 /// Whether the current user may execute `path` (access(2) with `X_OK`).

@@ -44,6 +44,21 @@ pub fn lookup(soname: &str) -> Option<Provider> {
         })
 }
 
+/// Whether `soname` is one of glibc's own libraries (`libc.so.6`,
+/// `libm.so.6`, `ld-linux-x86-64.so.2`, …): ld.so finds those in its own
+/// directory, so they come with the ld.so rather than from the library list.
+pub fn comes_with_glibc(soname: &str) -> bool {
+    soname.starts_with("ld-linux")
+        || soname.starts_with("ld64.so.")
+        || soname.starts_with("libnss_")
+        || soname == "libthread_db.so.1"
+        || lookup(soname)
+            == Some(Provider::Attribute {
+                attribute: "glibc".into(),
+                from: "rld's table",
+            })
+}
+
 /// Asks `nix-locate` (from nix-index) which top-level attributes have
 /// `lib/<soname>`; `None` when it is not installed or fails.
 pub fn locate(soname: &str) -> Option<Vec<String>> {
@@ -101,6 +116,25 @@ pub fn providers(soname: &str, use_locate: bool) -> Vec<Provider> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn glibc_own_libraries() {
+        for own in [
+            "libc.so.6",
+            "libm.so.6",
+            "libpthread.so.0",
+            "libdl.so.2",
+            "librt.so.1",
+            "ld-linux-x86-64.so.2",
+            "ld-linux.so.2",
+            "libnss_files.so.2",
+        ] {
+            assert!(comes_with_glibc(own), "{own}");
+        }
+        for other in ["libz.so.1", "libstdc++.so.6", "libcrypt.so.1", "libc.so"] {
+            assert!(!comes_with_glibc(other), "{other}");
+        }
+    }
 
     #[test]
     fn table_is_well_formed_and_large_enough() {

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use crate::nixpkgs::Provider;
 use crate::report::{Report, Verdict};
 use crate::settings::Settings;
+use crate::system::System;
 
 /// `rld doctor`'s report for people.
 pub fn doctor(r: &Report) -> String {
@@ -81,9 +82,17 @@ pub fn doctor(r: &Report) -> String {
     }
     if r.resolved_as.is_some() {
         let found = r.libraries.iter().filter(|l| l.path.is_some()).count();
+        let unresolved = if r.unresolved.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} unresolved until an ld.so is configured",
+                r.unresolved.len()
+            )
+        };
         let _ = writeln!(
             o,
-            "\nlibraries: {} needed, {found} found, {} missing",
+            "\nlibraries: {} needed, {found} found, {} missing{unresolved}",
             r.libraries.len(),
             r.missing.len()
         );
@@ -102,6 +111,13 @@ pub fn doctor(r: &Report) -> String {
                         l.soname,
                         p.display(),
                         l.found_via
+                    );
+                }
+                None if r.unresolved.contains(&l.soname) => {
+                    let _ = writeln!(
+                        o,
+                        "  {:width$}  UNRESOLVED: comes with the ld.so's glibc, and no ld.so is usable",
+                        l.soname
                     );
                 }
                 None => {
@@ -164,8 +180,14 @@ pub fn doctor(r: &Report) -> String {
             };
             let _ = write!(o, "\nIn configuration.nix{hint}:\n{}", indent(&fix.nixos));
         }
-        if !fix.attributes.is_empty() {
-            let _ = write!(o, "\nOr in a dev shell:\n{}", indent(&fix.dev_shell));
+        if !fix.dev_shell.is_empty() {
+            let label = match &fix.dev_shell_requires {
+                None => "Or in a dev shell:".to_owned(),
+                Some(what) => format!(
+                    "Once {what}, a dev shell can set these instead (until then they do nothing):"
+                ),
+            };
+            let _ = write!(o, "\n{label}\n{}", indent(&fix.dev_shell));
         }
         if !fix.unknown.is_empty() {
             let _ = writeln!(
@@ -200,7 +222,9 @@ fn indent(s: &str) -> String {
 /// `rld env`'s report for people.
 pub fn env(s: &Settings) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "system        {}", s.system);
+    // Nix's spelling in prose; the `{system}` suffix only in variable names.
+    let system = System::by_name(s.system).map_or(s.system, |sys| sys.nix);
+    let _ = writeln!(o, "system        {system}");
     match s.ld_so() {
         Some(c) => {
             let _ = writeln!(o, "ld.so         {} (from {})", c.path.display(), c.source);
@@ -231,11 +255,8 @@ pub fn env(s: &Settings) -> String {
         let _ = writeln!(o, "  after LD_LIBRARY_PATH {u}");
     }
     let _ = writeln!(o, "log level     {}", s.log_level);
-    if s.ld_so().is_none() {
-        let _ = writeln!(
-            o,
-            "fix: enable programs.rld in configuration.nix, or set NIX_LD to the ld.so of a glibc (the path in $NIX_CC/nix-support/dynamic-linker)"
-        );
+    if let Some(fix) = s.no_ld_so_fix() {
+        let _ = writeln!(o, "fix: {}", fix.text);
     }
     for d in &s.missing_library_dirs {
         let _ = writeln!(

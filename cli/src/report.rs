@@ -112,7 +112,12 @@ pub struct Fix {
     pub unknown: Vec<String>,
     /// `programs.rld.enable = true;` and/or `programs.rld.libraries = …;`.
     pub nixos: String,
+    /// `pkgs.mkShell { NIX_LD = …; NIX_LD_LIBRARY_PATH = …; }`; empty when a
+    /// dev shell has nothing to add.
     pub dev_shell: String,
+    /// What must be in place before `dev_shell` does anything (rld-loader
+    /// at the program's interpreter path); `None` when it works as it is.
+    pub dev_shell_requires: Option<String>,
 }
 
 /// Which ld.so the library search assumed, and why.
@@ -148,6 +153,10 @@ pub struct Report {
     pub libraries: Vec<Library>,
     pub skipped: Vec<Skipped>,
     pub missing: Vec<Missing>,
+    /// glibc's own libraries (`libc.so.6`, …) when no ld.so is usable: they
+    /// come from the ld.so's glibc, so they cannot be resolved until one is
+    /// configured, and adding them to the library list would not help.
+    pub unresolved: Vec<String>,
     pub missing_versions: Vec<MissingVersion>,
     /// What stops it from running, one sentence each, with the fix.
     pub problems: Vec<String>,
@@ -173,6 +182,7 @@ impl Report {
             libraries: vec![],
             skipped: vec![],
             missing: vec![],
+            unresolved: vec![],
             missing_versions: vec![],
             problems: vec![],
             notes: vec![],

@@ -11,7 +11,6 @@ use std::process::Command;
 use crate::error::{Error, io_words};
 use crate::inspect::{self, FileKind};
 use crate::settings::{Env, Settings};
-use crate::system::System;
 
 /// Replaces this process with the program; returns only on failure.
 pub fn run(program: &OsStr, args: &[OsString], env: &Env) -> Error {
@@ -46,21 +45,17 @@ pub fn run(program: &OsStr, args: &[OsString], env: &Env) -> Error {
         FileKind::BadElf(e) => return Error::CannotStart(format!("cannot run {shown}: {e}")),
     };
     let Some(system) = facts.system().filter(|s| s.runs_here()) else {
-        return Error::CannotStart(format!(
-            "cannot run {shown}: it is built for {}-bit {}; this machine runs {} programs",
-            facts.class,
-            facts.machine,
-            System::host().platform
-        ));
+        return Error::CannotStart(format!("cannot run {shown}: {}", facts.foreign_problem()));
     };
     let settings = Settings::resolve(env, system);
     let Some(ld_so) = settings.ld_so() else {
-        let tried = settings.tried("; then ");
+        let fix = settings
+            .no_ld_so_fix()
+            .expect("no ld.so is usable, so there is a fix");
         return Error::CannotStart(format!(
-            "cannot run {shown}: no usable ld.so: {}\nrld: set {} or NIX_LD to the ld.so of a glibc for {} (the path in $NIX_CC/nix-support/dynamic-linker), or enable programs.rld",
-            tried,
-            system.nix_ld_var(),
-            system.platform
+            "cannot run {shown}: no usable ld.so: {}\nrld: fix: {}",
+            settings.tried("; then "),
+            fix.text
         ));
     };
     for c in &settings.candidates {

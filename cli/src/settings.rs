@@ -184,6 +184,48 @@ impl Settings {
             .join(sep)
     }
 
+    /// What to do when no candidate ld.so is usable, for the one that ended
+    /// the search (as rld-loader's own hint does); `None` when one is usable.
+    pub fn no_ld_so_fix(&self) -> Option<LdSoFix> {
+        if self.chosen.is_some() {
+            return None;
+        }
+        let last = self.candidates.last()?;
+        let system = System::by_name(self.system).expect("resolved for a known system");
+        let dev_shell = format!(
+            "{} = {}.stdenv.cc.bintools.dynamicLinker;",
+            system.dev_shell_nix_ld_var(),
+            system.pkgs()
+        );
+        let from_default = last.source == source_name(Source::Default, system);
+        Some(if from_default && last.falls_through {
+            LdSoFix {
+                text: format!(
+                    "set {} in configuration.nix, which installs rld's default ld.so, or in a dev shell set {dev_shell}",
+                    system.enable_rld()
+                ),
+                enable_rld: true,
+            }
+        } else if from_default {
+            LdSoFix {
+                text: format!(
+                    "rld's default ld.so is damaged: rebuild the system (nixos-rebuild switch), or in a dev shell set {dev_shell}"
+                ),
+                enable_rld: false,
+            }
+        } else {
+            // A variable's candidate stops the search: enabling rld would
+            // change nothing while the variable is set.
+            LdSoFix {
+                text: format!(
+                    "set {} to the ld.so of a glibc for {} (in a dev shell: {dev_shell}), or unset it",
+                    last.source, system.nix
+                ),
+                enable_rld: false,
+            }
+        })
+    }
+
     /// The directories ld.so searches as `LD_LIBRARY_PATH` under rld: the
     /// user's first, then rld's.
     pub fn search_path(&self) -> Vec<(String, &'static str)> {
@@ -194,6 +236,15 @@ impl Settings {
         dirs.extend(self.library_path.split(':').map(|d| (d.to_owned(), "rld")));
         dirs
     }
+}
+
+/// See [`Settings::no_ld_so_fix`].
+#[derive(Clone, Debug)]
+pub struct LdSoFix {
+    /// What to do, as a sentence.
+    pub text: String,
+    /// Whether `programs.rld.enable` (and `enable32Bit`) is the fix.
+    pub enable_rld: bool,
 }
 
 /// Checks a candidate `ld.so` as the loader would, without mapping it. `Err`

@@ -100,6 +100,38 @@ impl System {
         }
     }
 
+    /// The systems whose programs this machine's kernel runs, in Nix's
+    /// spelling: `x86_64-linux and i686-linux`.
+    pub fn native_here() -> String {
+        let names: Vec<&str> = SYSTEMS
+            .iter()
+            .filter(|s| s.runs_here())
+            .map(|s| s.nix)
+            .collect();
+        names.join(" and ")
+    }
+
+    /// The NixOS settings that install rld-loader at this system's
+    /// interpreter path: 32-bit x86 programs need the i686 loader as well.
+    pub fn enable_rld(&self) -> &'static str {
+        if self.machine == EM_386 {
+            "programs.rld.enable = true; and programs.rld.enable32Bit = true;"
+        } else {
+            "programs.rld.enable = true;"
+        }
+    }
+
+    /// The variable a dev shell sets to choose this system's ld.so: plain
+    /// `NIX_LD` for the host, `NIX_LD_i686_linux` for 32-bit programs on
+    /// x86_64 (so one shell can serve both).
+    pub fn dev_shell_nix_ld_var(&self) -> String {
+        if self == Self::host() {
+            "NIX_LD".into()
+        } else {
+            self.nix_ld_var()
+        }
+    }
+
     pub fn nix_ld_var(&self) -> String {
         format!("NIX_LD_{}", self.name)
     }

@@ -10,12 +10,12 @@ use support::{rld, world};
 fn env_without_configuration_has_no_ld_so() {
     let out = rld(["env"]).run();
     out.code(1)
-        .has("system        x86_64_linux")
+        .has("system        x86_64-linux")
         .row(&["ld.so", "none usable: rld-loader would exit 127"])
         .row(&["failed", "(from rld's default): No such file or directory"])
         .row(&["library path", "(from rld's default)"])
         .has("log level     warn")
-        .has("fix: enable programs.rld in configuration.nix");
+        .has("fix: set programs.rld.enable = true; in configuration.nix");
 }
 
 #[test]
@@ -144,14 +144,14 @@ fn run_failures_exit_127_with_rld_lines() {
     );
     assert!(
         out.stderr
-            .contains("\nrld: set NIX_LD_x86_64_linux or NIX_LD to the ld.so of a glibc")
+            .contains("\nrld: fix: set programs.rld.enable = true; in configuration.nix")
     );
     let out = rld(["run", &w.s("bin/none")]).run();
     out.code(127);
     assert_eq!(
         out.stderr,
         format!(
-            "rld: cannot run {}: No such file or directory\n",
+            "rld: cannot run {}: No such file or directory (ENOENT)\n",
             w.s("bin/none")
         )
     );
@@ -288,7 +288,7 @@ fn quiet_twice_prints_no_log_lines_but_still_says_why_rld_failed() {
     assert_eq!(
         out.stderr,
         format!(
-            "rld: cannot run {}: No such file or directory\n",
+            "rld: cannot run {}: No such file or directory (ENOENT)\n",
             w.s("bin/none")
         )
     );
@@ -300,7 +300,7 @@ fn help_version_and_usage_errors() {
     out.code(0);
     assert!(
         out.stdout.starts_with(&format!(
-            "rld {} (x86_64_linux; default ld.so /",
+            "rld {} (x86_64-linux; default ld.so /",
             env!("CARGO_PKG_VERSION")
         )),
         "{}",

@@ -214,7 +214,7 @@ fn a_32_bit_program_is_resolved_for_i686_linux() {
     assert_eq!(j["missing"][0]["soname"], "libz.so.1");
     assert_eq!(
         j["fix"]["nixos"],
-        "programs.rld.enable = true;\nprograms.rld.libraries32 = \
+        "programs.rld.enable = true;\nprograms.rld.enable32Bit = true;\nprograms.rld.libraries32 = \
          options.programs.rld.libraries32.default ++ (with pkgs.pkgsi686Linux; [ zlib ]);\n"
     );
     assert_eq!(
@@ -363,7 +363,7 @@ fn static_script_text_missing_and_foreign_files() {
     rld(["doctor", &w.s("bin/aarch64")])
         .run()
         .code(2)
-        .has("it is built for 64-bit aarch64; this machine runs x86_64 programs")
+        .has("it is built for 64-bit aarch64, and this machine's kernel runs x86_64-linux and i686-linux programs natively")
         .has("boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ];");
     rld(["doctor", &w.s("bin/musl")])
         .run()
