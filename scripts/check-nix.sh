@@ -14,6 +14,7 @@
 #      parsed as Python
 #   7. `nix flake check --no-build` with nixpkgs replaced by a stub whose
 #      `lib` is the real lib and whose packages are placeholder derivations
+#   8. the `apps` outputs (what `nix run .#rld` starts), against the same stub
 #
 # nixpkgs' lib is the lib/ directory named by NIXPKGS_LIB, or else
 # ../shared/nixpkgs-lib/lib beside the project (an unmodified copy; see its
@@ -21,7 +22,7 @@
 #
 # What this cannot do: build anything with nixpkgs, or run the VM tests (no
 # nixpkgs here); they are the flake's `checks` (`nix flake check` on a
-# machine with nixpkgs). Steps 6 and 7 only evaluate: no derivation is built,
+# machine with nixpkgs). Steps 6 to 8 only evaluate: no derivation is built,
 # and what the placeholders return is not checked against real packages.
 # nix/package.nix is evaluated against a stub buildRustPackage (step 7), so
 # whether its install phase really installs the completions and manual pages
@@ -238,6 +239,28 @@ EOF
 tar --exclude=./target --exclude=./.git -cf - . | tar -xf - -C "$tmp/src"
 nix flake check --no-build --no-write-lock-file \
   --override-input nixpkgs "path:$tmp/stub" "path:$tmp/src"
+
+step "apps: what nix run starts"
+# Nix 2.8's flake check does not evaluate an app's type or program; this
+# does, on every system, and fails on an evaluation warning too (lib.getExe
+# warns about a package without meta.mainProgram).
+# shellcheck disable=SC2016
+apply='apps: builtins.concatStringsSep "" (builtins.concatLists (builtins.attrValues (builtins.mapAttrs
+  (system: byName: builtins.attrValues (builtins.mapAttrs
+    (name: app: "${system}.${name} ${app.type} ${app.program}\n") byName)) apps)))'
+nix eval --raw --no-write-lock-file --override-input nixpkgs "path:$tmp/stub" \
+  "path:$tmp/src#apps" --apply "$apply" >"$tmp/apps.txt" 2>"$tmp/apps.log"
+cat "$tmp/apps.txt"
+if grep -i 'warning:' "$tmp/apps.log" | grep -v 'warning: not writing modified lock file'; then
+  echo "check-nix: evaluating the apps printed the warning above" >&2
+  exit 1
+fi
+want='^(x86_64|aarch64|i686|riscv64)-linux\.(default|rld) app /nix/store/[a-z0-9]{32}-rld/bin/rld$'
+if [ "$(grep -cE "$want" "$tmp/apps.txt")" != 8 ] || grep -vqE "$want" "$tmp/apps.txt"; then
+  echo "check-nix: expected apps.<system>.{default,rld} = { type = \"app\"; program = <rld>/bin/rld; } on 4 systems" >&2
+  exit 1
+fi
+
 nix flake show --no-write-lock-file --override-input nixpkgs "path:$tmp/stub" "path:$tmp/src" 2>/dev/null \
   | sed 's/\x1b\[[0-9;]*m//g'
 
