@@ -15,6 +15,7 @@
 #   7. `nix flake check --no-build` with nixpkgs replaced by a stub whose
 #      `lib` is the real lib and whose packages are placeholder derivations
 #   8. the `apps` outputs (what `nix run .#rld` starts), against the same stub
+#   9. flake.lock pins every input as flake.nix names it (nothing to fetch)
 #
 # nixpkgs' lib is the lib/ directory named by NIXPKGS_LIB, or else
 # ../shared/nixpkgs-lib/lib beside the project (an unmodified copy; see its
@@ -260,6 +261,13 @@ if [ "$(grep -cE "$want" "$tmp/apps.txt")" != 8 ] || grep -vqE "$want" "$tmp/app
   echo "check-nix: expected apps.<system>.{default,rld} = { type = \"app\"; program = <rld>/bin/rld; } on 4 systems" >&2
   exit 1
 fi
+
+step "flake.lock: pins the inputs flake.nix names"
+# A missing or stale entry (flake.nix's nixpkgs URL changed) is an error
+# with --no-update-lock-file (without network, already when Nix tries to
+# fetch the input to lock it; --offline saves its retries). Whether the pinned narHash matches the source is seen only
+# where GitHub can be reached (`nix flake check`, `nix run`).
+nix flake metadata --offline --no-update-lock-file "path:$tmp/src" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
 
 nix flake show --no-write-lock-file --override-input nixpkgs "path:$tmp/stub" "path:$tmp/src" 2>/dev/null \
   | sed 's/\x1b\[[0-9;]*m//g'
