@@ -44,6 +44,24 @@
         // lib.optionalAttrs pkgs.stdenv.hostPlatform.isx86_64 { rld-i686 = rldI686 pkgs; }
       );
 
+      # `nix run github:rld-project/rld#rld -- doctor ./prog`: the tool
+      # without installing it, which is when it is needed most (before rld
+      # is enabled).
+      apps = lib.genAttrs systems (
+        system:
+        let
+          rld = {
+            type = "app";
+            program = lib.getExe self.packages.${system}.rld;
+            meta.description = "Say why a downloaded binary will not run on NixOS, and what to add";
+          };
+        in
+        {
+          inherit rld;
+          default = rld;
+        }
+      );
+
       overlays.default = final: _prev: { rld = final.callPackage ./nix/package.nix { }; };
 
       # The module with its packages defaulting to this flake's builds.

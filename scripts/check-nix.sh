@@ -14,6 +14,8 @@
 #      parsed as Python
 #   7. `nix flake check --no-build` with nixpkgs replaced by a stub whose
 #      `lib` is the real lib and whose packages are placeholder derivations
+#   8. the `apps` outputs (what `nix run .#rld` starts), against the same stub
+#   9. flake.lock pins every input as flake.nix names it (nothing to fetch)
 #
 # nixpkgs' lib is the lib/ directory named by NIXPKGS_LIB, or else
 # ../shared/nixpkgs-lib/lib beside the project (an unmodified copy; see its
@@ -21,9 +23,11 @@
 #
 # What this cannot do: build anything with nixpkgs, or run the VM tests (no
 # nixpkgs here); they are the flake's `checks` (`nix flake check` on a
-# machine with nixpkgs). Steps 6 and 7 only evaluate: no derivation is built,
-# and what the placeholders return is not checked against real packages;
-# nix/package.nix is only parsed and linted (see step 7).
+# machine with nixpkgs). Steps 6 to 8 only evaluate: no derivation is built,
+# and what the placeholders return is not checked against real packages.
+# nix/package.nix is evaluated against a stub buildRustPackage (step 7), so
+# whether its install phase really installs the completions and manual pages
+# is seen only by a real build (`nix build`, or the flake's `checks.rld`).
 # Installs nix-bin with apt and nixpkgs-fmt and deadnix with cargo if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -162,11 +166,12 @@ step "nix flake check --no-build, nixpkgs replaced by a stub"
 # that every output evaluates and has the type its name promises, that the
 # module-eval check passes with the real lib, and nothing more: no
 # package is built and the VM tests only have their node configurations
-# and test scripts evaluated against placeholders. nix/package.nix is not
-# evaluated here (the stub's callPackage ignores it), nor are the
-# lib.fileset sources: lib.fileset needs builtins.readFileType (Nix 2.14),
-# which Debian's Nix 2.8 lacks. Only a machine with a newer Nix and
-# nixpkgs checks those (`nix flake check`).
+# and test scripts evaluated against placeholders. nix/package.nix is
+# evaluated (its arguments, meta and phase scripts; the stub's
+# buildRustPackage returns a placeholder), but not its lib.fileset source:
+# lib.fileset needs builtins.readFileType (Nix 2.14), which Debian's Nix 2.8
+# lacks. Only a machine with a newer Nix and nixpkgs checks that
+# (`nix flake check`).
 mkdir -p "$tmp/stub" "$tmp/src"
 cp -r "$nixlib" "$tmp/stub/lib"
 cat >"$tmp/stub/flake.nix" <<'EOF'
@@ -187,14 +192,23 @@ cat >"$tmp/stub/flake.nix" <<'EOF'
             path = ./.;
             stdenv = {
               hostPlatform = { inherit system isx86_64; libDir = if isx86_64 then "lib64" else "lib"; };
+              # A native build: nix/package.nix then generates completions.
+              buildPlatform.canExecute = platform: platform.system == system;
               cc = { cc = drv "gcc"; bintools.dynamicLinker = "/nix/store/placeholder-glibc/lib/ld.so"; };
             };
+            # As nixpkgs' callPackage: the file's arguments from this set.
             callPackage = fn: args:
-              let p = drv "rld"; in p // {
+              let f = import fn; in f (builtins.intersectAttrs (builtins.functionArgs f) self // args);
+            # Evaluates every attribute nix/package.nix passes (its meta, so
+            # that lib.getExe in `apps` reads meta.mainProgram, and its phase
+            # scripts) except src, and returns a placeholder with them.
+            rustPlatform.buildRustPackage = attrs:
+              let p = drv attrs.pname; in
+              builtins.deepSeq (removeAttrs attrs [ "src" ]) (p // attrs.passthru // {
+                inherit (attrs) meta passthru;
                 src = drv "rld-src";
-                overrideAttrs = f: p // f { nativeBuildInputs = [ ]; };
-                passthru = args;
-              };
+                overrideAttrs = f: p // f attrs;
+              });
             # Forces the environment, as instantiating a real one would.
             runCommand = name: env: _script: builtins.deepSeq env (drv name);
             runCommandCC = self.runCommand;
@@ -206,7 +220,7 @@ cat >"$tmp/stub/flake.nix" <<'EOF'
               in builtins.seq script (drv t.name);
             nixos = _: { config = { assertions = [ ]; system.build.toplevel = drv "toplevel"; }; };
             pkgsi686Linux = self // { callPackage = self.callPackage; };
-          } // lib.genAttrs [ "clippy" "rustfmt" "cargo" "nixpkgs-fmt" "deadnix" "file" "patchelf" "zlib" "openssl" ] drv;
+          } // lib.genAttrs [ "clippy" "rustfmt" "cargo" "nixpkgs-fmt" "deadnix" "file" "patchelf" "zlib" "openssl" "installShellFiles" ] drv;
         in
         self;
     in
@@ -226,6 +240,35 @@ EOF
 tar --exclude=./target --exclude=./.git -cf - . | tar -xf - -C "$tmp/src"
 nix flake check --no-build --no-write-lock-file \
   --override-input nixpkgs "path:$tmp/stub" "path:$tmp/src"
+
+step "apps: what nix run starts"
+# Nix 2.8's flake check does not evaluate an app's type or program; this
+# does, on every system, and fails on an evaluation warning too (lib.getExe
+# warns about a package without meta.mainProgram).
+# shellcheck disable=SC2016
+apply='apps: builtins.concatStringsSep "" (builtins.concatLists (builtins.attrValues (builtins.mapAttrs
+  (system: byName: builtins.attrValues (builtins.mapAttrs
+    (name: app: "${system}.${name} ${app.type} ${app.program}\n") byName)) apps)))'
+nix eval --raw --no-write-lock-file --override-input nixpkgs "path:$tmp/stub" \
+  "path:$tmp/src#apps" --apply "$apply" >"$tmp/apps.txt" 2>"$tmp/apps.log"
+cat "$tmp/apps.txt"
+if grep -i 'warning:' "$tmp/apps.log" | grep -v 'warning: not writing modified lock file'; then
+  echo "check-nix: evaluating the apps printed the warning above" >&2
+  exit 1
+fi
+want='^(x86_64|aarch64|i686|riscv64)-linux\.(default|rld) app /nix/store/[a-z0-9]{32}-rld/bin/rld$'
+if [ "$(grep -cE "$want" "$tmp/apps.txt")" != 8 ] || grep -vqE "$want" "$tmp/apps.txt"; then
+  echo "check-nix: expected apps.<system>.{default,rld} = { type = \"app\"; program = <rld>/bin/rld; } on 4 systems" >&2
+  exit 1
+fi
+
+step "flake.lock: pins the inputs flake.nix names"
+# A missing or stale entry (flake.nix's nixpkgs URL changed) is an error
+# with --no-update-lock-file (without network, already when Nix tries to
+# fetch the input to lock it; --offline saves its retries). Whether the pinned narHash matches the source is seen only
+# where GitHub can be reached (`nix flake check`, `nix run`).
+nix flake metadata --offline --no-update-lock-file "path:$tmp/src" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
+
 nix flake show --no-write-lock-file --override-input nixpkgs "path:$tmp/stub" "path:$tmp/src" 2>/dev/null \
   | sed 's/\x1b\[[0-9;]*m//g'
 
