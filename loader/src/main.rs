@@ -18,7 +18,6 @@
 #[cfg_attr(target_arch = "aarch64", path = "arch/aarch64.rs")]
 #[cfg_attr(target_arch = "riscv64", path = "arch/riscv64.rs")]
 mod arch;
-#[cfg(not(target_arch = "x86_64"))]
 mod mem;
 mod note;
 mod raw;
