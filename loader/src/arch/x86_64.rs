@@ -13,10 +13,7 @@
 
 use core::arch::{asm, naked_asm};
 
-/// Words of headroom `_start` leaves below the kernel's argc, so the loader
-/// can put arguments in front of the program's (`--library-path DIR`) and
-/// keep the stack pointer 16-byte aligned without touching its own frames.
-pub const HEADROOM: usize = 8;
+use super::HEADROOM_BYTES;
 
 /// The kernel enters here.
 ///
@@ -30,12 +27,13 @@ pub unsafe extern "C" fn _start() -> ! {
         "mov rdi, rsp",
         "lea rsi, [rip + __ehdr_start]",
         "lea rdx, [rip + _DYNAMIC]",
-        // Keep the headroom words (and a little more) out of Rust's frames.
-        "sub rsp, 64",
+        // Rust's frames start below the headroom words.
+        "sub rsp, {headroom}",
         "and rsp, -16",
         "xor ebp, ebp",
         "call {entry}",
         "ud2",
+        headroom = const HEADROOM_BYTES,
         entry = sym crate::start::rld_start,
     )
 }
