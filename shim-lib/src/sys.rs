@@ -14,26 +14,9 @@ use core::mem::MaybeUninit;
 use linux_raw_sys::errno;
 use linux_raw_sys::general as k;
 
-use crate::arch::syscall;
-#[cfg(target_arch = "x86")]
-use crate::arch::syscall3;
+use crate::arch::{syscall, syscall3};
 use crate::text::Piece::N;
 use crate::text::{Out, Show, fill, lookup};
-
-/// A system call with at most three arguments. i686 has its own (in
-/// registers, with no argument array in memory: 40 bytes a call in the
-/// loader); elsewhere `syscall` passes every argument in a register
-/// already.
-///
-/// # Safety
-///
-/// System call `nr` must be sound with these arguments.
-#[cfg(not(target_arch = "x86"))]
-#[inline(always)]
-unsafe fn syscall3(nr: u32, a0: usize, a1: usize, a2: usize) -> isize {
-    // SAFETY: the caller's guarantee, passed on.
-    unsafe { syscall(nr, [a0, a1, a2, 0, 0, 0]) }
-}
 
 /// "NUMBER message (NAME)" per line for the errors opening, inspecting,
 /// reading and mapping a file can give, looked up with [`lookup`]; any
