@@ -8,7 +8,6 @@
 
 #![allow(unsafe_code)]
 
-use core::ffi::CStr;
 use core::mem::MaybeUninit;
 
 use linux_raw_sys::errno;
@@ -131,13 +130,10 @@ pub const PATH_MAX: usize = 4096;
 pub struct Fd(i32);
 
 impl Fd {
-    /// Opens `path` read-only. `O_NONBLOCK` keeps a FIFO from blocking the
-    /// open; rld rejects anything but a regular file right after.
-    pub fn open(path: &CStr) -> Result<Fd, Errno> {
-        // SAFETY: a `CStr` is NUL-terminated.
-        unsafe { Fd::open_raw(path.as_ptr().cast()) }
-    }
-
+    /// Opens the NUL-terminated `path` read-only. `O_NONBLOCK` keeps a FIFO
+    /// from blocking the open; rld rejects anything but a regular file
+    /// right after.
+    ///
     /// # Safety
     ///
     /// `path` points at a NUL-terminated string.
@@ -198,10 +194,6 @@ impl Fd {
     /// `fstat` (`fstat64` on i686): every kernel and qemu-user has it,
     /// where `statx` needs Linux 4.11 and a fallback.
     pub fn stat(&self) -> Result<FileInfo, Errno> {
-        self.fstat()
-    }
-
-    fn fstat(&self) -> Result<FileInfo, Errno> {
         // The 32-bit call with 64-bit sizes on i686.
         #[cfg(target_arch = "x86")]
         let (nr, mut st) = (k::__NR_fstat64, MaybeUninit::<k::stat64>::uninit());
@@ -352,8 +344,8 @@ mod tests {
         let m = std::fs::metadata(path).unwrap();
         assert_eq!((a.mode, a.size), (m.mode(), m.len()));
         assert!(a.is_regular() && a.size > 0);
-        let dir = Fd::open(c"/etc").unwrap();
-        assert_eq!(dir.fstat().unwrap().kind(), "a directory");
+        let dir = Fd::open_path(b"/etc").unwrap();
+        assert_eq!(dir.stat().unwrap().kind(), "a directory");
     }
 
     #[test]
