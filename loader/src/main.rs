@@ -13,12 +13,7 @@
 #![no_main]
 #![deny(unsafe_code)]
 
-#[cfg_attr(target_arch = "x86_64", path = "arch/x86_64.rs")]
-#[cfg_attr(target_arch = "x86", path = "arch/x86.rs")]
-#[cfg_attr(target_arch = "aarch64", path = "arch/aarch64.rs")]
-#[cfg_attr(target_arch = "riscv64", path = "arch/riscv64.rs")]
 mod arch;
-#[cfg(not(target_arch = "x86_64"))]
 mod mem;
 mod note;
 mod raw;

@@ -2,8 +2,8 @@
 //!
 //! A static-pie is linked at address 0 and loaded anywhere, and nothing but
 //! the program itself applies its `R_*_RELATIVE` relocations. Until this is
-//! done, every pointer stored in a static (string tables, the `log` facade's
-//! `&dyn Log`, `core::fmt` vtables) is wrong.
+//! done, every pointer stored in a static (string tables, the vtables
+//! behind a `&dyn Show` or `core::fmt`) is wrong.
 //!
 //! # Contract
 //!

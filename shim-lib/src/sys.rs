@@ -8,32 +8,14 @@
 
 #![allow(unsafe_code)]
 
-use core::ffi::CStr;
 use core::mem::MaybeUninit;
 
 use linux_raw_sys::errno;
 use linux_raw_sys::general as k;
 
-use crate::arch::syscall;
-#[cfg(target_arch = "x86")]
-use crate::arch::syscall3;
+use crate::arch::{syscall, syscall3};
 use crate::text::Piece::Num;
 use crate::text::{Out, Show, fill, lookup};
-
-/// A system call with at most three arguments. i686 has its own, which
-/// passes them in registers instead of building an argument array in
-/// memory at every call; elsewhere `syscall` passes every argument in a
-/// register already.
-///
-/// # Safety
-///
-/// System call `nr` must be sound with these arguments.
-#[cfg(not(target_arch = "x86"))]
-#[inline(always)]
-unsafe fn syscall3(nr: u32, a0: usize, a1: usize, a2: usize) -> isize {
-    // SAFETY: the caller's guarantee, passed on.
-    unsafe { syscall(nr, [a0, a1, a2, 0, 0, 0]) }
-}
 
 /// Defines [`ERRNO_TEXT`] from one line per error: its name, its number
 /// and its usual message. The numbers are the asm-generic ones every
@@ -161,13 +143,10 @@ pub const PATH_MAX: usize = 4096;
 pub struct Fd(i32);
 
 impl Fd {
-    /// Opens `path` read-only. `O_NONBLOCK` keeps a FIFO from blocking the
-    /// open; rld rejects anything but a regular file right after.
-    pub fn open(path: &CStr) -> Result<Fd, Errno> {
-        // SAFETY: a `CStr` is NUL-terminated.
-        unsafe { Fd::open_raw(path.as_ptr().cast()) }
-    }
-
+    /// Opens the NUL-terminated `path` read-only. `O_NONBLOCK` keeps a FIFO
+    /// from blocking the open; rld rejects anything but a regular file
+    /// right after.
+    ///
     /// # Safety
     ///
     /// `path` points at a NUL-terminated string.
@@ -228,10 +207,6 @@ impl Fd {
     /// `fstat` (`fstat64` on i686): every kernel and qemu-user has it,
     /// where `statx` needs Linux 4.11 and a fallback.
     pub fn stat(&self) -> Result<FileInfo, Errno> {
-        self.fstat()
-    }
-
-    fn fstat(&self) -> Result<FileInfo, Errno> {
         // The 32-bit call with 64-bit sizes on i686.
         #[cfg(target_arch = "x86")]
         let (nr, mut st) = (k::__NR_fstat64, MaybeUninit::<k::stat64>::uninit());
@@ -382,8 +357,8 @@ mod tests {
         let m = std::fs::metadata(path).unwrap();
         assert_eq!((a.mode, a.size), (m.mode(), m.len()));
         assert!(a.is_regular() && a.size > 0);
-        let dir = Fd::open(c"/etc").unwrap();
-        assert_eq!(dir.fstat().unwrap().kind(), "a directory");
+        let dir = Fd::open_path(b"/etc").unwrap();
+        assert_eq!(dir.stat().unwrap().kind(), "a directory");
     }
 
     #[test]

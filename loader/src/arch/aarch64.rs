@@ -12,10 +12,7 @@
 
 use core::arch::{asm, naked_asm};
 
-/// Words of headroom `_start` leaves below the kernel's argc, so the loader
-/// can put arguments in front of the program's (`--library-path DIR`) and
-/// keep the stack pointer 16-byte aligned without touching its own frames.
-pub const HEADROOM: usize = 8;
+use super::HEADROOM_BYTES;
 
 /// The kernel enters here.
 ///
@@ -31,12 +28,14 @@ pub unsafe extern "C" fn _start() -> ! {
         "add x1, x1, :lo12:__ehdr_start",
         "adrp x2, _DYNAMIC",
         "add x2, x2, :lo12:_DYNAMIC",
-        "sub x9, x0, #64",
+        // Rust's frames start below the headroom words.
+        "sub x9, x0, #{headroom}",
         "and sp, x9, #-16",
         "mov x29, #0",
         "mov x30, #0",
         "bl {entry}",
         "brk #0",
+        headroom = const HEADROOM_BYTES,
         entry = sym crate::start::rld_start,
     )
 }

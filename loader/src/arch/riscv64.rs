@@ -12,10 +12,7 @@
 
 use core::arch::{asm, naked_asm};
 
-/// Words of headroom `_start` leaves below the kernel's argc, so the loader
-/// can put arguments in front of the program's (`--library-path DIR`) and
-/// keep the stack pointer 16-byte aligned without touching its own frames.
-pub const HEADROOM: usize = 8;
+use super::HEADROOM_BYTES;
 
 /// The kernel enters here.
 ///
@@ -29,12 +26,14 @@ pub unsafe extern "C" fn _start() -> ! {
         "mv a0, sp",
         "lla a1, __ehdr_start",
         "lla a2, _DYNAMIC",
-        "addi sp, sp, -64",
+        // Rust's frames start below the headroom words.
+        "addi sp, sp, -{headroom}",
         "andi sp, sp, -16",
         "mv s0, zero",
         "mv ra, zero",
         "call {entry}",
         "unimp",
+        headroom = const HEADROOM_BYTES,
         entry = sym crate::start::rld_start,
     )
 }

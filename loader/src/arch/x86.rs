@@ -13,10 +13,7 @@
 
 use core::arch::{asm, naked_asm};
 
-/// Words of headroom `_start` leaves below the kernel's argc, so the loader
-/// can put arguments in front of the program's (`--library-path DIR`) and
-/// keep the stack pointer 16-byte aligned without touching its own frames.
-pub const HEADROOM: usize = 8;
+use super::HEADROOM_BYTES;
 
 /// The kernel enters here.
 ///
@@ -34,7 +31,8 @@ pub unsafe extern "C" fn _start() -> ! {
         "popl %ecx",
         "leal _DYNAMIC-2b(%ecx), %edx",
         "leal __ehdr_start-2b(%ecx), %ecx",
-        "subl $64, %esp",
+        // Rust's frames start below the headroom words.
+        "subl ${headroom}, %esp",
         "andl $-16, %esp",
         "xorl %ebp, %ebp",
         "subl $4, %esp",
@@ -43,6 +41,7 @@ pub unsafe extern "C" fn _start() -> ! {
         "pushl %eax",
         "calll {entry}",
         "ud2",
+        headroom = const HEADROOM_BYTES,
         entry = sym crate::start::rld_start,
         options(att_syntax),
     )

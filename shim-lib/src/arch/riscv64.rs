@@ -3,9 +3,10 @@
 //! # Safety
 //!
 //! `syscall` puts the number in a7 and the arguments in a0-a5, as the Linux
-//! RISC-V ABI says; the kernel returns in a0 and preserves everything else.
-//! It is sound exactly when the system call it names is sound for the
-//! arguments given, which each caller must establish.
+//! RISC-V ABI says (`syscall3` only a0-a2); the kernel returns in a0 and
+//! preserves everything else. Each is sound exactly when the system call
+//! it names is sound for the arguments given, which each caller must
+//! establish.
 
 #![allow(unsafe_code)]
 
@@ -31,6 +32,23 @@ pub unsafe fn syscall(nr: u32, a: [usize; 6]) -> isize {
         asm!("ecall", in("a7") nr as usize,
              inlateout("a0") a[0] as isize => ret, in("a1") a[1], in("a2") a[2],
              in("a3") a[3], in("a4") a[4], in("a5") a[5], options(nostack, preserves_flags));
+    }
+    ret
+}
+
+/// Executes system call `nr` with at most three arguments.
+///
+/// # Safety
+///
+/// System call `nr` must be sound with these arguments.
+#[inline(always)]
+pub unsafe fn syscall3(nr: u32, a0: usize, a1: usize, a2: usize) -> isize {
+    let ret;
+    // SAFETY: the caller guarantees the call is sound.
+    unsafe {
+        asm!("ecall", in("a7") nr as usize,
+             inlateout("a0") a0 as isize => ret, in("a1") a1, in("a2") a2,
+             options(nostack, preserves_flags));
     }
     ret
 }

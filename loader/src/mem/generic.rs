@@ -1,8 +1,8 @@
-//! `memcpy` and friends for the architectures without a one-instruction
-//! version in their arch file. The compiler lowers copies and fills to
-//! these calls and, with no libc, rld must provide them. Volatile accesses
-//! keep the compiler from recognising the loops as a copy and turning them
-//! back into a call to themselves; rld only copies a few hundred bytes.
+//! The memory functions of every architecture but x86_64: byte loops.
+//! Volatile accesses keep the compiler from recognising a loop as a copy
+//! or a fill and turning it back into a call to the function it
+//! implements; rld only copies a few hundred bytes, so their speed does
+//! not matter.
 //!
 //! # Safety
 //!
