@@ -31,6 +31,9 @@ fn panic(_: &PanicInfo<'_>) -> ! {
 
 /// `core` is prebuilt with unwinding tables that name this symbol; nothing in
 /// rld unwinds (`panic = "abort"`), so it is never called.
-#[allow(unsafe_code)]
+#[expect(
+    unsafe_code,
+    reason = "an exported symbol that core's unwinding tables name"
+)]
 #[unsafe(no_mangle)]
 extern "C" fn rust_eh_personality() {}

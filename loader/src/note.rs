@@ -10,7 +10,7 @@
 //! The assembly only emits sixteen bytes of data into a note section of
 //! its own; no code, nothing that runs.
 
-#![allow(unsafe_code)]
+#![expect(unsafe_code, reason = "global_asm! emits the note")]
 
 core::arch::global_asm!(
     ".pushsection .note.rld,\"aR\",%note",

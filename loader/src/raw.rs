@@ -9,7 +9,10 @@
 //! `ld.so`, and the trampoline runs before the program can start threads, so
 //! the statics here are never accessed concurrently.
 
-#![allow(unsafe_code)]
+#![expect(
+    unsafe_code,
+    reason = "raw access to the kernel's stack, its strings and static cells"
+)]
 
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
@@ -82,7 +85,10 @@ impl<T> Static<T> {
     /// # Safety
     ///
     /// No other reference to the contents may be live.
-    #[allow(clippy::mut_from_ref)]
+    #[expect(
+        clippy::mut_from_ref,
+        reason = "exclusive access is the caller's guarantee, as for UnsafeCell::get"
+    )]
     pub unsafe fn get(&self) -> &mut T {
         // SAFETY: exclusive per the caller.
         unsafe { &mut *self.0.get() }

@@ -18,7 +18,10 @@
 //! `_DYNAMIC`, both taken PC-relative in `_start`; every address written is
 //! one our own linker chose inside our writable segment.
 
-#![allow(unsafe_code)]
+#![expect(
+    unsafe_code,
+    reason = "relocations are applied through raw pointers before anything else runs"
+)]
 
 use linux_raw_sys::elf_uapi::DT_NULL;
 

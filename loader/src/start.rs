@@ -9,7 +9,10 @@
 //! the program runs; it only touches the stack words recorded in
 //! [`raw::PENDING`].
 
-#![allow(unsafe_code)]
+#![expect(
+    unsafe_code,
+    reason = "the start-up path hands raw stack words to ld.so and the trampoline"
+)]
 
 use core::sync::atomic::{Ordering, compiler_fence};
 

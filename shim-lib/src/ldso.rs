@@ -237,9 +237,6 @@ pub fn walk<'e, T, E>(
 /// Tries each candidate of `config` in order and maps the first usable one.
 /// A configured `ld.so` that does not exist (garbage-collected after an
 /// upgrade) gives one warning naming it and the one used instead.
-// The error is large but built once, on the way to exit; there is no
-// allocator to box it.
-#[allow(clippy::result_large_err)]
 #[inline(never)]
 pub fn load<'e>(config: &'e Config<'e>, page: usize) -> Result<Loaded<'e>, LoadError<'e>> {
     let walk = walk(
@@ -386,7 +383,7 @@ mod tests {
         assert_eq!(m.base % PAGE, 0);
         // The mapped header is the file's header.
         let file = std::fs::read(REAL_LD_SO).unwrap();
-        #[allow(unsafe_code)]
+        #[expect(unsafe_code, reason = "reads the mapped header")]
         // SAFETY: load_one mapped the first segment, which starts with the
         // ELF header, readable, at `base`.
         let head = unsafe { core::slice::from_raw_parts(m.base as *const u8, EHDR_SIZE) };

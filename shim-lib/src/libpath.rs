@@ -99,7 +99,7 @@ impl<'e> Composition<'e> {
 
     /// Writes the string into the start of `out`; `None` if `out` is
     /// shorter than [`bytes_needed`](Self::bytes_needed) or a part holds a NUL.
-    #[allow(unsafe_code)]
+    #[expect(unsafe_code, reason = "a C string made without a second scan")]
     pub fn write_into<'o>(&self, out: &'o mut [u8]) -> Option<&'o CStr> {
         let parts = self.parts();
         if parts[..parts.len() - 1]
@@ -173,7 +173,7 @@ fn reusable_tail<'e>(form: Form, name: &[u8], path: &[u8], entry: &'e CStr) -> O
 }
 
 /// `s` from byte `skip` on; `skip` is at most its length.
-#[allow(unsafe_code)]
+#[expect(unsafe_code, reason = "a C string made without a second scan")]
 fn tail(s: &CStr, skip: usize) -> &CStr {
     let bytes = &s.to_bytes_with_nul()[skip..];
     // SAFETY: a tail of a C string ends at the same NUL and holds no other.

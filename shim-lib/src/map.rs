@@ -9,7 +9,7 @@
 //! segment that was just mapped from the file. The plan was checked by
 //! [`crate::elf::plan`], so all sizes and offsets are in range.
 
-#![allow(unsafe_code)]
+#![expect(unsafe_code, reason = "mapping memory and zeroing the bss tail")]
 
 use linux_raw_sys::elf_uapi as e;
 use linux_raw_sys::general as k;

@@ -6,7 +6,7 @@
 //! references of the right length, or (for `mmap`/`munmap`) addresses whose
 //! validity the `unsafe fn`'s caller vouches for. Nothing here allocates.
 
-#![allow(unsafe_code)]
+#![expect(unsafe_code, reason = "system calls and the buffers they fill")]
 
 use core::mem::MaybeUninit;
 

@@ -1,7 +1,10 @@
 //! Test helpers: build the C fixtures once per test binary, run the real
 //! `rld` binary with a controlled environment, and look at its output.
 
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the shared support"
+)]
 
 use std::ffi::OsStr;
 use std::fs;

@@ -8,7 +8,10 @@
 //! holding the function to register with `atexit`. Both gather those
 //! values and call into Rust on a 16-byte aligned stack.
 
-#![allow(unsafe_code)]
+#![expect(
+    unsafe_code,
+    reason = "the entry point, trampoline and jump are naked asm"
+)]
 
 use core::arch::{asm, naked_asm};
 

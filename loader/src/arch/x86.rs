@@ -9,7 +9,10 @@
 //! Both gather those values and call into Rust (cdecl, arguments on the
 //! stack) on a 16-byte aligned stack.
 
-#![allow(unsafe_code)]
+#![expect(
+    unsafe_code,
+    reason = "the entry point, trampoline and jump are naked asm"
+)]
 
 use core::arch::{asm, naked_asm};
 

@@ -9,7 +9,10 @@
 //! function to register with `atexit`. Both only gather those values and
 //! call into Rust on a 16-byte aligned stack.
 
-#![allow(unsafe_code)]
+#![expect(
+    unsafe_code,
+    reason = "the entry point, trampoline and jump are naked asm"
+)]
 
 use core::arch::{asm, naked_asm};
 

@@ -8,7 +8,10 @@
 //!
 //! Each function has the contract of its C namesake.
 
-#![allow(unsafe_code)]
+#![expect(
+    unsafe_code,
+    reason = "the memory functions the compiler calls work on raw pointers"
+)]
 
 use core::ptr::{read_volatile, write_volatile};
 

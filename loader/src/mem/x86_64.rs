@@ -9,7 +9,10 @@
 //! copy sets the direction flag and clears it again before it returns, as
 //! the ABI requires.
 
-#![allow(unsafe_code)]
+#![expect(
+    unsafe_code,
+    reason = "the memory functions the compiler calls work on raw pointers"
+)]
 
 use core::arch::asm;
 

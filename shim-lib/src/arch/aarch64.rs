@@ -8,7 +8,7 @@
 //! it names is sound for the arguments given, which each caller must
 //! establish.
 
-#![allow(unsafe_code)]
+#![expect(unsafe_code, reason = "system calls are inline asm")]
 
 use core::arch::asm;
 

@@ -10,7 +10,7 @@
 //! sound exactly when the system call it names is sound for the arguments
 //! given, which each caller must establish.
 
-#![allow(unsafe_code)]
+#![expect(unsafe_code, reason = "system calls are inline asm")]
 
 use core::arch::asm;
 
