@@ -24,7 +24,7 @@ pub const VARIABLES: [&str; 6] = [
 /// The first bytes of [`VARIABLES`]: the loader measures only environment
 /// entries that start with one of them, so a start does not pay a `strlen`
 /// for every variable of a large environment.
-pub const FIRST_BYTES: [u8; 2] = [b'N', b'R'];
+const FIRST_BYTES: [u8; 2] = [b'N', b'R'];
 
 const _: () = {
     let mut i = 0;
@@ -251,7 +251,7 @@ fn trim_newline(v: &[u8]) -> &[u8] {
 }
 
 /// Parses a log level name; anything unknown keeps the default (`warn`).
-pub fn parse_level(v: &[u8]) -> Level {
+fn parse_level(v: &[u8]) -> Level {
     Level::parse(v).unwrap_or(Level::Warn)
 }
 

@@ -7,7 +7,7 @@
 //! the unit tests all run the same code.
 //!
 //! Unsafe code is confined to the modules that touch the kernel or raw memory
-//! ([`sys`], [`map`] and the per-arch system call file) and to [`libpath`]'s
+//! ([`sys`], `map` and the per-arch system call file) and to [`libpath`]'s
 //! two C strings made without a second scan; each states the invariants it
 //! relies on.
 //!
@@ -50,7 +50,7 @@ pub mod launch;
 pub mod ldso;
 pub mod libpath;
 pub mod logging;
-pub mod map;
+mod map;
 pub mod stack;
 pub mod sys;
 pub mod text;

@@ -129,7 +129,7 @@ const SHOWN: usize = 160;
 /// characters and bytes that are not UTF-8 as `\xNN`, so a hostile value
 /// cannot add lines to rld's messages, and the middle of a long value
 /// elided.
-pub fn show_bytes(out: &mut Out<'_>, b: &[u8]) {
+fn show_bytes(out: &mut Out<'_>, b: &[u8]) {
     if b.len() <= SHOWN {
         return escape(out, b);
     }
