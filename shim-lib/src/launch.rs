@@ -8,7 +8,7 @@
 //!
 //! - **In place** (nearly every start): `ld.so` continues the kernel's start
 //!   of the program. The library path reaches it as `LD_LIBRARY_PATH` on one
-//!   environment word lent for the purpose ([`choose_lend`] says which), and
+//!   environment word lent for the purpose (`choose_lend` says which), and
 //!   the trampoline puts that word and `AT_ENTRY` back before the program's
 //!   entry point runs.
 //! - **By hand**: `ld.so` is started as if run from a shell, on the program,

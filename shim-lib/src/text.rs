@@ -11,7 +11,7 @@
 use core::fmt;
 
 /// Where message bytes go: a fixed buffer, in the loader and (through
-/// [`display_via_show!`]) everywhere else. One concrete type rather than a
+/// [`display_via_show!`](crate::display_via_show!)) everywhere else. One concrete type rather than a
 /// trait object, so that every write is a direct call.
 pub type Out<'b> = BufWriter<'b>;
 
@@ -26,7 +26,7 @@ pub enum Piece<'a> {
     /// A number in hex, `0x` first: addresses, offsets, alignments.
     Hex(usize),
     /// Text, a path or a variable's value: shown escaped, and elided when
-    /// long (see [`show_bytes`]).
+    /// long (see `show_bytes`).
     Bytes(&'a [u8]),
     /// Anything that shows itself (a nested message, an error, a setting).
     Show(&'a dyn Show),
@@ -231,7 +231,7 @@ impl<'b> BufWriter<'b> {
 }
 
 /// Writes `value` to `f`, through a buffer longer than any message (values
-/// are elided past 160 bytes, see [`show_bytes`]).
+/// are elided past 160 bytes, see `show_bytes`).
 pub fn display(value: &dyn Show, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let mut buf = [0u8; 4096];
     let mut out = BufWriter::new(&mut buf);
