@@ -4,9 +4,8 @@
 
 mod support;
 
-use std::process::Command;
 
-use support::{Out, rld, world};
+use support::{Out, SYSTEM_LD_SO, rld, without_lib64, world};
 
 fn list(j: &serde_json::Value) -> Vec<&str> {
     j.as_array()
@@ -154,27 +153,12 @@ fn a_bad_nix_ld_is_fixed_by_the_variable_not_by_enabling_rld() {
 /// mount namespace, as on NixOS without rld); rld itself is started by the
 /// real ld.so.
 fn doctor_without_lib64(args: &[&str], env: &[(&str, String)]) -> Out {
-    let ld = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
-    let mut script = format!(
-        "mount -t tmpfs none /lib64 && exec {ld} {} doctor",
-        env!("CARGO_BIN_EXE_rld")
-    );
+    let mut script = format!("exec {SYSTEM_LD_SO} {} doctor", env!("CARGO_BIN_EXE_rld"));
     for a in args {
         script.push(' ');
         script.push_str(a);
     }
-    let mut cmd = Command::new("unshare");
-    cmd.args([
-        "--mount",
-        "--map-root-user",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        &script,
-    ])
-    .env_clear()
-    .env("PATH", "/usr/bin:/bin");
+    let mut cmd = without_lib64(&script);
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -5,7 +5,7 @@ mod support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use support::{cc, readelf_needed, rld, world};
+use support::{SYSTEM_LD_SO, cc, readelf_needed, rld, without_lib64, world};
 
 #[test]
 fn runpath_origin_found_and_missing_libraries_named() {
@@ -260,23 +260,12 @@ fn missing_interpreter_explains_required_file_not_found() {
 #[test]
 fn nothing_at_lib64_is_the_nixos_case() {
     let w = world();
-    let ld = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
+    let ld = SYSTEM_LD_SO;
     let script = format!(
-        "mount -t tmpfs none /lib64 && {ld} /bin/bash -c /usr/bin/git; exec {ld} {} doctor /usr/bin/git",
+        "{ld} /bin/bash -c /usr/bin/git; exec {ld} {} doctor /usr/bin/git",
         env!("CARGO_BIN_EXE_rld")
     );
-    let out = Command::new("unshare")
-        .args([
-            "--mount",
-            "--map-root-user",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
+    let out = without_lib64(&script)
         .env("NIX_LD", w.path("glibc/ld-linux-x86-64.so.2"))
         .env("NIX_LD_LIBRARY_PATH", w.path("empty"))
         .output()

@@ -350,3 +350,26 @@ pub fn readelf_needed(path: &str) -> Vec<String> {
         .filter_map(|l| l.split('[').nth(1)?.split(']').next().map(str::to_owned))
         .collect()
 }
+
+/// The real glibc ld.so of this machine, which starts `rld` itself where
+/// nothing is at /lib64.
+pub const SYSTEM_LD_SO: &str = "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2";
+
+/// `sh -c SCRIPT` with nothing at /lib64 (a tmpfs over it in a private
+/// mount namespace, as on NixOS without rld), an empty environment but
+/// `PATH`.
+pub fn without_lib64(script: &str) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--mount",
+        "--map-root-user",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        &format!("mount -t tmpfs none /lib64 && {script}"),
+    ])
+    .env_clear()
+    .env("PATH", "/usr/bin:/bin");
+    cmd
+}
