@@ -93,7 +93,11 @@ pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
             let mut cmd = args::command();
             cmd.build();
             let page = match command {
-                None => cmd,
+                // Pages exist for the commands a user reads about; clap's
+                // `help` and `man` itself would be pages nobody installs.
+                None => cmd
+                    .mut_subcommand("help", |c| c.hide(true))
+                    .mut_subcommand("man", |c| c.hide(true)),
                 Some(name) => cmd
                     .find_subcommand(&name)
                     .expect("the parser admits only existing commands")

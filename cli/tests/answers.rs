@@ -4,7 +4,6 @@
 
 mod support;
 
-
 use support::{Out, SYSTEM_LD_SO, rld, without_lib64, world};
 
 fn list(j: &serde_json::Value) -> Vec<&str> {

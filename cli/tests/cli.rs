@@ -445,4 +445,15 @@ fn completions_and_the_manual_page() {
         .code(0)
         .has(".TH rld-doctor 1")
         .has("Exit status: 0 it will run;");
+    // Every page rld(1) points at can be made, so a package can install
+    // them all.
+    let pointed_at: Vec<&str> = man
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("rld\\-")?.strip_suffix("(1)"))
+        .collect();
+    assert_eq!(pointed_at, ["doctor", "env", "run", "completions"]);
+    for page in pointed_at {
+        rld(["man", page]).run().code(0);
+    }
 }

@@ -131,25 +131,7 @@ pub fn glibc_ld_so() -> String {
 /// copied where every user can read it.
 pub fn nixos_loader() -> &'static Path {
     static LOADER: OnceLock<PathBuf> = OnceLock::new();
-    LOADER.get_or_init(|| {
-        let target = workspace().join("target/e2e/nixos");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(workspace())
-            .args(["build", "--release", "--quiet", "-p", "rld-loader"])
-            .arg("--target-dir")
-            .arg(&target)
-            .env("RLD_DEFAULT_PREFIX", DEFAULT_PREFIX)
-            .status()
-            .expect("running cargo build for rld-loader");
-        assert!(status.success(), "building rld-loader failed");
-        let path = shared_dir().join("rld-loader-nixos");
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        fs::copy(target.join("release/rld-loader"), &tmp).unwrap();
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o755)).unwrap();
-        fs::rename(&tmp, &path).unwrap();
-        path
-    })
+    LOADER.get_or_init(|| crate::build(None, "nixos", Path::new(DEFAULT_PREFIX)))
 }
 
 /// A third-party program downloaded by `scripts/fetch-corpus.sh`.
