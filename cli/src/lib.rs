@@ -21,6 +21,9 @@ pub mod inspect;
 pub mod nixpkgs;
 pub mod settings;
 
+// Reading only the parts of an ELF file the answers rest on.
+pub mod elfread;
+
 // The library search.
 pub mod search;
 

@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::elfread;
 use crate::error::io_words;
 use crate::inspect::{self, ElfFacts};
 use crate::system::{System, machine_name};
@@ -143,8 +144,7 @@ pub fn resolve(
         loader: None,
     }];
     if let Some(ld_so) = &search.ld_so
-        && let Ok(bytes) = fs::read(ld_so)
-        && let Ok(ld_facts) = inspect::parse_elf(&bytes)
+        && let Ok(ld_facts) = elfread::read_facts(ld_so)
     {
         let name = ld_facts
             .soname
@@ -206,10 +206,7 @@ pub fn resolve(
                         });
                         continue;
                     }
-                    let parsed = fs::read(&path)
-                        .map_err(|e| io_words(&e))
-                        .and_then(|b| inspect::parse_elf(&b));
-                    match parsed {
+                    match elfread::read_facts(&path) {
                         Err(e) => res.libraries.push(Library {
                             soname,
                             path: None,
