@@ -102,7 +102,8 @@ fn script_report(program: &Path, script: Script) -> Report {
     r
 }
 
-fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Report {
+/// The report on the ELF file `program`, already parsed into `facts`.
+pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Report {
     let shown = program.display().to_string();
     let mut r = Report::new(
         program,
@@ -358,7 +359,7 @@ fn resolve_libraries(
 }
 
 /// The snippets to paste.
-fn fix(missing: &[Missing], system: &System, needs_rld: bool) -> Fix {
+pub fn fix(missing: &[Missing], system: &System, needs_rld: bool) -> Fix {
     let mut attributes: Vec<String> = Vec::new();
     let mut unknown = Vec::new();
     for m in missing {
