@@ -2,7 +2,7 @@
 //! once, with a one-line summary (`-h`) and a longer help (`--help`, the man
 //! page).
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -68,13 +68,22 @@ pub enum Command {
     /// ld.so's own directory; /etc/ld.so.cache is not read, as on NixOS),
     /// checks the symbol versions each library must define (GLIBC_2.38, …),
     /// names the nixpkgs package of each missing library and prints the lines
-    /// to paste.
+    /// to paste. It also names libraries the program may load at run time
+    /// (dlopen): hints, which never change the verdict.
+    ///
+    /// Given a directory (an unpacked app, node_modules, site-packages) or
+    /// several paths, it does this for every ELF file in them and reports
+    /// the union: each missing library once, with the files that need it,
+    /// and one snippet for all of them. Files for another machine, musl and
+    /// static programs are named in a note.
     ///
     /// Exit status: 0 it will run; 1 it will run once something is added
     /// (libraries, rld itself, an ld.so, a newer glibc) or changed (the
     /// execute permission: chmod +x); 2 it cannot run here (missing file, not
     /// a program, another architecture, musl) or rld could not examine it.
-    #[command(override_usage = "rld doctor [--json] [--rld] [--no-locate] PROGRAM")]
+    #[command(
+        override_usage = "rld doctor [--json] [--rld] [--no-locate] [--no-hints] PROGRAM|DIR..."
+    )]
     Doctor(DoctorArgs),
 
     /// Show the ld.so and library path rld-loader would use now.
@@ -162,9 +171,21 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub no_locate: bool,
 
-    /// The program or shared object to examine.
-    #[arg(value_name = "PROGRAM", value_hint = clap::ValueHint::FilePath)]
-    pub program: PathBuf,
+    /// Do not look for libraries loaded at run time (dlopen).
+    ///
+    /// By default rld scans the read-only data of each ELF file for the
+    /// sonames of libraries commonly loaded with dlopen (libGL.so.1,
+    /// libvulkan.so.1, libasound.so.2, …) and lists those not found as
+    /// hints. --no-hints skips the scan.
+    #[arg(long)]
+    pub no_hints: bool,
+
+    /// The programs, shared objects or directories to examine.
+    ///
+    /// A program or shared object, a name looked up in PATH, or a directory,
+    /// walked recursively (symlinks to directories are followed once).
+    #[arg(value_name = "PROGRAM|DIR", required = true, num_args = 1.., value_hint = clap::ValueHint::AnyPath)]
+    pub paths: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -266,12 +287,12 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed, Error> {
     };
     let cli =
         Cli::from_arg_matches(&matches).map_err(|e| usage_error(&e, &mut cmd, about.as_deref()))?;
-    let program = match &cli.command {
-        Command::Doctor(d) => Some(d.program.as_os_str()),
-        Command::Run(r) => Some(r.program().as_os_str()),
-        _ => None,
+    let empty = match &cli.command {
+        Command::Doctor(d) => d.paths.iter().any(|p| p.as_os_str().is_empty()),
+        Command::Run(r) => r.program().is_empty(),
+        _ => false,
     };
-    if program.is_some_and(OsStr::is_empty) {
+    if empty {
         let e = clap::Error::raw(
             ErrorKind::InvalidValue,
             "PROGRAM is empty: give the name or path of a program\n",
@@ -389,7 +410,13 @@ mod tests {
         };
         assert!(d.json && !d.assume_rld && !d.no_locate);
         assert!(p(&["doctor"]).is_err());
-        assert!(p(&["doctor", "a", "b"]).is_err());
+        let a = p(&["doctor", "a", "--no-hints", "b"]).unwrap();
+        let Command::Doctor(d) = &a.command else {
+            panic!("{a:?}")
+        };
+        assert_eq!(d.paths, [PathBuf::from("a"), PathBuf::from("b")]);
+        assert!(d.no_hints);
+        assert!(usage(&["doctor", "a", ""]).contains("PROGRAM|DIR"));
         assert!(usage(&["env", "--rld"]).contains("--rld is a flag of `rld doctor`"));
         assert!(usage(&["--json", "doctor", "x"]).contains("`rld doctor` and `rld env`"));
         assert!(p(&["frobnicate"]).is_err());

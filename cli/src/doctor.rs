@@ -120,7 +120,8 @@ fn script_report(program: &Path, script: Script) -> Report {
     r
 }
 
-fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Report {
+/// The report on the ELF file `program`, already parsed into `facts`.
+pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> Report {
     let shown = program.display().to_string();
     let mut r = Report::new(
         program,
@@ -396,7 +397,12 @@ const UNRESOLVED: &str = "comes with the ld.so's glibc: unresolved until an ld.s
 
 /// The snippets to paste: enabling rld when its interpreter is missing (or
 /// when that is what gives it an ld.so), and the missing libraries.
-fn fix(missing: &[Missing], system: &System, needs_rld: bool, ld_so_fix: Option<&LdSoFix>) -> Fix {
+pub fn fix(
+    missing: &[Missing],
+    system: &System,
+    needs_rld: bool,
+    ld_so_fix: Option<&LdSoFix>,
+) -> Fix {
     let mut attributes: Vec<String> = Vec::new();
     let mut unknown = Vec::new();
     for m in missing {

@@ -227,6 +227,14 @@ pub fn elf_identity(path: &Path) -> std::io::Result<Option<(bool, u16)>> {
 
 pub fn parse_elf(bytes: &[u8]) -> Result<ElfFacts, String> {
     let elf = Elf::parse(bytes).map_err(|e| format!("goblin could not parse it: {e}"))?;
+    facts_of(&elf)
+}
+
+/// The facts of a parsed ELF file. It reads only the header, the program
+/// headers, the interpreter, the dynamic section with its string table and
+/// the symbol-version sections, so an [`Elf`] filled with just those (as
+/// [`elfread`](crate::elfread) does from bounded reads) gives the same answer.
+pub fn facts_of(elf: &Elf<'_>) -> Result<ElfFacts, String> {
     let class = match elf.header.e_ident[goblin::elf::header::EI_CLASS] {
         ELFCLASS32 => 32,
         ELFCLASS64 => 64,

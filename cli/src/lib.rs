@@ -21,6 +21,9 @@ pub mod inspect;
 pub mod nixpkgs;
 pub mod settings;
 
+// Reading only the parts of an ELF file the answers rest on.
+pub mod elfread;
+
 // The library search.
 pub mod search;
 
@@ -28,9 +31,13 @@ pub mod search;
 pub mod report;
 
 // The commands' work, and printing their answers.
+pub mod dlopen;
 pub mod doctor;
 pub mod render;
 pub mod run;
+
+// `rld doctor` on several paths and whole trees, over the single-file answer.
+pub mod tree;
 
 // The command line and logging.
 pub mod args;
@@ -57,21 +64,17 @@ pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
     logging::init(&env, cli.verbosity());
     match cli.command {
         Command::Doctor(a) => {
-            let report = doctor::doctor(
-                &a.program,
-                &env,
-                doctor::Options {
+            let opts = tree::Options {
+                doctor: doctor::Options {
                     assume_rld: a.assume_rld,
                     locate: !a.no_locate,
                 },
-            );
-            log::debug!("verdict for {}: {}", report.program, report.verdict);
-            if a.json {
-                out(&(to_json(&report) + "\n"))?;
-            } else {
-                out(&render::doctor(&report))?;
-            }
-            Ok(report.verdict.exit_code())
+                hints: !a.no_hints,
+            };
+            let answer = tree::doctor(&a.paths, &env, opts);
+            log::debug!("verdict for {}: {}", answer.subject(), answer.verdict());
+            out(&if a.json { answer.json() } else { answer.text() })?;
+            Ok(answer.verdict().exit_code())
         }
         Command::Env(a) => {
             let settings = Settings::resolve(&env, a.system.unwrap_or_else(System::host));

@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::elfread;
 use crate::error::io_words;
 use crate::inspect::{self, ElfFacts};
 use crate::system::{System, machine_name};
@@ -127,24 +128,9 @@ pub fn resolve(
 ) -> Resolution {
     let mut res = Resolution::default();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let canonical = fs::canonicalize(program).ok();
-    // glibc takes the program's $ORIGIN from /proc/self/exe: symlinks resolved.
-    let origin = canonical
-        .as_deref()
-        .and_then(Path::parent)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| cwd.join(program).parent().unwrap_or(&cwd).to_path_buf());
-    let mut objects = vec![Object {
-        name: program.display().to_string(),
-        aliases: vec![],
-        canonical,
-        facts: facts.clone(),
-        origin,
-        loader: None,
-    }];
+    let mut objects = vec![program_object(program, facts, &cwd)];
     if let Some(ld_so) = &search.ld_so
-        && let Ok(bytes) = fs::read(ld_so)
-        && let Ok(ld_facts) = inspect::parse_elf(&bytes)
+        && let Ok(ld_facts) = elfread::read_facts(ld_so)
     {
         let name = ld_facts
             .soname
@@ -206,10 +192,7 @@ pub fn resolve(
                         });
                         continue;
                     }
-                    let parsed = fs::read(&path)
-                        .map_err(|e| io_words(&e))
-                        .and_then(|b| inspect::parse_elf(&b));
-                    match parsed {
+                    match elfread::read_facts(&path) {
                         Err(e) => res.libraries.push(Library {
                             soname,
                             path: None,
@@ -244,6 +227,44 @@ pub fn resolve(
     res.missing_versions = check_versions(&objects);
     res.mismatched_libc = check_libc(&objects, search);
     res
+}
+
+/// The program (or the shared object examined) as the first object loaded.
+fn program_object(program: &Path, facts: &ElfFacts, cwd: &Path) -> Object {
+    let canonical = fs::canonicalize(program).ok();
+    // glibc takes the program's $ORIGIN from /proc/self/exe: symlinks resolved.
+    let origin = canonical
+        .as_deref()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| cwd.join(program).parent().unwrap_or(cwd).to_path_buf());
+    Object {
+        name: program.display().to_string(),
+        aliases: vec![],
+        canonical,
+        facts: facts.clone(),
+        origin,
+        loader: None,
+    }
+}
+
+/// Where ld.so would find `soname` if `program` itself asked for it (a
+/// `dlopen` from its code searches as a `DT_NEEDED` entry of it would):
+/// its own `DT_RPATH`/`DT_RUNPATH`, the library path, the default
+/// directories. `None`: not found.
+pub fn find_one(
+    program: &Path,
+    facts: &ElfFacts,
+    system: &System,
+    search: &SearchPath,
+    soname: &str,
+) -> Option<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let objects = [program_object(program, facts, &cwd)];
+    match find(&objects, 0, soname, system, search, &mut Vec::new()) {
+        Outcome::Found(path, _) => Some(path),
+        Outcome::Missing(..) => None,
+    }
 }
 
 /// Searches for `soname` on behalf of `objects[i]`.

@@ -314,7 +314,7 @@ fn help_version_and_usage_errors() {
     rld(["doctor", "--help"])
         .run()
         .code(0)
-        .has("rld doctor [--json] [--rld] [--no-locate] PROGRAM")
+        .has("rld doctor [--json] [--rld] [--no-locate] [--no-hints] PROGRAM|DIR...")
         .has("Exit status: 0 it will run; 1 it will run once something is added")
         .has("--no-locate");
     rld(["help", "run"])
@@ -334,7 +334,7 @@ fn help_version_and_usage_errors() {
         ),
         (
             vec!["doctor"],
-            "rld: the following required arguments were not provided: <PROGRAM>",
+            "rld: the following required arguments were not provided: <PROGRAM|DIR>...",
         ),
         (
             vec!["env", "--rld"],
@@ -356,8 +356,7 @@ fn help_version_and_usage_errors() {
 /// --json on), and a usage error names the help to read.
 #[test]
 fn flags_without_values_reject_one_and_usage_errors_point_at_help() {
-    let doctor_usage =
-        "rld: usage: rld doctor [--json] [--rld] [--no-locate] PROGRAM; see `rld doctor --help`\n";
+    let doctor_usage = "rld: usage: rld doctor [--json] [--rld] [--no-locate] [--no-hints] PROGRAM|DIR...; see `rld doctor --help`\n";
     for (flag, value) in [("--json", "no"), ("--rld", "false"), ("--no-locate", "1")] {
         let out = rld(["doctor", &format!("{flag}={value}"), "/bin/true"]).run();
         out.code(2);

@@ -345,10 +345,6 @@ fn static_script_text_missing_and_foreign_files() {
             "cannot read {}: No such file or directory",
             w.s("bin/none")
         ));
-    rld(["doctor", &w.s("bin")])
-        .run()
-        .code(2)
-        .has("is a directory, not a program");
     rld(["doctor", &w.s("bin/aarch64")])
         .run()
         .code(2)
