@@ -1,24 +1,22 @@
-//! The ELF note that marks this file as rld-loader: owner `rld`, type
-//! [`rld_shim::elf::RLD_NOTE_TYPE`]. rld-shim refuses a candidate `ld.so`
-//! that carries it (on NixOS, /lib64/ld-linux-x86-64.so.2 *is* rld, and a
-//! `NIX_LD` pointing there would map rld into itself again and again), and
-//! the `rld` tool recognises the loader by it. `%note` rather than `@note`:
-//! `@` starts a comment in aarch64 assembly.
+//! The ELF note that marks this file as rld-loader and names its
+//! compiled-in prefix ([`rld_shim::elf::RldNote`]). rld-shim refuses a
+//! candidate `ld.so` that carries it (on NixOS,
+//! /lib64/ld-linux-x86-64.so.2 *is* rld, and a `NIX_LD` pointing there
+//! would map rld into itself again and again), and the `rld` tool reads it
+//! to know the loader installed at an interpreter path and its defaults.
 //!
 //! # Safety
 //!
-//! The assembly only emits sixteen bytes of data into a note section of
-//! its own; no code, nothing that runs.
+//! Placing a static in a section of its own is unsafe only in that the
+//! section's name must not clash with one the linker treats specially;
+//! `.note.rld` is ours, and link.ld puts it first after the program
+//! headers, in a `PT_NOTE` of its own. The static is plain bytes: nothing
+//! runs, nothing is relocated.
 
-#![expect(unsafe_code, reason = "global_asm! emits the note")]
+#![expect(unsafe_code, reason = "a static in a section of its own")]
 
-core::arch::global_asm!(
-    ".pushsection .note.rld,\"aR\",%note",
-    ".balign 4",
-    ".long 4",
-    ".long 0",
-    ".long {kind}",
-    ".asciz \"rld\"",
-    ".popsection",
-    kind = const rld_shim::elf::RLD_NOTE_TYPE,
-);
+use rld_shim::elf::RldNote;
+
+#[used]
+#[unsafe(link_section = ".note.rld")]
+static NOTE: RldNote = RldNote::THIS_BUILD;

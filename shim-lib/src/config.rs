@@ -114,6 +114,21 @@ impl<'e> Vars<'e> {
     }
 }
 
+/// The `ld.so` and library path a loader uses when no variable names one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Defaults<'e> {
+    pub ld_so: &'e [u8],
+    pub library_path: &'e [u8],
+}
+
+impl Defaults<'static> {
+    /// This build's, under [`crate::DEFAULT_PREFIX`].
+    pub const THIS_BUILD: Defaults<'static> = Defaults {
+        ld_so: DEFAULT_LD_SO.as_bytes(),
+        library_path: DEFAULT_LIBRARY_PATH.as_bytes(),
+    };
+}
+
 /// Where a setting came from; shown in messages so users know what to change.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Source {
@@ -188,7 +203,7 @@ impl<'e> Config<'e> {
     /// Resolves the configuration. `getenv` returns a variable's value as
     /// `getenv(3)` would (the first occurrence); `secure` is `AT_SECURE`.
     pub fn resolve(getenv: impl Fn(&str) -> Option<&'e [u8]>, secure: bool) -> Config<'e> {
-        Config::from_values(&VARIABLES.map(getenv), secure)
+        Config::from_values(&VARIABLES.map(getenv), secure, Defaults::THIS_BUILD)
     }
 
     /// [`resolve`](Self::resolve) from the variables found in the
@@ -197,11 +212,26 @@ impl<'e> Config<'e> {
         Config::resolve(|name| vars.value(name), secure)
     }
 
+    /// [`resolve`](Self::resolve) for a loader built with other `defaults`
+    /// than this build's: the `rld` tool modelling the rld-loader installed
+    /// at another architecture's interpreter path.
+    pub fn resolve_with(
+        getenv: impl Fn(&str) -> Option<&'e [u8]>,
+        secure: bool,
+        defaults: Defaults<'e>,
+    ) -> Config<'e> {
+        Config::from_values(&VARIABLES.map(getenv), secure, defaults)
+    }
+
     /// [`resolve`](Self::resolve) from the values of [`VARIABLES`], in order.
     #[inline(never)]
-    fn from_values(values: &[Option<&'e [u8]>; 6], secure: bool) -> Config<'e> {
+    fn from_values(
+        values: &[Option<&'e [u8]>; 6],
+        secure: bool,
+        defaults: Defaults<'e>,
+    ) -> Config<'e> {
         let default_ld = Candidate {
-            path: DEFAULT_LD_SO.as_bytes(),
+            path: defaults.ld_so,
             source: Source::Default,
         };
         let mut config = Config {
@@ -225,7 +255,7 @@ impl<'e> Config<'e> {
         config.candidates[0] = var(0);
         config.candidates[1] = var(1);
         let library_path = var(2).or_else(|| var(3)).unwrap_or(Candidate {
-            path: DEFAULT_LIBRARY_PATH.as_bytes(),
+            path: defaults.library_path,
             source: Source::Default,
         });
         config.library_path = Some(library_path);

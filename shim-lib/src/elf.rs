@@ -495,13 +495,59 @@ pub fn plan<'p>(
     })
 }
 
-/// rld's marker note as it appears in the file: `namesz` 4, `descsz` 0,
-/// the type, and the name `rld`.
-const RLD_NOTE: [u8; 16] = {
+/// The length of [`RldNote`]'s description: this build's prefix, its NUL,
+/// and NULs up to a multiple of four, as notes are padded.
+pub const RLD_NOTE_DESC_LEN: usize = (crate::DEFAULT_PREFIX.len() + 1).next_multiple_of(4);
+
+/// rld-loader's note: owner `rld`, type [`RLD_NOTE_TYPE`], and as its
+/// description the compiled-in prefix, NUL-terminated. It marks the file
+/// as rld-loader, and it tells the `rld` tool where the loader installed at
+/// an interpreter path looks by default, whatever it was built with (the
+/// NixOS module's 32-bit loader has a prefix of its own).
+#[repr(C, align(4))]
+pub struct RldNote {
+    namesz: u32,
+    descsz: u32,
+    kind: u32,
+    name: [u8; 4],
+    desc: [u8; RLD_NOTE_DESC_LEN],
+}
+
+impl RldNote {
+    /// This build's note.
+    pub const THIS_BUILD: RldNote = {
+        let prefix = crate::DEFAULT_PREFIX.as_bytes();
+        let mut desc = [0; RLD_NOTE_DESC_LEN];
+        let mut i = 0;
+        while i < prefix.len() {
+            desc[i] = prefix[i];
+            i += 1;
+        }
+        RldNote {
+            namesz: 4,
+            descsz: RLD_NOTE_DESC_LEN as u32,
+            kind: RLD_NOTE_TYPE,
+            name: *b"rld\0",
+            desc,
+        }
+    };
+}
+
+/// The prefix an rld note's description names: the bytes before its first
+/// NUL, if they are an absolute path. `None` for a loader built before the
+/// note carried its prefix (an empty description).
+pub fn prefix_in_rld_note(desc: &[u8]) -> Option<&[u8]> {
+    let prefix = desc.split(|&b| b == 0).next()?;
+    prefix.starts_with(b"/").then_some(prefix)
+}
+
+/// How rld's note starts in the file, but for `descsz` (bytes 4 to 7),
+/// which depends on the prefix: `namesz` 4, then the type and the name
+/// `rld`.
+const RLD_NOTE_NAMESZ: [u8; 4] = 4u32.to_le_bytes();
+const RLD_NOTE_TYPE_AND_NAME: [u8; 8] = {
     let t = RLD_NOTE_TYPE.to_le_bytes();
-    [
-        4, 0, 0, 0, 0, 0, 0, 0, t[0], t[1], t[2], t[3], b'r', b'l', b'd', 0,
-    ]
+    [t[0], t[1], t[2], t[3], b'r', b'l', b'd', 0]
 };
 
 /// Whether `head` (the file's first bytes) holds rld's marker note where
@@ -515,7 +561,9 @@ pub fn is_rld(head: &[u8], header: &Header) -> bool {
     let note = (header.phoff as usize)
         .checked_add(header.phnum * PHDR_SIZE)
         .and_then(|end| head.get(end..)?.get(end.wrapping_neg() % 4..));
-    note.is_some_and(|rest| rest.starts_with(&RLD_NOTE))
+    note.is_some_and(|rest| {
+        rest.starts_with(&RLD_NOTE_NAMESZ) && rest.get(8..16) == Some(&RLD_NOTE_TYPE_AND_NAME[..])
+    })
 }
 
 #[cfg(test)]

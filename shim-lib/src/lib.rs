@@ -23,6 +23,19 @@ extern crate std;
 
 #[cfg(test)]
 #[test]
+fn defaults_are_under_the_prefix() {
+    assert_eq!(
+        DEFAULT_LD_SO,
+        std::format!("{DEFAULT_PREFIX}{LD_SO_UNDER_PREFIX}")
+    );
+    assert_eq!(
+        DEFAULT_LIBRARY_PATH,
+        std::format!("{DEFAULT_PREFIX}{LIBRARY_PATH_UNDER_PREFIX}")
+    );
+}
+
+#[cfg(test)]
+#[test]
 fn default_entry_holds_the_default_path() {
     assert_eq!(
         libpath::DEFAULT_ENTRY.to_bytes(),
@@ -56,6 +69,20 @@ pub mod sys;
 pub mod text;
 
 pub use arch::{ELF_CLASS, ELF_MACHINE, SYSTEM};
+
+/// The compiled-in prefix: the default `ld.so` and library directory are
+/// under it ([`DEFAULT_LD_SO`], [`DEFAULT_LIBRARY_PATH`]), and rld-loader's
+/// note names it ([`elf::RldNote`]).
+///
+/// Fixed at build time (`RLD_DEFAULT_PREFIX`); the NixOS module links the
+/// system's glibc loader and default libraries there.
+pub const DEFAULT_PREFIX: &str = env!("RLD_PREFIX");
+
+/// Where the default `ld.so` is, under a prefix.
+pub const LD_SO_UNDER_PREFIX: &str = "/lib/ld.so";
+
+/// Where the default library directory is, under a prefix.
+pub const LIBRARY_PATH_UNDER_PREFIX: &str = "/lib";
 
 /// Where the loader looks when no variable names an `ld.so`.
 ///

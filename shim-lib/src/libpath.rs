@@ -147,10 +147,15 @@ pub fn choose<'e>(
         return composed;
     }
     let existing = match (ours.source, entry) {
-        (Source::Default, _) => Some(match form {
-            Form::Entry => DEFAULT_ENTRY,
-            Form::Argument => tail(DEFAULT_ENTRY, Form::Entry.prefix().len()),
-        }),
+        // This build's default (not another loader's, as the rld tool may
+        // model) is stored as a whole entry.
+        (Source::Default, _) if ours.path == crate::DEFAULT_LIBRARY_PATH.as_bytes() => {
+            Some(match form {
+                Form::Entry => DEFAULT_ENTRY,
+                Form::Argument => tail(DEFAULT_ENTRY, Form::Entry.prefix().len()),
+            })
+        }
+        (Source::Default, _) => None,
         (Source::Var(name), Some(entry)) => reusable_tail(form, name.as_bytes(), ours.path, entry),
         (Source::Var(_), None) => None,
     };
@@ -227,6 +232,22 @@ mod tests {
             argument.as_ptr() as usize - entry.as_ptr() as usize,
             LD_LIBRARY_PATH.len() + 1,
             "the argument is the entry's tail"
+        );
+    }
+
+    #[test]
+    fn another_loaders_default_is_composed() {
+        let other = Candidate {
+            path: b"/opt/rld32/lib",
+            source: Source::Default,
+        };
+        assert_eq!(
+            choose(Form::Argument, None, other, None),
+            LibraryPath::Composed(Composition {
+                form: Form::Argument,
+                user: b"",
+                ours: b"/opt/rld32/lib"
+            })
         );
     }
 

@@ -261,6 +261,44 @@ fn recognises_rlds_note() {
 }
 
 #[test]
+fn rlds_note_names_its_prefix() {
+    // This build's note, as the loader embeds it, is recognised whatever
+    // its description's length.
+    let note = RldNote::THIS_BUILD;
+    let size = core::mem::size_of::<RldNote>();
+    #[expect(
+        unsafe_code,
+        reason = "the note's bytes, as the loader's file holds them"
+    )]
+    // SAFETY: RldNote is repr(C) of u32s and byte arrays with no padding
+    // (the description's length is a multiple of 4), so every byte is
+    // initialised.
+    let bytes = unsafe { core::slice::from_raw_parts(&note as *const RldNote as *const u8, size) };
+    assert_eq!(size, 16 + RLD_NOTE_DESC_LEN);
+    let mut b = good();
+    let h = parse_header(&b, b.len() as Word).unwrap();
+    let at = EHDR_SIZE + 3 * PHDR_SIZE;
+    b.resize(b.len().max(at + size), 0);
+    b[at..at + size].copy_from_slice(bytes);
+    assert!(is_rld(&b, &h));
+    let desc = &bytes[16..];
+    assert_eq!(
+        prefix_in_rld_note(desc),
+        Some(crate::DEFAULT_PREFIX.as_bytes())
+    );
+    assert_eq!(
+        prefix_in_rld_note(b"/opt/rld\0\0\0\0"),
+        Some(&b"/opt/rld"[..])
+    );
+    assert_eq!(
+        prefix_in_rld_note(b""),
+        None,
+        "a loader from before the prefix"
+    );
+    assert_eq!(prefix_in_rld_note(b"rld\0"), None, "not an absolute path");
+}
+
+#[test]
 fn large_alignment_is_kept() {
     let b = image(&[(RX, 0, 0, 0x2000, 0x2000, 0x20_0000)]);
     assert_eq!(check(&b).unwrap().align, 0x20_0000);
