@@ -97,7 +97,7 @@ pub enum Command {
     ///
     /// Exit status: 0 an ld.so is usable; 1 none is, so rld-loader would
     /// fail.
-    #[command(override_usage = "rld env [--json] [--system SYSTEM]")]
+    #[command(override_usage = "rld env [--json] [--system SYSTEM] [--loader PATH]")]
     Env(EnvArgs),
 
     /// Run PROGRAM through the configured ld.so, without rld at /lib64.
@@ -204,6 +204,16 @@ pub struct EnvArgs {
     /// names, i686_linux). The default is the system rld was built for.
     #[arg(long, value_name = "SYSTEM", value_parser = system_parser())]
     pub system: Option<&'static System>,
+
+    /// Model the rld-loader at PATH instead of the installed one.
+    ///
+    /// By default rld models the rld-loader installed at the system's
+    /// interpreter path (/lib64/ld-linux-x86-64.so.2, /lib/ld-linux.so.2, …)
+    /// and reads its compiled-in defaults from it. With --loader it reads
+    /// them from the rld-loader at PATH, for example a build not installed
+    /// yet. Without --system, the system is PATH's architecture.
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub loader: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -332,15 +332,7 @@ pub fn shim_kind(bytes: &[u8]) -> Option<&'static str> {
 }
 
 fn has_rld_note(bytes: &[u8]) -> bool {
-    let Ok(elf) = goblin::elf::Elf::parse(bytes) else {
-        return false;
-    };
-    let Some(notes) = elf.iter_note_headers(bytes) else {
-        return false;
-    };
-    notes
-        .flatten()
-        .any(|n| n.name == "rld" && n.n_type == rld_shim::elf::RLD_NOTE_TYPE)
+    crate::loader::note(bytes) != crate::loader::Note::Absent
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@
 // layers before its own (a test below checks it), and this file, the
 // dispatcher, sits on top of them all.
 
-// Errors and the systems rld knows.
+// Errors, the systems rld knows, and rld-loader's note.
 pub mod error;
+pub mod loader;
 pub mod system;
 
 // Reading a file, the loader's configuration, the package table.
@@ -48,7 +49,7 @@ use std::io::{self, Write};
 
 use args::{Command, Parsed};
 pub use error::Error;
-use settings::{Env, Settings};
+use settings::{Env, LoaderDefaults, Settings};
 use system::System;
 
 /// Runs rld with `args` (without `argv[0]`); returns the exit status.
@@ -77,7 +78,14 @@ pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
             Ok(answer.verdict().exit_code())
         }
         Command::Env(a) => {
-            let settings = Settings::resolve(&env, a.system.unwrap_or_else(System::host));
+            let (system, defaults) = match &a.loader {
+                None => {
+                    let system = a.system.unwrap_or_else(System::host);
+                    (system, LoaderDefaults::find(system, None))
+                }
+                Some(path) => modelled_loader(path, a.system)?,
+            };
+            let settings = Settings::resolve_with(&env, system, defaults);
             if a.json {
                 out(&(to_json(&settings) + "\n"))?;
             } else {
@@ -114,6 +122,33 @@ pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
             Ok(0)
         }
     }
+}
+
+/// `rld env --loader PATH`: the system the rld-loader at `path` serves
+/// (which must be `system` when that is given) and its defaults.
+fn modelled_loader(
+    path: &std::path::Path,
+    system: Option<&'static System>,
+) -> Result<(&'static System, LoaderDefaults), Error> {
+    let not_rld = |why: String| Error::Usage(format!("--loader {}: {why}", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| not_rld(error::io_words(&e)))?;
+    if loader::note(&bytes) == loader::Note::Absent {
+        return Err(not_rld("not rld-loader (it has no rld note)".into()));
+    }
+    let own = goblin::elf::Elf::parse_header(&bytes)
+        .ok()
+        .and_then(|h| {
+            let is_64 = h.e_ident[goblin::elf::header::EI_CLASS] == goblin::elf::header::ELFCLASS64;
+            System::of_elf(is_64, h.e_machine)
+        })
+        .ok_or_else(|| not_rld("rld-loader for a system rld does not know".into()))?;
+    if let Some(asked) = system.filter(|s| *s != own) {
+        return Err(not_rld(format!(
+            "it is rld-loader for {}, not {}",
+            own.nix, asked.nix
+        )));
+    }
+    Ok((own, LoaderDefaults::find(own, Some(path))))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {

@@ -225,6 +225,19 @@ pub fn env(s: &Settings) -> String {
     // Nix's spelling in prose; the `{system}` suffix only in variable names.
     let system = System::by_name(s.system).map_or(s.system, |sys| sys.nix);
     let _ = writeln!(o, "system        {system}");
+    match &s.defaults.prefix {
+        Some(prefix) => {
+            let _ = writeln!(
+                o,
+                "defaults      under {} (from {})",
+                prefix.display(),
+                s.defaults.from
+            );
+        }
+        None => {
+            let _ = writeln!(o, "defaults      unknown: {}", s.defaults.from);
+        }
+    }
     match s.ld_so() {
         Some(c) => {
             let _ = writeln!(o, "ld.so         {} (from {})", c.path.display(), c.source);
@@ -246,10 +259,14 @@ pub fn env(s: &Settings) -> String {
         };
         let _ = writeln!(o, "{verb}{} (from {}): {p}", c.path.display(), c.source);
     }
+    let library_path = match s.library_path.as_str() {
+        "" => "none known",
+        path => path,
+    };
     let _ = writeln!(
         o,
-        "library path  {} (from {})",
-        s.library_path, s.library_path_source
+        "library path  {library_path} (from {})",
+        s.library_path_source
     );
     if let Some(u) = &s.user_library_path {
         let _ = writeln!(o, "  after LD_LIBRARY_PATH {u}");

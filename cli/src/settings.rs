@@ -13,11 +13,14 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use rld_shim::config::{Candidate, Config, NIX_LD_LIBRARY_PATH_SYSTEM, NIX_LD_SYSTEM, Source};
+use rld_shim::config::{
+    Candidate, Config, Defaults, NIX_LD_LIBRARY_PATH_SYSTEM, NIX_LD_SYSTEM, Source,
+};
 use rld_shim::ldso;
 use serde::Serialize;
 
 use crate::error::io_words;
+use crate::loader::{self, Note};
 use crate::system::{System, machine_name};
 
 /// A snapshot of the environment, so tests and the resolver see one state.
@@ -69,10 +72,57 @@ pub struct CandidateCheck {
     pub falls_through: bool,
 }
 
+/// The compiled-in defaults of the rld-loader being modelled: where its
+/// default `ld.so` and library directory are, and how rld knows.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoaderDefaults {
+    /// The prefix the loader was built with; `None` when unknown.
+    pub prefix: Option<PathBuf>,
+    /// Where the prefix was read, or why it is unknown.
+    pub from: String,
+}
+
+impl LoaderDefaults {
+    /// The defaults of the rld-loader that starts programs of `system`: the
+    /// one at `loader` if given, else the one installed at the system's
+    /// interpreter path, read from its note. Without an rld-loader there,
+    /// this build's own for its own system (what rld-loader from this
+    /// package would use); for another system they are unknown.
+    pub fn find(system: &System, loader: Option<&Path>) -> LoaderDefaults {
+        let path = loader.unwrap_or(Path::new(system.interpreter));
+        let note = std::fs::read(path).map_or(Note::Absent, |bytes| loader::note(&bytes));
+        let this_build = || LoaderDefaults {
+            prefix: Some(PathBuf::from(rld_shim::DEFAULT_PREFIX)),
+            from: "this build of rld".into(),
+        };
+        match note {
+            Note::Prefix(prefix) => LoaderDefaults {
+                prefix: Some(prefix),
+                from: format!("rld-loader at {}", path.display()),
+            },
+            Note::WithoutPrefix if loader.is_none() && system == System::host() => this_build(),
+            Note::WithoutPrefix => LoaderDefaults {
+                prefix: None,
+                from: format!(
+                    "the rld-loader at {} is too old to name them",
+                    path.display()
+                ),
+            },
+            Note::Absent if loader.is_none() && system == System::host() => this_build(),
+            Note::Absent => LoaderDefaults {
+                prefix: None,
+                from: format!("no rld-loader at {}", path.display()),
+            },
+        }
+    }
+}
+
 /// The loader's configuration for one system, checked against the files.
 #[derive(Clone, Debug, Serialize)]
 pub struct Settings {
     pub system: &'static str,
+    /// The compiled-in defaults of the rld-loader modelled.
+    pub defaults: LoaderDefaults,
     /// Candidates in the order the loader tries them.
     pub candidates: Vec<CandidateCheck>,
     /// Index into `candidates` of the one the loader would use.
@@ -91,7 +141,14 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The configuration of the rld-loader that starts programs of `system`
+    /// (see [`LoaderDefaults::find`]).
     pub fn resolve(env: &Env, system: &'static System) -> Settings {
+        Settings::resolve_with(env, system, LoaderDefaults::find(system, None))
+    }
+
+    /// The configuration of an rld-loader with `defaults`.
+    pub fn resolve_with(env: &Env, system: &'static System, defaults: LoaderDefaults) -> Settings {
         let nix_ld = system.nix_ld_var();
         let nix_ld_lp = system.nix_ld_library_path_var();
         let getenv = |name: &str| {
@@ -104,13 +161,45 @@ impl Settings {
             };
             env.get(name)
         };
-        let config = Config::resolve(getenv, false);
+        // Empty when unknown: never checked, shown as unknown.
+        let under = |suffix: &str| match &defaults.prefix {
+            Some(prefix) => {
+                let mut path = prefix.clone().into_os_string();
+                path.push(suffix);
+                path.into_vec()
+            }
+            None => Vec::new(),
+        };
+        let (default_ld_so, default_library_path) = (
+            under(rld_shim::LD_SO_UNDER_PREFIX),
+            under(rld_shim::LIBRARY_PATH_UNDER_PREFIX),
+        );
+        let config = Config::resolve_with(
+            getenv,
+            false,
+            Defaults {
+                ld_so: &default_ld_so,
+                library_path: &default_library_path,
+            },
+        );
+        let known = defaults.prefix.is_some();
         // The loader's own walk, with this system's checks in place of the
         // mapping; each candidate tried is recorded as it is tried.
         let mut candidates = Vec::new();
         let check = |c: &Candidate<'_>| {
-            let path = PathBuf::from(std::ffi::OsStr::from_bytes(c.path));
-            let result = check_ld_so(&path, system);
+            let unknown = c.source == Source::Default && !known;
+            let path = if unknown {
+                PathBuf::from("(unknown)")
+            } else {
+                PathBuf::from(std::ffi::OsStr::from_bytes(c.path))
+            };
+            // Without a loader to model, its default is what installing one
+            // gives: the loader would go on to it, so the walk falls through.
+            let result = if unknown {
+                Err((format!("unknown: {}", defaults.from), true))
+            } else {
+                check_ld_so(&path, system)
+            };
             let (problem, falls_through) = match &result {
                 Ok(()) => (None, false),
                 Err((p, through)) => (Some(p.clone()), *through),
@@ -142,6 +231,10 @@ impl Settings {
             .library_path
             .expect("an unprivileged configuration always has a library path");
         let library_path = String::from_utf8_lossy(lp).into_owned();
+        let mut library_path_source = source_name(lp_source, system);
+        if lp_source == Source::Default && !known {
+            library_path_source = format!("{library_path_source}: {}", defaults.from);
+        }
         let missing_library_dirs = library_path
             .split(':')
             .filter(|d| !d.is_empty() && !Path::new(d).is_dir())
@@ -149,11 +242,12 @@ impl Settings {
             .collect();
         Settings {
             system: system.name,
+            defaults,
             ld_so: chosen.map(|i| candidates[i].path.clone()),
             candidates,
             chosen,
             library_path,
-            library_path_source: source_name(lp_source, system),
+            library_path_source,
             user_library_path: env
                 .get("LD_LIBRARY_PATH")
                 .filter(|v| !v.is_empty())

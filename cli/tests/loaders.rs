@@ -1,0 +1,118 @@
+//! `rld env` models the rld-loader that would start a program: the one
+//! installed at the system's interpreter path, or the one `--loader` names,
+//! with the defaults its note says it was built with. Loaders are built
+//! here with a prefix of the test's own.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::{Out, SYSTEM_LD_SO, rld, without_lib64};
+
+/// rld-loader for `target` (the host when `None`), built with `prefix`.
+fn loader(target: Option<&str>, prefix: &str) -> PathBuf {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("loaders");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace)
+        .args(["build", "--release", "--quiet", "-p", "rld-loader"])
+        .arg("--target-dir")
+        .arg(&dir)
+        .env("RLD_DEFAULT_PREFIX", prefix);
+    if let Some(t) = target {
+        cmd.args(["--target", t]);
+    }
+    assert!(cmd.status().unwrap().success(), "building rld-loader");
+    let built = match target {
+        Some(t) => dir.join(t).join("release/rld-loader"),
+        None => dir.join("release/rld-loader"),
+    };
+    // One copy per prefix: the next build overwrites the target dir.
+    let copy = dir.join(format!(
+        "rld-loader-{}{}",
+        target.unwrap_or("host"),
+        prefix.replace('/', "_")
+    ));
+    std::fs::copy(built, &copy).unwrap();
+    copy
+}
+
+#[test]
+fn the_32_bit_loader_is_modelled_with_its_own_defaults() {
+    let i686 = loader(Some("i686-unknown-linux-gnu"), "/opt/rld32-test");
+    let i686 = i686.to_str().unwrap();
+    let out = rld(["env", "--loader", i686]).run();
+    out.code(1)
+        .has("system        i686-linux")
+        .has(&format!("defaults      under /opt/rld32-test (from rld-loader at {i686})"))
+        .has("  failed     /opt/rld32-test/lib/ld.so (from rld's default): No such file or directory (ENOENT)")
+        .has("library path  /opt/rld32-test/lib (from rld's default)")
+        .has("programs.rld.enable32Bit = true;")
+        .lacks("share/rld");
+    let json = rld(["env", "--json", "--loader", i686])
+        .env("NIX_LD_i686_linux", "/usr/i686-linux-gnu/lib/ld-linux.so.2")
+        .run();
+    json.code(0);
+    let v = json.json();
+    assert_eq!(v["system"], "i686_linux");
+    assert_eq!(v["defaults"]["prefix"], "/opt/rld32-test");
+    assert_eq!(v["ld_so"], "/usr/i686-linux-gnu/lib/ld-linux.so.2");
+    assert_eq!(v["candidates"][1]["path"], "/opt/rld32-test/lib/ld.so");
+    assert_eq!(v["library_path"], "/opt/rld32-test/lib");
+}
+
+#[test]
+fn without_a_loader_to_read_another_systems_defaults_are_unknown() {
+    // Nothing here installs rld-loader at /lib/ld-linux.so.2.
+    let out = rld(["env", "--system", "i686-linux"]).run();
+    out.code(1)
+        .has("defaults      unknown: no rld-loader at /lib/ld-linux.so.2")
+        .has("  failed     (unknown) (from rld's default): unknown: no rld-loader at /lib/ld-linux.so.2")
+        .has("library path  none known (from rld's default: no rld-loader at /lib/ld-linux.so.2)")
+        .has("fix: set programs.rld.enable = true; and programs.rld.enable32Bit = true; in configuration.nix")
+        .lacks("damaged");
+    let v = rld(["env", "--json", "--system", "i686-linux"])
+        .run()
+        .json();
+    assert_eq!(v["defaults"]["prefix"], serde_json::Value::Null);
+}
+
+#[test]
+fn the_installed_loader_is_read_at_the_interpreter_path() {
+    let host = loader(None, "/opt/rld-test");
+    // rld itself started by the real ld.so; the one at /lib64 is ours.
+    let script = format!(
+        "{SYSTEM_LD_SO} /bin/cp {} /lib64/ld-linux-x86-64.so.2 && exec {SYSTEM_LD_SO} {} env",
+        host.display(),
+        env!("CARGO_BIN_EXE_rld")
+    );
+    let out = without_lib64(&script).output().unwrap();
+    let out = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    out.code(1)
+        .has("defaults      under /opt/rld-test (from rld-loader at /lib64/ld-linux-x86-64.so.2)")
+        .has("  failed     /opt/rld-test/lib/ld.so (from rld's default)");
+}
+
+#[test]
+fn loader_must_be_rld_of_the_system_asked_for() {
+    let out = rld(["env", "--loader", "/bin/true"]).run();
+    out.code(2);
+    assert_eq!(
+        out.stderr,
+        "rld: --loader /bin/true: not rld-loader (it has no rld note)\n"
+    );
+    let i686 = loader(Some("i686-unknown-linux-gnu"), "/opt/rld32-test");
+    let i686 = i686.to_str().unwrap();
+    let out = rld(["env", "--system", "x86_64-linux", "--loader", i686]).run();
+    out.code(2);
+    assert_eq!(
+        out.stderr,
+        format!("rld: --loader {i686}: it is rld-loader for i686-linux, not x86_64-linux\n")
+    );
+}
