@@ -35,7 +35,12 @@ fn loader(target: Option<&str>, prefix: &str) -> PathBuf {
         target.unwrap_or("host"),
         prefix.replace('/', "_")
     ));
-    std::fs::copy(built, &copy).unwrap();
+    // Copied and renamed into place: tests running at once may ask for the
+    // same loader, and must never see a half-written one.
+    let tmp = copy
+        .with_extension(format!("tmp{:?}", std::thread::current().id()).replace(['(', ')'], ""));
+    std::fs::copy(built, &tmp).unwrap();
+    std::fs::rename(&tmp, &copy).unwrap();
     copy
 }
 
