@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use crate::elfread;
 use crate::error::io_words;
 use crate::inspect::{self, ElfFacts, FileKind, Script, is_executable};
 use crate::nixpkgs::{self, Provider};
@@ -71,7 +72,7 @@ pub fn doctor(program: &Path, env: &Env, opts: Options) -> Report {
 /// The report on the file `program`.
 fn examine(program: &Path, env: &Env, opts: Options) -> Report {
     let shown = program.display().to_string();
-    match inspect::inspect(program) {
+    match elfread::inspect(program) {
         FileKind::Unreadable(e) => {
             let what = if e.kind() == std::io::ErrorKind::NotFound {
                 "missing".to_owned()

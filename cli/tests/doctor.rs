@@ -739,3 +739,46 @@ fn a_program_without_execute_permission_will_not_run() {
         .code(0)
         .has("verdict: it will run (exit 0)");
 }
+
+/// Single-file mode reads only the parts of a program it needs (header,
+/// program headers, dynamic section, strings, version sections), never the
+/// whole file: a copy of a small program made 1 GiB long (sparse) gets the
+/// small program's answer, under an address-space limit of 256 MiB that a
+/// whole-file read cannot fit in.
+#[test]
+fn a_huge_program_is_not_read_whole() {
+    let w = world();
+    let small = w.s("chain/bin/rpath_app");
+    let huge = w.s("chain/bin/huge_app");
+    std::fs::copy(&small, &huge).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    for flags in [&[][..], &["--json"][..]] {
+        let want = rld(["doctor"].iter().chain(flags).chain(&[small.as_str()])).run();
+        want.code(0);
+        let started = std::time::Instant::now();
+        let out = Command::new("sh")
+            .args(["-c", "ulimit -v 262144 && exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_rld"))
+            .arg("doctor")
+            .args(flags)
+            .arg(&huge)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        eprintln!(
+            "rld doctor {flags:?} on a 1 GiB program: {:?}",
+            started.elapsed()
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert_eq!(stderr, "");
+        assert_eq!(stdout, want.stdout.replace(&small, &huge));
+    }
+}
