@@ -259,7 +259,7 @@ fn choose_loader(
                 loading.under_rld = false;
                 loading.ld_so = LdSo {
                     path: Some(path.to_path_buf()),
-                    source: "its PT_INTERP".into(),
+                    source: ITS_PT_INTERP.into(),
                 };
                 loading
                     .library_path
@@ -353,7 +353,33 @@ fn resolve_libraries(
             system.nix, ld_so_fix.text
         ));
     }
-    for lib in res.missing().filter(|l| l.found_via != UNRESOLVED) {
+    if loading.ld_so_fix.is_none()
+        && let Some(ld_so) = &r.ld_so
+        && let Some(path) = &ld_so.path
+    {
+        // A usable ld.so whose directory lacks one of glibc's own
+        // libraries: adding glibc to the library list would load libc from
+        // one glibc beside the ld.so of another, which crashes.
+        for lib in res.libraries.iter_mut() {
+            if lib.path.is_none() && nixpkgs::comes_with_glibc(&lib.soname) {
+                lib.found_via = FROM_GLIBC.into();
+                r.missing_from_glibc.push(lib.soname.clone());
+            }
+        }
+        if !r.missing_from_glibc.is_empty() {
+            r.problems.push(incomplete_glibc(
+                &r.missing_from_glibc,
+                path,
+                &ld_so.source,
+                &r.program,
+                system,
+            ));
+        }
+    }
+    for lib in res
+        .missing()
+        .filter(|l| l.found_via != UNRESOLVED && l.found_via != FROM_GLIBC)
+    {
         r.missing.push(Missing {
             soname: lib.soname.clone(),
             needed_by: lib.needed_by.clone(),
@@ -392,6 +418,57 @@ fn resolve_libraries(
     r.skipped = res.skipped;
     r.missing_versions = res.missing_versions;
 }
+
+/// The problem of glibc's own `libraries`, missing from the directory of
+/// `ld_so` (chosen from `source`), and the fix: another ld.so.
+fn incomplete_glibc(
+    libraries: &[String],
+    ld_so: &Path,
+    source: &str,
+    program: &str,
+    system: &System,
+) -> String {
+    let dir = std::fs::canonicalize(ld_so)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let (comes, lack) = if libraries.len() == 1 {
+        ("comes", "lacks it")
+    } else {
+        ("come", "lacks them")
+    };
+    let dev_shell = format!(
+        "{} = {}.stdenv.cc.bintools.dynamicLinker;",
+        system.dev_shell_nix_ld_var(),
+        system.pkgs()
+    );
+    let fix = if source == ITS_PT_INTERP {
+        format!(
+            "run it with a complete glibc's ld.so: `rld run {program}` (rld's configured one), or `patchelf --set-interpreter` it to one"
+        )
+    } else if source == "rld's default" {
+        format!(
+            "point {} at a complete glibc's ld.so (in a dev shell: {dev_shell}), and check the glibc rld's default ld.so comes from",
+            system.dev_shell_nix_ld_var()
+        )
+    } else {
+        format!("point {source} at a complete glibc's ld.so (in a dev shell: {dev_shell})")
+    };
+    format!(
+        "{} {comes} with glibc, but the ld.so's own directory {} {lack}: the glibc of {} (from {source}) is incomplete, or it is not a glibc ld.so; adding glibc to the library list would not help (libc from one glibc beside the ld.so of another crashes); fix: {fix}",
+        libraries.join(", "),
+        dir.display(),
+        ld_so.display(),
+    )
+}
+
+/// The source of the ld.so of a program started by its own (non-rld)
+/// interpreter.
+const ITS_PT_INTERP: &str = "its PT_INTERP";
+
+/// How a library of glibc's own is reported when it is missing from a usable
+/// ld.so's directory.
+const FROM_GLIBC: &str = "comes with glibc: missing from the ld.so's directory";
 
 /// How a library that comes with glibc is reported when no ld.so is usable.
 const UNRESOLVED: &str = "comes with the ld.so's glibc: unresolved until an ld.so is configured";

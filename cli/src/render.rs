@@ -90,9 +90,17 @@ pub fn doctor(r: &Report) -> String {
                 r.unresolved.len()
             )
         };
+        let from_glibc = if r.missing_from_glibc.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} missing from the ld.so's glibc",
+                r.missing_from_glibc.len()
+            )
+        };
         let _ = writeln!(
             o,
-            "\nlibraries: {} needed, {found} found, {} missing{unresolved}",
+            "\nlibraries: {} needed, {found} found, {} missing{unresolved}{from_glibc}",
             r.libraries.len(),
             r.missing.len()
         );
@@ -118,6 +126,14 @@ pub fn doctor(r: &Report) -> String {
                         o,
                         "  {:width$}  UNRESOLVED: comes with the ld.so's glibc, and no ld.so is usable",
                         l.soname
+                    );
+                }
+                None if r.missing_from_glibc.contains(&l.soname) => {
+                    let _ = writeln!(
+                        o,
+                        "  {:width$}  MISSING from the ld.so's glibc, needed by {}: it comes with glibc, not from the library list",
+                        l.soname,
+                        l.needed_by.join(", ")
                     );
                 }
                 None => {

@@ -157,6 +157,10 @@ pub struct Report {
     /// come from the ld.so's glibc, so they cannot be resolved until one is
     /// configured, and adding them to the library list would not help.
     pub unresolved: Vec<String>,
+    /// glibc's own libraries missing from the directory of a usable ld.so:
+    /// that glibc is incomplete (or the ld.so is no glibc's), and the fix
+    /// is another ld.so, never glibc in the library list.
+    pub missing_from_glibc: Vec<String>,
     pub missing_versions: Vec<MissingVersion>,
     /// What stops it from running, one sentence each, with the fix.
     pub problems: Vec<String>,
@@ -183,6 +187,7 @@ impl Report {
             skipped: vec![],
             missing: vec![],
             unresolved: vec![],
+            missing_from_glibc: vec![],
             missing_versions: vec![],
             problems: vec![],
             notes: vec![],

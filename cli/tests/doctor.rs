@@ -782,3 +782,77 @@ fn a_huge_program_is_not_read_whole() {
         assert_eq!(stdout, want.stdout.replace(&small, &huge));
     }
 }
+
+/// A usable ld.so whose directory lacks one of glibc's own libraries
+/// (libm.so.6 here): that glibc is incomplete, or the ld.so is no glibc's.
+/// The fix is another ld.so; glibc is never added to the library list,
+/// which would load libm from one glibc beside the ld.so of another.
+#[test]
+fn a_glibc_library_missing_beside_the_ld_so_is_not_a_library_to_add() {
+    let w = world();
+    let dir = w.path("partglibc");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["ld-linux-x86-64.so.2", "libc.so.6"] {
+        std::fs::copy(w.path("glibc").join(name), dir.join(name)).unwrap();
+    }
+    let hello = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hello.c");
+    cc(
+        &w.root,
+        &format!("{hello} -o bin/needs_libm -Lzlib -Wl,--no-as-needed -lm -l:libz.so.1"),
+    );
+    let prog = w.s("bin/needs_libm");
+    let ld_so = dir.join("ld-linux-x86-64.so.2");
+    let run = |json: bool| {
+        let mut args = vec!["doctor", "--rld"];
+        if json {
+            args.push("--json");
+        }
+        args.push(&prog);
+        rld(args)
+            .env("NIX_LD", &ld_so)
+            .env("NIX_LD_LIBRARY_PATH", w.path("empty"))
+            .run()
+    };
+    let out = run(false);
+    let canonical = std::fs::canonicalize(&dir).unwrap();
+    out.code(1)
+        .has("libraries: 4 needed, 2 found, 1 missing, 1 missing from the ld.so's glibc\n")
+        .row(&[
+            "libm.so.6 ",
+            "MISSING from the ld.so's glibc, needed by ",
+            &prog,
+            ": it comes with glibc, not from the library list",
+        ])
+        .row(&["libz.so.1 ", "MISSING, needed by ", "-> zlib (rld's table)"])
+        .has(&format!(
+            "problem: libm.so.6 comes with glibc, but the ld.so's own directory {} lacks it: the glibc of {} (from NIX_LD) is incomplete, or it is not a glibc ld.so; adding glibc to the library list would not help (libc from one glibc beside the ld.so of another crashes); fix: point NIX_LD at a complete glibc's ld.so (in a dev shell: NIX_LD = pkgs.stdenv.cc.bintools.dynamicLinker;)\n",
+            canonical.display(),
+            ld_so.display()
+        ))
+        .has("problem: 1 library is missing: libz.so.1\n")
+        .has("programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);")
+        .lacks("glibc ]")
+        .lacks("[ glibc");
+    assert_eq!(out.stderr, "");
+    let out = run(true);
+    out.code(1);
+    assert_eq!(out.stderr, "");
+    let j = out.json();
+    assert_eq!(j["verdict"], "needs-libraries");
+    assert_eq!(j["missing_from_glibc"], serde_json::json!(["libm.so.6"]));
+    assert_eq!(j["missing"][0]["soname"], "libz.so.1");
+    assert_eq!(j["missing"].as_array().unwrap().len(), 1);
+    assert_eq!(j["fix"]["attributes"], serde_json::json!(["zlib"]));
+
+    // Only libm missing: a configuration problem, no library snippet.
+    let out = rld(["doctor", "--rld", "--json", &prog])
+        .env("NIX_LD", &ld_so)
+        .env("NIX_LD_LIBRARY_PATH", w.path("zlib"))
+        .run();
+    out.code(1);
+    let j = out.json();
+    assert_eq!(j["verdict"], "needs-configuration");
+    assert_eq!(j["missing"], serde_json::json!([]));
+    assert_eq!(j["fix"]["attributes"], serde_json::json!([]));
+    assert_eq!(j["fix"]["nixos"], "");
+}
