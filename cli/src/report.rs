@@ -118,6 +118,13 @@ pub struct Fix {
     /// What must be in place before `dev_shell` does anything (rld-loader
     /// at the program's interpreter path); `None` when it works as it is.
     pub dev_shell_requires: Option<String>,
+    /// When `nixos` and `dev_shell` reach the program at all: it is started
+    /// by an interpreter that is not rld, so only when it is run through rld
+    /// (`rld run`, or patchelf to rld's path). `None`: they reach it.
+    pub applies_when: Option<String>,
+    /// For a program started by its own (non-rld) ld.so: a dev shell that
+    /// sets `LD_LIBRARY_PATH`, which that ld.so reads; empty otherwise.
+    pub ld_library_path: String,
 }
 
 /// Which ld.so the library search assumed, and why.
