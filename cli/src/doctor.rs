@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use crate::elfread;
 use crate::error::io_words;
 use crate::inspect::{self, ElfFacts, FileKind, Script, is_executable};
 use crate::nixpkgs::{self, Provider};
@@ -71,7 +72,7 @@ pub fn doctor(program: &Path, env: &Env, opts: Options) -> Report {
 /// The report on the file `program`.
 fn examine(program: &Path, env: &Env, opts: Options) -> Report {
     let shown = program.display().to_string();
-    match inspect::inspect(program) {
+    match elfread::inspect(program) {
         FileKind::Unreadable(e) => {
             let what = if e.kind() == std::io::ErrorKind::NotFound {
                 "missing".to_owned()
@@ -166,6 +167,8 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
     let loading = choose_loader(&mut r, &facts, system, env, opts);
     let needs_rld = loading.needs_rld;
     let ld_so_fix = loading.ld_so_fix.clone();
+    let through_rld = loading.through_rld.clone();
+    let own_ld_so = loading.own_ld_so.clone();
     resolve_libraries(&mut r, program, &facts, system, loading, opts);
     if not_runnable && r.problems.len() == 1 {
         r.verdict = Verdict::NotExecutable;
@@ -175,7 +178,19 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
         } else {
             Verdict::NeedsLibraries
         };
-        r.fix = Some(fix(&r.missing, system, needs_rld, ld_so_fix.as_ref()));
+        if let Some(own) = &own_ld_so
+            && !r.missing.is_empty()
+        {
+            r.problems.push(not_reached_by_rld(&shown, own, system));
+        }
+        r.fix = Some(fix(
+            &r.missing,
+            system,
+            needs_rld,
+            ld_so_fix.as_ref(),
+            through_rld.as_deref(),
+            own_ld_so.is_some(),
+        ));
     }
     r
 }
@@ -188,6 +203,50 @@ fn not_executable(shown: &str, or: &str) -> String {
     )
 }
 
+/// When rld's snippets reach the program `shown`, whose interpreter
+/// `interp` is not rld: only when it is run through rld.
+fn through_rld(shown: &str, interp: &str, system: &System) -> String {
+    if interp == system.interpreter {
+        // The standard path holds a real ld.so: patchelf would change nothing.
+        return format!("it is run through rld (`rld run {shown}`)");
+    }
+    let std = Path::new(system.interpreter);
+    let installed = if std.exists() && inspect::shim_name(std).is_some() {
+        String::new()
+    } else {
+        format!(" once {} installs rld there", system.enable_rld())
+    };
+    format!(
+        "it is run through rld (`rld run {shown}`, or after `patchelf --set-interpreter {} {shown}`{installed})",
+        system.interpreter
+    )
+}
+
+/// The problem of a program started by its own ld.so, `own.0`, with
+/// libraries missing: what reaches that ld.so, and what does not.
+fn not_reached_by_rld(shown: &str, own: &(String, bool), system: &System) -> String {
+    let (interp, rld_usable) = (own.0.as_str(), own.1);
+    let runpath = if interp.starts_with("/nix/store/") {
+        format!(
+            "it looks Nix-built or patched with patchelf (its interpreter is in /nix/store): rebuild it with the libraries' packages in buildInputs (autoPatchelfHook adds them to its RUNPATH), or `patchelf --add-rpath DIR {shown}` with each package's lib directory"
+        )
+    } else if interp == system.interpreter {
+        format!(
+            "an ld.so at the standard path that is not rld is the system's own (another distribution, or a NixOS whose environment.ldso is a glibc ld.so): install the libraries where it looks (its own directory, or the system's package manager), or `patchelf --add-rpath DIR {shown}` with a directory holding them"
+        )
+    } else {
+        format!("give it a RUNPATH that holds them: `patchelf --add-rpath DIR {shown}`")
+    };
+    let rld_run = if rld_usable {
+        format!("`rld run {shown}`")
+    } else {
+        format!("`rld run {shown}` once rld has a usable ld.so (see `rld doctor --rld {shown}`)")
+    };
+    format!(
+        "{interp} is a real ld.so, not rld, so programs.rld.libraries and NIX_LD_LIBRARY_PATH do not reach {shown}: its ld.so searches its RUNPATH, LD_LIBRARY_PATH and its own directory; fix: {runpath}; for a one-off, set LD_LIBRARY_PATH to the libraries' directories; or run it through rld's configuration with {rld_run}"
+    )
+}
+
 /// Which ld.so will load the program, and with which `LD_LIBRARY_PATH`.
 struct Loading {
     ld_so: LdSo,
@@ -197,6 +256,13 @@ struct Loading {
     needs_rld: bool,
     /// Under rld with no usable ld.so: what to do about it.
     ld_so_fix: Option<LdSoFix>,
+    /// rld's configuration reaches the program only when it is run
+    /// through rld: how (`rld run`, or patchelf to the standard path).
+    through_rld: Option<String>,
+    /// The program's own interpreter, a real ld.so, starts it: rld's
+    /// configuration does not reach it, and `LD_LIBRARY_PATH` does.
+    /// `rld run` would work with `own_ld_so.1`, whether rld has an ld.so.
+    own_ld_so: Option<(String, bool)>,
 }
 
 /// Looks at the interpreter and the loader's configuration; records what
@@ -225,6 +291,8 @@ fn choose_loader(
         under_rld: true,
         needs_rld: false,
         ld_so_fix: None,
+        through_rld: None,
+        own_ld_so: None,
     };
     match facts.interpreter.clone() {
         None => r.notes.push(
@@ -243,6 +311,7 @@ fn choose_loader(
                     settings.ld_so().is_some(),
                 ));
             } else if !exists {
+                loading.through_rld = Some(through_rld(&shown, &interp, system));
                 r.problems.push(format!(
                     "{interp} does not exist: the kernel cannot start {shown}'s ELF interpreter, which is what the shell's \"cannot execute: required file not found\" means; rld is installed only at the standard {std}, so: run it with `rld run {shown}`, or point it there with `patchelf --set-interpreter {std} {shown}`",
                     std = system.interpreter
@@ -256,9 +325,11 @@ fn choose_loader(
                     "{interp} is a real ld.so, not rld: NIX_LD* is not read; pass --rld to see what `rld run` would do"
                 ));
                 loading.under_rld = false;
+                loading.through_rld = Some(through_rld(&shown, &interp, system));
+                loading.own_ld_so = Some((interp.clone(), settings.ld_so().is_some()));
                 loading.ld_so = LdSo {
                     path: Some(path.to_path_buf()),
-                    source: "its PT_INTERP".into(),
+                    source: ITS_PT_INTERP.into(),
                 };
                 loading
                     .library_path
@@ -352,7 +423,33 @@ fn resolve_libraries(
             system.nix, ld_so_fix.text
         ));
     }
-    for lib in res.missing().filter(|l| l.found_via != UNRESOLVED) {
+    if loading.ld_so_fix.is_none()
+        && let Some(ld_so) = &r.ld_so
+        && let Some(path) = &ld_so.path
+    {
+        // A usable ld.so whose directory lacks one of glibc's own
+        // libraries: adding glibc to the library list would load libc from
+        // one glibc beside the ld.so of another, which crashes.
+        for lib in res.libraries.iter_mut() {
+            if lib.path.is_none() && nixpkgs::comes_with_glibc(&lib.soname) {
+                lib.found_via = FROM_GLIBC.into();
+                r.missing_from_glibc.push(lib.soname.clone());
+            }
+        }
+        if !r.missing_from_glibc.is_empty() {
+            r.problems.push(incomplete_glibc(
+                &r.missing_from_glibc,
+                path,
+                &ld_so.source,
+                &r.program,
+                system,
+            ));
+        }
+    }
+    for lib in res
+        .missing()
+        .filter(|l| l.found_via != UNRESOLVED && l.found_via != FROM_GLIBC)
+    {
         r.missing.push(Missing {
             soname: lib.soname.clone(),
             needed_by: lib.needed_by.clone(),
@@ -392,6 +489,57 @@ fn resolve_libraries(
     r.missing_versions = res.missing_versions;
 }
 
+/// The problem of glibc's own `libraries`, missing from the directory of
+/// `ld_so` (chosen from `source`), and the fix: another ld.so.
+fn incomplete_glibc(
+    libraries: &[String],
+    ld_so: &Path,
+    source: &str,
+    program: &str,
+    system: &System,
+) -> String {
+    let dir = std::fs::canonicalize(ld_so)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let (comes, lack) = if libraries.len() == 1 {
+        ("comes", "lacks it")
+    } else {
+        ("come", "lacks them")
+    };
+    let dev_shell = format!(
+        "{} = {}.stdenv.cc.bintools.dynamicLinker;",
+        system.dev_shell_nix_ld_var(),
+        system.pkgs()
+    );
+    let fix = if source == ITS_PT_INTERP {
+        format!(
+            "run it with a complete glibc's ld.so: `rld run {program}` (rld's configured one), or `patchelf --set-interpreter` it to one"
+        )
+    } else if source == "rld's default" {
+        format!(
+            "point {} at a complete glibc's ld.so (in a dev shell: {dev_shell}), and check the glibc rld's default ld.so comes from",
+            system.dev_shell_nix_ld_var()
+        )
+    } else {
+        format!("point {source} at a complete glibc's ld.so (in a dev shell: {dev_shell})")
+    };
+    format!(
+        "{} {comes} with glibc, but the ld.so's own directory {} {lack}: the glibc of {} (from {source}) is incomplete, or it is not a glibc ld.so; adding glibc to the library list would not help (libc from one glibc beside the ld.so of another crashes); fix: {fix}",
+        libraries.join(", "),
+        dir.display(),
+        ld_so.display(),
+    )
+}
+
+/// The source of the ld.so of a program started by its own (non-rld)
+/// interpreter.
+const ITS_PT_INTERP: &str = "its PT_INTERP";
+
+/// How a library of glibc's own is reported when it is missing from a usable
+/// ld.so's directory.
+const FROM_GLIBC: &str = "comes with glibc: missing from the ld.so's directory";
+
 /// How a library that comes with glibc is reported when no ld.so is usable.
 const UNRESOLVED: &str = "comes with the ld.so's glibc: unresolved until an ld.so is configured";
 
@@ -402,6 +550,8 @@ pub fn fix(
     system: &System,
     needs_rld: bool,
     ld_so_fix: Option<&LdSoFix>,
+    through_rld: Option<&str>,
+    own_ld_so: bool,
 ) -> Fix {
     let mut attributes: Vec<String> = Vec::new();
     let mut unknown = Vec::new();
@@ -458,6 +608,17 @@ pub fn fix(
         }
         dev_shell.push_str("}\n");
     }
+    // Its own ld.so reads LD_LIBRARY_PATH (before its RUNPATH).
+    let ld_library_path = if own_ld_so && !attributes.is_empty() {
+        format!(
+            "pkgs.mkShell {{\n  LD_LIBRARY_PATH = pkgs.lib.makeLibraryPath (with {pkgs}; [ {list}]);\n}}\n"
+        )
+    } else {
+        String::new()
+    };
+    let applies_when = through_rld
+        .filter(|_| !nixos.is_empty() || !dev_shell.is_empty())
+        .map(str::to_owned);
     let dev_shell_requires = (needs_rld && !dev_shell.is_empty()).then(|| {
         format!(
             "rld is installed at {} ({} in configuration.nix)",
@@ -471,5 +632,31 @@ pub fn fix(
         nixos,
         dev_shell,
         dev_shell_requires,
+        applies_when,
+        ld_library_path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nix_built_program_is_told_to_rebuild_or_patch_its_runpath() {
+        let host = System::host();
+        let nix = "/nix/store/aaaa-glibc-2.40/lib/ld-linux-x86-64.so.2";
+        let p = not_reached_by_rld("./app", &(nix.into(), true), host);
+        assert!(p.starts_with(&format!("{nix} is a real ld.so, not rld, so programs.rld.libraries and NIX_LD_LIBRARY_PATH do not reach ./app")), "{p}");
+        assert!(p.contains("fix: it looks Nix-built or patched with patchelf (its interpreter is in /nix/store): rebuild it with the libraries' packages in buildInputs (autoPatchelfHook adds them to its RUNPATH), or `patchelf --add-rpath DIR ./app`"), "{p}");
+        assert!(
+            p.ends_with("or run it through rld's configuration with `rld run ./app`"),
+            "{p}"
+        );
+        assert!(
+            through_rld("./app", nix, host).starts_with(&format!(
+                "it is run through rld (`rld run ./app`, or after `patchelf --set-interpreter {} ./app`",
+                host.interpreter
+            ))
+        );
     }
 }

@@ -24,7 +24,7 @@ use goblin::elf::{Elf, Header};
 use goblin::strtab::Strtab;
 
 use crate::error::io_words;
-use crate::inspect::{self, ElfFacts};
+use crate::inspect::{self, ElfFacts, FileKind};
 
 /// No single piece rld reads is larger: a dynamic string table of a large
 /// C++ library (libLLVM) is about 10 MiB.
@@ -105,6 +105,24 @@ impl Pieces {
         let size = SectionHeader::size(ctx) as u64 * u64::from(h.e_shnum);
         let buf = self.read("section headers", h.e_shoff, size)?;
         SectionHeader::parse_from(&buf, 0, h.e_shnum as usize, ctx).map_err(|e| e.to_string())
+    }
+}
+
+/// What the file at `path` is, as [`inspect::classify`] says of its whole
+/// contents, but from its first bytes and, for an ELF file, the bounded
+/// reads of [`read_facts`]: `rld doctor` on a 500 MB program reads a few
+/// hundred KiB of it.
+pub fn inspect(path: &Path) -> FileKind {
+    let head = match inspect::read_head(path) {
+        Ok(head) => head,
+        Err(kind) => return kind,
+    };
+    if !head.starts_with(b"\x7fELF") {
+        return inspect::classify(&head);
+    }
+    match read_facts(path) {
+        Ok(facts) => FileKind::Elf(Box::new(facts)),
+        Err(e) => FileKind::BadElf(e),
     }
 }
 

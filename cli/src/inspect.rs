@@ -136,12 +136,16 @@ pub fn find_program(program: &Path, path: Option<&OsStr>) -> Option<PathBuf> {
     not_executable
 }
 
-/// Reads and classifies `path`.
-pub fn inspect(path: &Path) -> FileKind {
-    let meta = match fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => return FileKind::Unreadable(e),
-    };
+/// How many bytes of a file [`classify`] needs: the `#!` line (the
+/// kernel reads at most 256 bytes of it) and enough to tell text from data.
+pub const HEAD: usize = 4096;
+
+/// The first [`HEAD`] bytes of the regular file `path` (all of a shorter
+/// one), for [`classify`]; `Err` says what it is when it cannot be read or
+/// is no regular file. An ELF file is parsed from bounded reads
+/// ([`elfread::inspect`](crate::elfread::inspect)), never read whole.
+pub fn read_head(path: &Path) -> Result<Vec<u8>, FileKind> {
+    let meta = fs::metadata(path).map_err(FileKind::Unreadable)?;
     let ft = meta.file_type();
     if !ft.is_file() {
         use std::os::unix::fs::FileTypeExt;
@@ -154,16 +158,17 @@ pub fn inspect(path: &Path) -> FileKind {
         } else {
             "a device"
         };
-        return FileKind::NotRegular(what);
+        return Err(FileKind::NotRegular(what));
     }
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return FileKind::Unreadable(e),
-    };
-    classify(&bytes)
+    let mut head = Vec::with_capacity(HEAD);
+    fs::File::open(path)
+        .and_then(|f| f.take(HEAD as u64).read_to_end(&mut head))
+        .map_err(FileKind::Unreadable)?;
+    Ok(head)
 }
 
-/// Classifies a file's contents.
+/// Classifies a file's contents, or its first [`HEAD`] bytes when it is
+/// not ELF.
 pub fn classify(bytes: &[u8]) -> FileKind {
     if bytes.starts_with(b"\x7fELF") {
         return match parse_elf(bytes) {

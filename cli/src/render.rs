@@ -90,9 +90,17 @@ pub fn doctor(r: &Report) -> String {
                 r.unresolved.len()
             )
         };
+        let from_glibc = if r.missing_from_glibc.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} missing from the ld.so's glibc",
+                r.missing_from_glibc.len()
+            )
+        };
         let _ = writeln!(
             o,
-            "\nlibraries: {} needed, {found} found, {} missing{unresolved}",
+            "\nlibraries: {} needed, {found} found, {} missing{unresolved}{from_glibc}",
             r.libraries.len(),
             r.missing.len()
         );
@@ -118,6 +126,14 @@ pub fn doctor(r: &Report) -> String {
                         o,
                         "  {:width$}  UNRESOLVED: comes with the ld.so's glibc, and no ld.so is usable",
                         l.soname
+                    );
+                }
+                None if r.missing_from_glibc.contains(&l.soname) => {
+                    let _ = writeln!(
+                        o,
+                        "  {:width$}  MISSING from the ld.so's glibc, needed by {}: it comes with glibc, not from the library list",
+                        l.soname,
+                        l.needed_by.join(", ")
                     );
                 }
                 None => {
@@ -172,18 +188,37 @@ pub fn doctor(r: &Report) -> String {
     };
     let _ = writeln!(o, "verdict: {verdict} (exit {})", r.verdict.exit_code());
     if let Some(fix) = &r.fix {
+        if !fix.ld_library_path.is_empty() {
+            let _ = write!(
+                o,
+                "\nFor a one-off, LD_LIBRARY_PATH reaches its own ld.so; in a dev shell (every program started there sees it):\n{}",
+                indent(&fix.ld_library_path)
+            );
+        }
+        let only = fix
+            .applies_when
+            .as_ref()
+            .map(|when| format!("Only when {when}, in "));
         if !fix.nixos.is_empty() {
             let hint = if fix.nixos.contains("options.") {
                 " (`options` is a module argument, like `pkgs`)"
             } else {
                 ""
             };
-            let _ = write!(o, "\nIn configuration.nix{hint}:\n{}", indent(&fix.nixos));
+            let label = match &only {
+                Some(only) => format!("{only}configuration.nix{hint}:"),
+                None => format!("In configuration.nix{hint}:"),
+            };
+            let _ = write!(o, "\n{label}\n{}", indent(&fix.nixos));
         }
         if !fix.dev_shell.is_empty() {
-            let label = match &fix.dev_shell_requires {
-                None => "Or in a dev shell:".to_owned(),
-                Some(what) => format!(
+            let label = match (&fix.dev_shell_requires, &only) {
+                (None, Some(_)) if !fix.nixos.is_empty() => {
+                    "Or, also only then, in a dev shell:".to_owned()
+                }
+                (None, Some(only)) => format!("{only}a dev shell:"),
+                (None, None) => "Or in a dev shell:".to_owned(),
+                (Some(what), _) => format!(
                     "Once {what}, a dev shell can set these instead (until then they do nothing):"
                 ),
             };

@@ -118,6 +118,13 @@ pub struct Fix {
     /// What must be in place before `dev_shell` does anything (rld-loader
     /// at the program's interpreter path); `None` when it works as it is.
     pub dev_shell_requires: Option<String>,
+    /// When `nixos` and `dev_shell` reach the program at all: it is started
+    /// by an interpreter that is not rld, so only when it is run through rld
+    /// (`rld run`, or patchelf to rld's path). `None`: they reach it.
+    pub applies_when: Option<String>,
+    /// For a program started by its own (non-rld) ld.so: a dev shell that
+    /// sets `LD_LIBRARY_PATH`, which that ld.so reads; empty otherwise.
+    pub ld_library_path: String,
 }
 
 /// Which ld.so the library search assumed, and why.
@@ -157,6 +164,10 @@ pub struct Report {
     /// come from the ld.so's glibc, so they cannot be resolved until one is
     /// configured, and adding them to the library list would not help.
     pub unresolved: Vec<String>,
+    /// glibc's own libraries missing from the directory of a usable ld.so:
+    /// that glibc is incomplete (or the ld.so is no glibc's), and the fix
+    /// is another ld.so, never glibc in the library list.
+    pub missing_from_glibc: Vec<String>,
     pub missing_versions: Vec<MissingVersion>,
     /// What stops it from running, one sentence each, with the fix.
     pub problems: Vec<String>,
@@ -183,6 +194,7 @@ impl Report {
             skipped: vec![],
             missing: vec![],
             unresolved: vec![],
+            missing_from_glibc: vec![],
             missing_versions: vec![],
             problems: vec![],
             notes: vec![],

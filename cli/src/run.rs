@@ -8,6 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
+use crate::elfread;
 use crate::error::{Error, io_words};
 use crate::inspect::{self, FileKind};
 use crate::settings::{Env, Settings};
@@ -25,7 +26,7 @@ pub fn run(program: &OsStr, args: &[OsString], env: &Env) -> Error {
     let program = path.as_os_str();
     let path = path.as_path();
     let shown = path.display();
-    let facts = match inspect::inspect(path) {
+    let facts = match elfread::inspect(path) {
         FileKind::Elf(facts) if facts.interpreter.is_some() => facts,
         FileKind::Unreadable(e) => {
             return Error::CannotStart(format!("cannot run {shown}: {}", io_words(&e)));

@@ -726,7 +726,16 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
                         providers: m.providers.clone(),
                     })
                     .collect();
-                doctor::fix(&of_system, system, *needs_rld, ld_so_fix.as_ref())
+                // Files started by their own ld.so say in their problem
+                // what reaches them; the tree's snippet is rld's.
+                doctor::fix(
+                    &of_system,
+                    system,
+                    *needs_rld,
+                    ld_so_fix.as_ref(),
+                    None,
+                    false,
+                )
             })
             .collect();
         t.fix = merge_fixes(fixes);
@@ -763,6 +772,8 @@ fn merge_fixes(mut fixes: Vec<Fix>) -> Option<Fix> {
         nixos: String::new(),
         dev_shell: String::new(),
         dev_shell_requires: None,
+        applies_when: None,
+        ld_library_path: String::new(),
     };
     let mut shell_lines: Vec<String> = Vec::new();
     for f in fixes {
@@ -832,6 +843,8 @@ fn render_tree(t: &TreeReport) -> String {
         nixos: f.nixos.clone(),
         dev_shell: f.dev_shell.clone(),
         dev_shell_requires: f.dev_shell_requires.clone(),
+        applies_when: f.applies_when.clone(),
+        ld_library_path: f.ld_library_path.clone(),
     });
     let body = render::doctor(&summary);
     let (head, rest) = body.split_once('\n').unwrap_or((&body, ""));
@@ -929,6 +942,8 @@ mod tests {
             nixos: format!("programs.rld.enable = true;\nprograms.rld.{var} = [ {attr} ];\n"),
             dev_shell: format!("pkgs.mkShell {{\n  NIX_LD{var} = x;\n}}\n"),
             dev_shell_requires: Some(std::format!("rld for {var}")),
+            applies_when: None,
+            ld_library_path: String::new(),
         };
         let m = merge_fixes(vec![f("zlib", "libraries"), f("zlib", "libraries32")]).unwrap();
         assert_eq!(m.attributes, ["zlib"]);

@@ -739,3 +739,286 @@ fn a_program_without_execute_permission_will_not_run() {
         .code(0)
         .has("verdict: it will run (exit 0)");
 }
+
+/// Single-file mode reads only the parts of a program it needs (header,
+/// program headers, dynamic section, strings, version sections), never the
+/// whole file: a copy of a small program made 1 GiB long (sparse) gets the
+/// small program's answer, under an address-space limit of 256 MiB that a
+/// whole-file read cannot fit in.
+#[test]
+fn a_huge_program_is_not_read_whole() {
+    let w = world();
+    let small = w.s("chain/bin/rpath_app");
+    let huge = w.s("chain/bin/huge_app");
+    std::fs::copy(&small, &huge).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    for flags in [&[][..], &["--json"][..]] {
+        let want = rld(["doctor"].iter().chain(flags).chain(&[small.as_str()])).run();
+        want.code(0);
+        let started = std::time::Instant::now();
+        let out = Command::new("sh")
+            .args(["-c", "ulimit -v 262144 && exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_rld"))
+            .arg("doctor")
+            .args(flags)
+            .arg(&huge)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .output()
+            .unwrap();
+        eprintln!(
+            "rld doctor {flags:?} on a 1 GiB program: {:?}",
+            started.elapsed()
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        assert_eq!(stderr, "");
+        assert_eq!(stdout, want.stdout.replace(&small, &huge));
+    }
+}
+
+/// A usable ld.so whose directory lacks one of glibc's own libraries
+/// (libm.so.6 here): that glibc is incomplete, or the ld.so is no glibc's.
+/// The fix is another ld.so; glibc is never added to the library list,
+/// which would load libm from one glibc beside the ld.so of another.
+#[test]
+fn a_glibc_library_missing_beside_the_ld_so_is_not_a_library_to_add() {
+    let w = world();
+    let dir = w.path("partglibc");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["ld-linux-x86-64.so.2", "libc.so.6"] {
+        std::fs::copy(w.path("glibc").join(name), dir.join(name)).unwrap();
+    }
+    let hello = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/hello.c");
+    cc(
+        &w.root,
+        &format!("{hello} -o bin/needs_libm -Lzlib -Wl,--no-as-needed -lm -l:libz.so.1"),
+    );
+    let prog = w.s("bin/needs_libm");
+    let ld_so = dir.join("ld-linux-x86-64.so.2");
+    let run = |json: bool| {
+        let mut args = vec!["doctor", "--rld"];
+        if json {
+            args.push("--json");
+        }
+        args.push(&prog);
+        rld(args)
+            .env("NIX_LD", &ld_so)
+            .env("NIX_LD_LIBRARY_PATH", w.path("empty"))
+            .run()
+    };
+    let out = run(false);
+    let canonical = std::fs::canonicalize(&dir).unwrap();
+    out.code(1)
+        .has("libraries: 4 needed, 2 found, 1 missing, 1 missing from the ld.so's glibc\n")
+        .row(&[
+            "libm.so.6 ",
+            "MISSING from the ld.so's glibc, needed by ",
+            &prog,
+            ": it comes with glibc, not from the library list",
+        ])
+        .row(&["libz.so.1 ", "MISSING, needed by ", "-> zlib (rld's table)"])
+        .has(&format!(
+            "problem: libm.so.6 comes with glibc, but the ld.so's own directory {} lacks it: the glibc of {} (from NIX_LD) is incomplete, or it is not a glibc ld.so; adding glibc to the library list would not help (libc from one glibc beside the ld.so of another crashes); fix: point NIX_LD at a complete glibc's ld.so (in a dev shell: NIX_LD = pkgs.stdenv.cc.bintools.dynamicLinker;)\n",
+            canonical.display(),
+            ld_so.display()
+        ))
+        .has("problem: 1 library is missing: libz.so.1\n")
+        .has("programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);")
+        .lacks("glibc ]")
+        .lacks("[ glibc");
+    assert_eq!(out.stderr, "");
+    let out = run(true);
+    out.code(1);
+    assert_eq!(out.stderr, "");
+    let j = out.json();
+    assert_eq!(j["verdict"], "needs-libraries");
+    assert_eq!(j["missing_from_glibc"], serde_json::json!(["libm.so.6"]));
+    assert_eq!(j["missing"][0]["soname"], "libz.so.1");
+    assert_eq!(j["missing"].as_array().unwrap().len(), 1);
+    assert_eq!(j["fix"]["attributes"], serde_json::json!(["zlib"]));
+
+    // Only libm missing: a configuration problem, no library snippet.
+    let out = rld(["doctor", "--rld", "--json", &prog])
+        .env("NIX_LD", &ld_so)
+        .env("NIX_LD_LIBRARY_PATH", w.path("zlib"))
+        .run();
+    out.code(1);
+    let j = out.json();
+    assert_eq!(j["verdict"], "needs-configuration");
+    assert_eq!(j["missing"], serde_json::json!([]));
+    assert_eq!(j["fix"]["attributes"], serde_json::json!([]));
+    assert_eq!(j["fix"]["nixos"], "");
+}
+
+/// A program started by its own real ld.so (here a "patchelf'd" one whose
+/// interpreter is a glibc ld.so elsewhere; a Nix-built one has it in
+/// /nix/store) never reads rld's configuration: the fixes offered are the
+/// ones that reach it (RUNPATH, LD_LIBRARY_PATH, `rld run`), and rld's
+/// snippets say they apply only when it is run through rld.
+#[test]
+fn a_program_with_its_own_ld_so_gets_fixes_that_reach_it() {
+    let w = world();
+    let app = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/app.c");
+    cc(
+        &w.root,
+        &format!(
+            "{app} -o bin/patched_app -Llib -Lstub -Lzlib -Wl,--no-as-needed -l:libfound.so.1 -l:libmissing.so.3 \
+             -l:libz.so.1 -Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib -Wl,--dynamic-linker={}",
+            w.s("glibc/ld-linux-x86-64.so.2")
+        ),
+    );
+    let prog = w.s("bin/patched_app");
+    // Control: NIX_LD_LIBRARY_PATH does not reach it; LD_LIBRARY_PATH does.
+    let nix = Command::new(&prog)
+        .env_clear()
+        .env("NIX_LD_LIBRARY_PATH", w.path("stub"))
+        .output()
+        .unwrap();
+    assert_eq!(nix.status.code(), Some(127));
+    assert!(
+        String::from_utf8_lossy(&nix.stderr)
+            .contains("libmissing.so.3: cannot open shared object file")
+    );
+    let ld = Command::new(&prog)
+        .env_clear()
+        .env("LD_LIBRARY_PATH", w.path("stub"))
+        .output()
+        .unwrap();
+    assert_eq!(ld.status.code(), Some(42));
+
+    let only = format!(
+        "it is run through rld (`rld run {prog}`, or after `patchelf --set-interpreter /lib64/ld-linux-x86-64.so.2 {prog}` once programs.rld.enable = true; installs rld there)"
+    );
+    let problem = format!(
+        "problem: {} is a real ld.so, not rld, so programs.rld.libraries and NIX_LD_LIBRARY_PATH do not reach {prog}: its ld.so searches its RUNPATH, LD_LIBRARY_PATH and its own directory; fix: give it a RUNPATH that holds them: `patchelf --add-rpath DIR {prog}`; for a one-off, set LD_LIBRARY_PATH to the libraries' directories; or run it through rld's configuration with `rld run {prog}`\n",
+        w.s("glibc/ld-linux-x86-64.so.2")
+    );
+    let out = rld(["doctor", &prog]).nixos(w, &[]).run();
+    out.code(1)
+        .row(&["libz.so.1 ", "MISSING, needed by ", "-> zlib (rld's table)"])
+        .has("problem: 2 libraries are missing: libmissing.so.3, libz.so.1\n")
+        .has(&problem)
+        .has("\nFor a one-off, LD_LIBRARY_PATH reaches its own ld.so; in a dev shell (every program started there sees it):\n  pkgs.mkShell {\n    LD_LIBRARY_PATH = pkgs.lib.makeLibraryPath (with pkgs; [ zlib ]);\n  }\n")
+        .has(&format!(
+            "\nOnly when {only}, in configuration.nix (`options` is a module argument, like `pkgs`):\n  programs.rld.libraries = "
+        ))
+        .has("\nOr, also only then, in a dev shell:\n  pkgs.mkShell {\n    NIX_LD = ")
+        .lacks("\nIn configuration.nix")
+        .lacks("\nOr in a dev shell:");
+    assert_eq!(out.stderr, "");
+    let out = rld(["doctor", "--json", &prog]).nixos(w, &[]).run();
+    out.code(1);
+    assert_eq!(out.stderr, "");
+    let j = out.json();
+    assert_eq!(j["verdict"], "needs-libraries");
+    assert_eq!(j["resolved_as"], "interpreter");
+    assert_eq!(j["fix"]["applies_when"], only);
+    assert_eq!(
+        j["fix"]["ld_library_path"],
+        "pkgs.mkShell {\n  LD_LIBRARY_PATH = pkgs.lib.makeLibraryPath (with pkgs; [ zlib ]);\n}\n"
+    );
+    assert_eq!(j["problems"][1], problem["problem: ".len()..].trim_end());
+
+    // With no ld.so configured for rld, `rld run` is offered as what works
+    // once there is one.
+    rld(["doctor", &prog]).run().code(1).has(&format!(
+        "or run it through rld's configuration with `rld run {prog}` once rld has a usable ld.so (see `rld doctor --rld {prog}`)\n"
+    ));
+
+    // The standard path holding a real ld.so (this Debian machine): the
+    // system's own; patchelf to it would change nothing.
+    let dir = w.path("ownld");
+    std::fs::create_dir_all(&dir).unwrap();
+    let missing = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/missing.c");
+    cc(
+        &dir,
+        &format!("-shared -fPIC -Wl,-soname,libcrypt.so.2 {missing} -o libcrypt.so.2"),
+    );
+    cc(
+        &dir,
+        &format!(
+            "{app} -o debian_app -L. -L../lib -Wl,--no-as-needed -l:libcrypt.so.2 -l:libfound.so.1"
+        ),
+    );
+    let debian = dir.join("debian_app").display().to_string();
+    let out = rld(["doctor", &debian]).nixos(w, &[]).run();
+    out.code(1)
+        .row(&["libcrypt.so.2 ", "MISSING", "-> libxcrypt (rld's table)"])
+        .has("fix: an ld.so at the standard path that is not rld is the system's own (another distribution, or a NixOS whose environment.ldso is a glibc ld.so): install the libraries where it looks")
+        .has(&format!(
+            "\nOnly when it is run through rld (`rld run {debian}`), in configuration.nix"
+        ))
+        .lacks("patchelf --set-interpreter");
+    let j = rld(["doctor", "--json", &debian])
+        .nixos(w, &[])
+        .run()
+        .json();
+    assert_eq!(
+        j["fix"]["applies_when"],
+        format!("it is run through rld (`rld run {debian}`)")
+    );
+    // Under --rld the snippets reach it as they are: no label.
+    let j = rld(["doctor", "--json", "--rld", &prog])
+        .nixos(w, &[])
+        .run()
+        .json();
+    assert!(j["fix"]["applies_when"].is_null());
+    assert_eq!(j["fix"]["ld_library_path"], "");
+}
+
+/// A missing interpreter at a path where rld is not installed: rld's
+/// snippets reach the program only through `rld run` or after patchelf.
+#[test]
+fn a_missing_nonstandard_interpreter_labels_the_snippets() {
+    let w = world();
+    let app = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/app.c");
+    cc(
+        &w.root,
+        &format!(
+            "{app} -o bin/nointerp_z -Llib -Lzlib -Wl,--no-as-needed -l:libfound.so.1 -l:libz.so.1 -Wl,--enable-new-dtags,-rpath,$ORIGIN/../lib -Wl,--dynamic-linker={}",
+            w.s("nowhere/ld-linux-x86-64.so.2")
+        ),
+    );
+    let prog = w.s("bin/nointerp_z");
+    let only = format!(
+        "it is run through rld (`rld run {prog}`, or after `patchelf --set-interpreter /lib64/ld-linux-x86-64.so.2 {prog}` once programs.rld.enable = true; installs rld there)"
+    );
+    let out = rld(["doctor", &prog]).nixos(w, &[]).run();
+    out.code(1)
+        .has("problem: 1 library is missing: libz.so.1\n")
+        .has(&format!(
+            "\nOnly when {only}, in configuration.nix (`options` is a module argument, like `pkgs`):\n  programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);\n"
+        ))
+        .has("\nOr, also only then, in a dev shell:\n  pkgs.mkShell {\n    NIX_LD = pkgs.stdenv.cc.bintools.dynamicLinker;\n    NIX_LD_LIBRARY_PATH = pkgs.lib.makeLibraryPath (with pkgs; [ zlib ]);\n  }\n")
+        .lacks("\nIn configuration.nix")
+        .lacks("\nOr in a dev shell:")
+        .lacks(" LD_LIBRARY_PATH = ");
+    assert_eq!(out.stderr, "");
+    let out = rld(["doctor", "--json", &prog]).nixos(w, &[]).run();
+    out.code(1);
+    assert_eq!(out.stderr, "");
+    let j = out.json();
+    assert_eq!(j["verdict"], "needs-libraries");
+    assert_eq!(j["fix"]["applies_when"], only);
+    assert_eq!(j["fix"]["ld_library_path"], "");
+    assert!(j["fix"]["dev_shell_requires"].is_null());
+
+    // The fixture of the world, with nothing to add but an ld.so: the
+    // dev-shell NIX_LD line is labelled alike.
+    let bare = w.s("bin/nointerp");
+    rld(["doctor", &bare])
+        .env("NIX_LD", "/nowhere/ld.so")
+        .run()
+        .code(1)
+        .has(&format!(
+            "\nOnly when it is run through rld (`rld run {bare}`, or after"
+        ))
+        .lacks("\nOr in a dev shell:");
+}
