@@ -50,6 +50,21 @@ fn interpreter_missing(
     )
 }
 
+/// The problem of a program whose interpreter is NixOS's stub-ld: it runs,
+/// but only to print "NixOS cannot run dynamically linked executables" and
+/// exit 127. Enabling rld replaces it (rld sets `environment.ldso`).
+fn stub_ld(program: &str, interpreter: &str, system: &System, ld_so_usable: bool) -> String {
+    let now = if ld_so_usable {
+        format!("or run it now with `rld run {program}`")
+    } else {
+        format!("`rld run {program}` would need a usable ld.so too")
+    };
+    format!(
+        "{interpreter} is NixOS's stub-ld, which only prints \"NixOS cannot run dynamically linked executables\" and exits 127: nothing there reads NIX_LD or loads libraries; fix: set {} in configuration.nix, which puts rld there instead ({now})",
+        system.enable_rld()
+    )
+}
+
 pub fn doctor(program: &Path, env: &Env, opts: Options) -> Report {
     let path = env.get_os("PATH");
     let Some(found) = inspect::find_program(program, path.as_deref()) else {
@@ -302,7 +317,15 @@ fn choose_loader(
             let path = Path::new(&interp);
             let exists = path.exists();
             let is = exists.then(|| inspect::shim_name(path).unwrap_or("ld.so"));
-            if !exists && interp == system.interpreter {
+            if is == Some(inspect::STUB_LD) {
+                loading.needs_rld = true;
+                r.problems.push(stub_ld(
+                    &shown,
+                    &interp,
+                    system,
+                    settings.ld_so().is_some(),
+                ));
+            } else if !exists && interp == system.interpreter {
                 loading.needs_rld = true;
                 r.problems.push(interpreter_missing(
                     &shown,

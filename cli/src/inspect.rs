@@ -325,14 +325,23 @@ pub fn shim_name(path: &Path) -> Option<&'static str> {
     shim_kind(&bytes)
 }
 
+/// What NixOS installs at the interpreter paths when neither rld nor
+/// nix-ld is enabled (`environment.stub-ld`, on by default): a static
+/// program that only says it cannot run the program, and exits 127.
+pub const STUB_LD: &str = "NixOS's stub-ld";
+
 /// See [`shim_name`]. rld-loader carries an ELF note (owner `rld`, type
 /// [`rld_shim::elf::RLD_NOTE_TYPE`]) on every architecture; nix-ld is known
-/// by naming `NIX_LD_LIBRARY_PATH`, which glibc's ld.so does not.
+/// by naming `NIX_LD_LIBRARY_PATH`, which glibc's ld.so does not; NixOS's
+/// stub-ld by the message it prints.
 pub fn shim_kind(bytes: &[u8]) -> Option<&'static str> {
     if has_rld_note(bytes) {
         return Some("rld-loader");
     }
     let has = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    if has(b"NixOS cannot run dynamically linked executables") {
+        return Some(STUB_LD);
+    }
     has(b"NIX_LD_LIBRARY_PATH").then_some("nix-ld")
 }
 
@@ -379,6 +388,10 @@ mod tests {
         assert_eq!(
             shim_kind(b"..NIX_LD_LIBRARY_PATH..[nix-ld] FATAL.."),
             Some("nix-ld")
+        );
+        assert_eq!(
+            shim_kind(b"..NixOS cannot run dynamically linked executables intended for generic.."),
+            Some(STUB_LD)
         );
     }
 

@@ -218,6 +218,74 @@ fn a_missing_interpreter_is_fixed_by_installing_rld_first() {
     assert_eq!(out.stderr, "");
 }
 
+/// NixOS without rld or nix-ld has its stub-ld at the interpreter path: a
+/// static program that prints an error and exits 127. It is no ld.so, and
+/// nothing there reads NIX_LD: the fix is enabling rld, which replaces it.
+#[test]
+fn nixos_stub_ld_is_not_a_real_ld_so() {
+    let w = world();
+    let dir = w.path("stub-ld");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Without libc, as a static glibc program crashes when the kernel maps
+    // it as an interpreter (NixOS builds its stub with musl).
+    std::fs::write(
+        dir.join("stub.c"),
+        "static const char m[] = \"NixOS cannot run dynamically linked executables intended for generic linux environments\\n\";\n\
+         void _start(void) {\n\
+           long r;\n\
+           __asm__ volatile (\"syscall\" : \"=a\"(r) : \"a\"(1), \"D\"(2), \"S\"(m), \"d\"(sizeof m - 1) : \"rcx\", \"r11\", \"memory\");\n\
+           __asm__ volatile (\"syscall\" : : \"a\"(60), \"D\"(127));\n\
+           for (;;) {}\n\
+         }\n",
+    )
+    .unwrap();
+    support::cc(&dir, "-static -nostdlib -Os stub.c -o stub");
+    let stub = dir.join("stub");
+    // The stub at /lib64 as NixOS installs it; the shell's own view first.
+    let script = format!(
+        "{SYSTEM_LD_SO} /bin/cp {} /lib64/ld-linux-x86-64.so.2 && {{ /usr/bin/git --version; echo \"status $?\"; }} && exec {SYSTEM_LD_SO} {} doctor",
+        stub.display(),
+        env!("CARGO_BIN_EXE_rld")
+    );
+    let run = |args: &str| {
+        let out = without_lib64(&format!("{script} {args}"))
+            .env("NIX_LD", w.path("glibc/ld-linux-x86-64.so.2"))
+            .env("NIX_LD_LIBRARY_PATH", w.path("empty"))
+            .output()
+            .unwrap();
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    let out = run("/usr/bin/git");
+    // What the user sees without rld: the stub's message, status 127.
+    assert!(
+        out.stderr
+            .contains("NixOS cannot run dynamically linked executables"),
+        "{}",
+        out.stderr
+    );
+    out.code(1)
+        .has("status 127\n")
+        .has("interpreter  /lib64/ld-linux-x86-64.so.2 exists (NixOS's stub-ld)\n")
+        .has("problem: /lib64/ld-linux-x86-64.so.2 is NixOS's stub-ld, which only prints \"NixOS cannot run dynamically linked executables\" and exits 127: nothing there reads NIX_LD or loads libraries; fix: set programs.rld.enable = true; in configuration.nix, which puts rld there instead (or run it now with `rld run /usr/bin/git`)\n")
+        .has("\nIn configuration.nix (`options` is a module argument, like `pkgs`):\n  programs.rld.enable = true;\n")
+        .lacks("a real ld.so");
+    let out = run("--json /usr/bin/git");
+    let json = &out.stdout[out.stdout.find('{').unwrap()..];
+    let j: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(j["interpreter"]["is"], "NixOS's stub-ld");
+    assert_eq!(j["exit_code"], 1);
+    assert!(
+        j["fix"]["nixos"]
+            .as_str()
+            .unwrap()
+            .starts_with("programs.rld.enable = true;\n")
+    );
+}
+
 /// A 32-bit program needs the i686 loader at /lib/ld-linux.so.2, which
 /// `programs.rld.enable` alone does not install: `enable32Bit` too.
 #[test]
