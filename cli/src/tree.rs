@@ -16,13 +16,7 @@
 //! A single path that is not a directory gets the single-file report, plus
 //! the run-time library hints of [`dlopen`].
 
-use std::collections::HashSet;
-use std::fs::{self, File};
-use std::io::{self, Read};
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirEntryExt, MetadataExt};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -36,6 +30,12 @@ use crate::render;
 use crate::report::{Fix, Missing, Report, Verdict};
 use crate::settings::{Env, LdSoFix};
 use crate::system::System;
+
+mod human;
+mod walk;
+
+use human::{count, render_tree};
+use walk::{Found, Walk, is_directory_argument, look_at, look_at_argument, map_in_parallel};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
@@ -166,242 +166,6 @@ pub fn doctor(paths: &[PathBuf], env: &Env, opts: Options) -> Answer {
         };
     }
     Answer::Tree(Box::new(tree(paths, env, opts)))
-}
-
-/// Whether an argument names a directory to walk. A name without a slash is
-/// a program in `PATH` first, as the shell would take it; only when there
-/// is none is it a directory here (give `./name` to be sure).
-fn is_directory_argument(arg: &Path, env: &Env) -> bool {
-    let has_slash = arg.as_os_str().as_bytes().contains(&b'/');
-    if !has_slash && inspect::find_program(arg, env.get_os("PATH").as_deref()).is_some() {
-        return false;
-    }
-    arg.is_dir()
-}
-
-/// What the walk found.
-#[derive(Default)]
-struct Walk {
-    /// Regular files, each once, in walk order.
-    files: Vec<PathBuf>,
-    /// Symlinks not followed and directories not read.
-    unfollowed: Vec<Skipped>,
-    dirs: HashSet<(u64, u64)>,
-    inodes: HashSet<(u64, u64)>,
-}
-
-impl Walk {
-    /// Walks `root` depth first, in name order.
-    fn walk(&mut self, root: &Path) {
-        let Ok(meta) = fs::metadata(root) else {
-            return;
-        };
-        if !self.dirs.insert((meta.dev(), meta.ino())) {
-            return;
-        }
-        let mut stack = vec![(root.to_path_buf(), meta.dev())];
-        while let Some((dir, dev)) = stack.pop() {
-            let entries = match fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                Err(e) => {
-                    self.unfollowed.push(Skipped {
-                        path: dir.display().to_string(),
-                        why: format!("cannot read the directory: {}", io_words(&e)),
-                    });
-                    continue;
-                }
-            };
-            let mut entries: Vec<fs::DirEntry> = entries.flatten().collect();
-            entries.sort_by_key(|e| e.file_name());
-            let mut subdirs = Vec::new();
-            for e in entries {
-                let Ok(ft) = e.file_type() else {
-                    continue;
-                };
-                let path = e.path();
-                if ft.is_file() {
-                    // A regular file lies on its directory's device.
-                    if self.inodes.insert((dev, e.ino())) {
-                        self.files.push(path);
-                    }
-                } else if ft.is_dir() {
-                    // Stat it: it may be a mount point, on another device.
-                    if let Ok(m) = fs::symlink_metadata(&path)
-                        && self.dirs.insert((m.dev(), m.ino()))
-                    {
-                        subdirs.push((path, m.dev()));
-                    }
-                } else if ft.is_symlink() {
-                    match fs::metadata(&path) {
-                        Err(err) => self.unfollowed.push(Skipped {
-                            path: path.display().to_string(),
-                            why: format!(
-                                "a symlink that leads nowhere or into a loop: {}",
-                                io_words(&err)
-                            ),
-                        }),
-                        Ok(m) if m.is_dir() => {
-                            if self.dirs.insert((m.dev(), m.ino())) {
-                                subdirs.push((path, m.dev()));
-                            }
-                        }
-                        Ok(m) if m.is_file() => {
-                            if self.inodes.insert((m.dev(), m.ino())) {
-                                self.files.push(path);
-                            }
-                        }
-                        // A FIFO, socket or device: never opened (a FIFO
-                        // would block).
-                        Ok(_) => {}
-                    }
-                }
-            }
-            stack.extend(subdirs.into_iter().rev());
-        }
-    }
-}
-
-/// Whether the file starts with the ELF magic; reads four bytes.
-fn is_elf(path: &Path) -> io::Result<bool> {
-    let mut magic = [0u8; 4];
-    match File::open(path)?.read_exact(&mut magic) {
-        Ok(()) => Ok(&magic == b"\x7fELF"),
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// One file of the tree, looked at.
-enum Found {
-    NotElf,
-    /// A dynamically linked ELF file for this machine, and its answer.
-    Examined {
-        report: Box<Report>,
-        system: &'static System,
-        hints: Vec<&'static str>,
-    },
-    Static(String),
-    Foreign(Skipped),
-    Musl(Skipped),
-    /// Left out; `elf` when it is an ELF file.
-    Skipped {
-        skipped: Skipped,
-        elf: bool,
-    },
-    /// A path given on the command line that is not an ELF file (a script,
-    /// a missing file): its own report counts as it is.
-    Argument(Box<Report>),
-}
-
-/// Looks at a file found by the walk.
-fn look_at(path: &Path, env: &Env, opts: Options) -> Found {
-    match is_elf(path) {
-        Ok(false) => Found::NotElf,
-        Ok(true) => examine(path, env, opts),
-        Err(e) => Found::Skipped {
-            skipped: Skipped {
-                path: path.display().to_string(),
-                why: format!("cannot read it: {}", io_words(&e)),
-            },
-            elf: false,
-        },
-    }
-}
-
-/// Looks at a file named on the command line.
-fn look_at_argument(arg: &Path, env: &Env, opts: Options) -> Found {
-    let found = inspect::find_program(arg, env.get_os("PATH").as_deref());
-    match found {
-        Some(path) if is_elf(&path).unwrap_or(false) => examine(&path, env, opts),
-        _ => {
-            let opts = doctor::Options {
-                locate: false,
-                ..opts.doctor
-            };
-            Found::Argument(Box::new(doctor::doctor(arg, env, opts)))
-        }
-    }
-}
-
-/// The answer on one ELF file, sorted into what the tree report says.
-fn examine(path: &Path, env: &Env, opts: Options) -> Found {
-    let shown = path.display().to_string();
-    let skipped = |why: String| Skipped {
-        path: shown.clone(),
-        why,
-    };
-    let facts = match elfread::read_facts(path) {
-        Ok(f) => f,
-        Err(e) => {
-            return Found::Skipped {
-                skipped: skipped(format!("a damaged ELF file: {e}")),
-                elf: true,
-            };
-        }
-    };
-    let Some(system) = facts.system().filter(|s| s.runs_here()) else {
-        return Found::Foreign(skipped(format!("{}-bit {}", facts.class, facts.machine)));
-    };
-    if matches!(facts.kind, "object" | "core" | "unknown") {
-        return Found::Skipped {
-            skipped: skipped(format!("an ELF {}, not a program or a library", facts.kind)),
-            elf: true,
-        };
-    }
-    if facts.is_static {
-        return Found::Static(shown);
-    }
-    if facts.is_musl {
-        let interp = facts.interpreter.as_deref().unwrap_or("libc.so");
-        return Found::Musl(skipped(format!("linked against musl ({interp})")));
-    }
-    // Packages are looked up once per soname for the whole tree.
-    let per_file = doctor::Options {
-        locate: false,
-        ..opts.doctor
-    };
-    let report = doctor::elf_report(path, facts, env, per_file);
-    let hints = if opts.hints {
-        dlopen::unfound(path, &report, env)
-    } else {
-        vec![]
-    };
-    Found::Examined {
-        report: Box::new(report),
-        system,
-        hints,
-    }
-}
-
-/// Maps `items` with `f` on every core, keeping the order.
-fn map_in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    if threads == 1 || items.len() < 2 {
-        return items.iter().map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else {
-                            break mine;
-                        };
-                        mine.push((i, f(item)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("a worker does not panic"))
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Problems or notes of many files, each sentence once: sentences that
@@ -743,11 +507,6 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
     t
 }
 
-/// "1 file is", "3 files are".
-fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// The worse of two verdicts: what stops more.
 fn worse(a: Verdict, b: Verdict) -> Verdict {
     let rank = |v: Verdict| match v {
@@ -814,92 +573,6 @@ fn merge_fixes(mut fixes: Vec<Fix>) -> Option<Fix> {
         merged.dev_shell = format!("pkgs.mkShell {{\n{}\n}}\n", shell_lines.join("\n"));
     }
     Some(merged)
-}
-
-/// The tree report for people: the union of missing libraries, then the
-/// notes, problems, verdict and snippets as the single-file report prints
-/// them, then the run-time hints.
-fn render_tree(t: &TreeReport) -> String {
-    let words = if t.paths.len() == 1 {
-        format!(
-            "a directory of {} files, {} of them ELF",
-            t.files, t.elf_files
-        )
-    } else {
-        format!(
-            "{} paths, {} files, {} of them ELF",
-            t.paths.len(),
-            t.files,
-            t.elf_files
-        )
-    };
-    let mut summary = Report::new(Path::new(&t.paths.join(", ")), words);
-    summary.verdict = t.verdict;
-    summary.problems = t.problems.clone();
-    summary.notes = t.notes.clone();
-    summary.fix = t.fix.as_ref().map(|f| Fix {
-        attributes: f.attributes.clone(),
-        unknown: f.unknown.clone(),
-        nixos: f.nixos.clone(),
-        dev_shell: f.dev_shell.clone(),
-        dev_shell_requires: f.dev_shell_requires.clone(),
-        applies_when: f.applies_when.clone(),
-        ld_library_path: f.ld_library_path.clone(),
-    });
-    let body = render::doctor(&summary);
-    let (head, rest) = body.split_once('\n').unwrap_or((&body, ""));
-    let mut o = format!("{head}\n");
-    let programs = t
-        .examined
-        .iter()
-        .filter(|e| e.file.contains("executable"))
-        .count();
-    let mut parts = vec![format!(
-        "{} examined ({programs} programs, {} shared objects)",
-        t.examined.len(),
-        t.examined.len() - programs
-    )];
-    for (n, what) in [
-        (t.statically_linked.len(), "statically linked"),
-        (t.not_for_this_machine.len(), "for another machine"),
-        (t.musl.len(), "musl"),
-    ] {
-        if n > 0 {
-            parts.push(format!("{n} {what}"));
-        }
-    }
-    o.push_str(&format!("ELF files: {}\n", parts.join(", ")));
-    if !t.examined.is_empty() {
-        o.push_str(&format!("\nlibraries: {} missing\n", t.missing.len()));
-    }
-    let width = t.missing.iter().map(|m| m.soname.len()).max().unwrap_or(0);
-    for m in &t.missing {
-        let providers: Vec<String> = m
-            .providers
-            .iter()
-            .map(|p| match p {
-                nixpkgs::Provider::Attribute { attribute, from } => {
-                    format!("{attribute} ({from})")
-                }
-                nixpkgs::Provider::Note { note } => note.clone(),
-            })
-            .collect();
-        let providers = if providers.is_empty() {
-            "no known package".to_owned()
-        } else {
-            providers.join(" or ")
-        };
-        o.push_str(&format!(
-            "  {:width$}  MISSING, needed by {} -> {providers}\n",
-            m.soname,
-            dlopen::shorten(&m.needed_by, 3)
-        ));
-    }
-    o.push_str(rest);
-    if let Some(hints) = &t.may_load_at_run_time {
-        o.push_str(&dlopen::render(hints));
-    }
-    o
 }
 
 #[cfg(test)]
