@@ -130,6 +130,40 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
 
+    /// Write a copy of rld-loader configured with an ld.so and library path.
+    ///
+    /// Writes OUTPUT, a copy of the rld-loader LOADER whose configuration
+    /// area names LD_SO and LIBRARY_PATH: through it, a start with no
+    /// NIX_LD* variable (a service, `env -i`, a sandbox, a setuid program)
+    /// uses them instead of the compiled-in defaults, with no system call
+    /// to find them. The NixOS module builds one per system generation with
+    /// that generation's store paths, so a start never mixes two
+    /// generations. Variables still win where they apply, as ever.
+    ///
+    /// Exit status: 0 written; 2 a usage error, a LOADER that is not an
+    /// unconfigured rld-loader, or paths that are not absolute.
+    #[command(
+        name = "configure-loader",
+        override_usage = "rld configure-loader LOADER --ld-so LD_SO --library-path DIR[:DIR...] --output OUTPUT"
+    )]
+    ConfigureLoader {
+        /// The rld-loader to copy, as built.
+        #[arg(value_name = "LOADER", value_hint = clap::ValueHint::FilePath)]
+        loader: PathBuf,
+        /// The ld.so its starts use by default: a glibc ld.so of its
+        /// architecture.
+        #[arg(long = "ld-so", value_name = "LD_SO")]
+        ld_so: PathBuf,
+        /// The library path its starts get by default: absolute
+        /// directories separated by `:`, raw ones such as
+        /// /run/opengl-driver/lib included.
+        #[arg(long = "library-path", value_name = "DIR[:DIR...]")]
+        library_path: std::ffi::OsString,
+        /// Where to write the configured copy.
+        #[arg(long, short, value_name = "OUTPUT")]
+        output: PathBuf,
+    },
+
     /// Print rld's manual page (roff) on stdout.
     ///
     /// Prints the manual page of rld, or of one of its commands, as roff,
@@ -139,7 +173,13 @@ pub enum Command {
     /// Exit status: 0.
     Man {
         /// The command whose page to print; rld's own when not given.
-        #[arg(value_parser = PossibleValuesParser::new(["doctor", "env", "run", "completions"]))]
+        #[arg(value_parser = PossibleValuesParser::new([
+            "doctor",
+            "env",
+            "run",
+            "completions",
+            "configure-loader",
+        ]))]
         command: Option<String>,
     },
 }

@@ -100,6 +100,15 @@ pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
             out(&String::from_utf8_lossy(&script))?;
             Ok(0)
         }
+        Command::ConfigureLoader {
+            loader,
+            ld_so,
+            library_path,
+            output,
+        } => {
+            configure_loader(&loader, &ld_so, &library_path, &output)?;
+            Ok(0)
+        }
         Command::Man { command } => {
             let mut cmd = args::command();
             cmd.build();
@@ -149,6 +158,28 @@ fn modelled_loader(
         )));
     }
     Ok((own, LoaderDefaults::find(own, Some(path))))
+}
+
+/// `rld configure-loader`.
+fn configure_loader(
+    loader: &std::path::Path,
+    ld_so: &std::path::Path,
+    library_path: &std::ffi::OsStr,
+    output: &std::path::Path,
+) -> Result<(), Error> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let bytes = std::fs::read(loader)
+        .map_err(|e| Error::Usage(format!("{}: {}", loader.display(), error::io_words(&e))))?;
+    let configured = loader::configure(
+        &bytes,
+        ld_so.as_os_str().as_bytes(),
+        library_path.as_bytes(),
+    )
+    .map_err(|why| Error::Usage(format!("{}: {why}", loader.display())))?;
+    let written = std::fs::write(output, configured)
+        .and_then(|()| std::fs::set_permissions(output, std::fs::Permissions::from_mode(0o755)));
+    written.map_err(|e| Error::Usage(format!("{}: {}", output.display(), error::io_words(&e))))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {

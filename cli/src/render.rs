@@ -260,16 +260,16 @@ pub fn env(s: &Settings) -> String {
     // Nix's spelling in prose; the `{system}` suffix only in variable names.
     let system = System::by_name(s.system).map_or(s.system, |sys| sys.nix);
     let _ = writeln!(o, "system        {system}");
-    match &s.defaults.prefix {
-        Some(prefix) => {
+    match (&s.defaults.ld_so, &s.defaults.library_path) {
+        (Some(ld_so), Some(library_path)) => {
             let _ = writeln!(
                 o,
-                "defaults      under {} (from {})",
-                prefix.display(),
+                "defaults      ld.so {}, library path {library_path} (from {})",
+                ld_so.display(),
                 s.defaults.from
             );
         }
-        None => {
+        _ => {
             let _ = writeln!(o, "defaults      unknown: {}", s.defaults.from);
         }
     }

@@ -9,7 +9,7 @@
 //! system reads.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -72,47 +72,74 @@ pub struct CandidateCheck {
     pub falls_through: bool,
 }
 
-/// The compiled-in defaults of the rld-loader being modelled: where its
-/// default `ld.so` and library directory are, and how rld knows.
+/// The defaults of the rld-loader being modelled (what applies where no
+/// variable does), and how rld knows them.
 #[derive(Clone, Debug, Serialize)]
 pub struct LoaderDefaults {
-    /// The prefix the loader was built with; `None` when unknown.
-    pub prefix: Option<PathBuf>,
-    /// Where the prefix was read, or why it is unknown.
+    /// Its default `ld.so`; `None` when unknown.
+    pub ld_so: Option<PathBuf>,
+    /// Its default library path; `None` when unknown.
+    pub library_path: Option<String>,
+    /// Where they were read, or why they are unknown.
     pub from: String,
 }
 
 impl LoaderDefaults {
     /// The defaults of the rld-loader that starts programs of `system`: the
     /// one at `loader` if given, else the one installed at the system's
-    /// interpreter path, read from its note. Without an rld-loader there,
-    /// this build's own for its own system (what rld-loader from this
-    /// package would use); for another system they are unknown.
+    /// interpreter path. A configured loader's are those in its
+    /// configuration area; any other's, those under the prefix its note
+    /// names. Without an rld-loader there, this build's own for its own
+    /// system (what rld-loader from this package would use); for another
+    /// system they are unknown.
     pub fn find(system: &System, loader: Option<&Path>) -> LoaderDefaults {
         let path = loader.unwrap_or(Path::new(system.interpreter));
-        let note = std::fs::read(path).map_or(Note::Absent, |bytes| loader::note(&bytes));
-        let this_build = || LoaderDefaults {
-            prefix: Some(PathBuf::from(rld_shim::DEFAULT_PREFIX)),
-            from: "this build of rld".into(),
-        };
-        match note {
-            Note::Prefix(prefix) => LoaderDefaults {
-                prefix: Some(prefix),
-                from: format!("rld-loader at {}", path.display()),
-            },
-            Note::WithoutPrefix if loader.is_none() && system == System::host() => this_build(),
-            Note::WithoutPrefix => LoaderDefaults {
-                prefix: None,
-                from: format!(
-                    "the rld-loader at {} is too old to name them",
-                    path.display()
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let under = |prefix: &Path, from: String| {
+            let joined = |suffix: &str| {
+                let mut p = prefix.as_os_str().to_owned();
+                p.push(suffix);
+                p
+            };
+            LoaderDefaults {
+                ld_so: Some(PathBuf::from(joined(rld_shim::LD_SO_UNDER_PREFIX))),
+                library_path: Some(
+                    joined(rld_shim::LIBRARY_PATH_UNDER_PREFIX)
+                        .to_string_lossy()
+                        .into_owned(),
                 ),
+                from,
+            }
+        };
+        let this_build = || {
+            under(
+                Path::new(rld_shim::DEFAULT_PREFIX),
+                "this build of rld".into(),
+            )
+        };
+        let unknown = |from: String| LoaderDefaults {
+            ld_so: None,
+            library_path: None,
+            from,
+        };
+        let here = loader.is_none() && system == System::host();
+        match loader::note(&bytes) {
+            Note::Prefix(prefix) => match loader::configured(&bytes) {
+                Ok(Some(c)) => LoaderDefaults {
+                    ld_so: Some(c.ld_so),
+                    library_path: Some(c.library_path),
+                    from: format!("the configuration of rld-loader at {}", path.display()),
+                },
+                Ok(None) => under(&prefix, format!("rld-loader at {}", path.display())),
+                Err(why) => unknown(format!("rld-loader at {}: {why}", path.display())),
             },
-            Note::Absent if loader.is_none() && system == System::host() => this_build(),
-            Note::Absent => LoaderDefaults {
-                prefix: None,
-                from: format!("no rld-loader at {}", path.display()),
-            },
+            Note::WithoutPrefix if here => this_build(),
+            Note::WithoutPrefix => unknown(format!(
+                "the rld-loader at {} is too old to name them",
+                path.display()
+            )),
+            Note::Absent if here => this_build(),
+            Note::Absent => unknown(format!("no rld-loader at {}", path.display())),
         }
     }
 }
@@ -162,27 +189,26 @@ impl Settings {
             env.get(name)
         };
         // Empty when unknown: never checked, shown as unknown.
-        let under = |suffix: &str| match &defaults.prefix {
-            Some(prefix) => {
-                let mut path = prefix.clone().into_os_string();
-                path.push(suffix);
-                path.into_vec()
-            }
-            None => Vec::new(),
-        };
-        let (default_ld_so, default_library_path) = (
-            under(rld_shim::LD_SO_UNDER_PREFIX),
-            under(rld_shim::LIBRARY_PATH_UNDER_PREFIX),
-        );
+        let default_ld_so = defaults
+            .ld_so
+            .clone()
+            .unwrap_or_default()
+            .into_os_string()
+            .into_vec();
+        let default_entry = CString::new(format!(
+            "LD_LIBRARY_PATH={}",
+            defaults.library_path.as_deref().unwrap_or_default()
+        ))
+        .unwrap_or_default();
         let config = Config::resolve_with(
             getenv,
             false,
             Defaults {
                 ld_so: &default_ld_so,
-                library_path: &default_library_path,
+                library_path_entry: &default_entry,
             },
         );
-        let known = defaults.prefix.is_some();
+        let known = defaults.ld_so.is_some() && defaults.library_path.is_some();
         // The loader's own walk, with this system's checks in place of the
         // mapping; each candidate tried is recorded as it is tried.
         let mut candidates = Vec::new();

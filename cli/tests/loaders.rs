@@ -51,7 +51,7 @@ fn the_32_bit_loader_is_modelled_with_its_own_defaults() {
     let out = rld(["env", "--loader", i686]).run();
     out.code(1)
         .has("system        i686-linux")
-        .has(&format!("defaults      under /opt/rld32-test (from rld-loader at {i686})"))
+        .has(&format!("defaults      ld.so /opt/rld32-test/lib/ld.so, library path /opt/rld32-test/lib (from rld-loader at {i686})"))
         .has("  failed     /opt/rld32-test/lib/ld.so (from rld's default): No such file or directory (ENOENT)")
         .has("library path  /opt/rld32-test/lib (from rld's default)")
         .has("programs.rld.enable32Bit = true;")
@@ -62,7 +62,8 @@ fn the_32_bit_loader_is_modelled_with_its_own_defaults() {
     json.code(0);
     let v = json.json();
     assert_eq!(v["system"], "i686_linux");
-    assert_eq!(v["defaults"]["prefix"], "/opt/rld32-test");
+    assert_eq!(v["defaults"]["ld_so"], "/opt/rld32-test/lib/ld.so");
+    assert_eq!(v["defaults"]["library_path"], "/opt/rld32-test/lib");
     assert_eq!(v["ld_so"], "/usr/i686-linux-gnu/lib/ld-linux.so.2");
     assert_eq!(v["candidates"][1]["path"], "/opt/rld32-test/lib/ld.so");
     assert_eq!(v["library_path"], "/opt/rld32-test/lib");
@@ -81,7 +82,7 @@ fn without_a_loader_to_read_another_systems_defaults_are_unknown() {
     let v = rld(["env", "--json", "--system", "i686-linux"])
         .run()
         .json();
-    assert_eq!(v["defaults"]["prefix"], serde_json::Value::Null);
+    assert_eq!(v["defaults"]["ld_so"], serde_json::Value::Null);
 }
 
 #[test]
@@ -100,7 +101,7 @@ fn the_installed_loader_is_read_at_the_interpreter_path() {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     };
     out.code(1)
-        .has("defaults      under /opt/rld-test (from rld-loader at /lib64/ld-linux-x86-64.so.2)")
+        .has("defaults      ld.so /opt/rld-test/lib/ld.so, library path /opt/rld-test/lib (from rld-loader at /lib64/ld-linux-x86-64.so.2)")
         .has("  failed     /opt/rld-test/lib/ld.so (from rld's default)");
 }
 
@@ -119,5 +120,65 @@ fn loader_must_be_rld_of_the_system_asked_for() {
     assert_eq!(
         out.stderr,
         format!("rld: --loader {i686}: it is rld-loader for i686-linux, not x86_64-linux\n")
+    );
+}
+
+/// `rld configure-loader` writes a copy whose configuration `rld env`
+/// reads back; it refuses what it cannot configure.
+#[test]
+fn a_configured_loader_says_its_configuration() {
+    let built = loader(Some("i686-unknown-linux-gnu"), "/opt/rld32-test");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("configure");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("configured");
+    let args = |loader: &Path, ld_so: &str, library_path: &str| {
+        vec![
+            "configure-loader".to_owned(),
+            loader.display().to_string(),
+            "--ld-so".into(),
+            ld_so.into(),
+            "--library-path".into(),
+            library_path.into(),
+            "--output".into(),
+            out.display().to_string(),
+        ]
+    };
+    let written = rld(args(
+        &built,
+        "/nix/store/x-glibc-2.40/lib/ld-linux.so.2",
+        "/nix/store/y-libs/lib:/run/opengl-driver-32/lib",
+    ))
+    .run();
+    written.code(0);
+    assert_eq!((written.stdout.as_str(), written.stderr.as_str()), ("", ""));
+    let shown = out.display();
+    rld(["env", "--loader", out.to_str().unwrap()])
+        .run()
+        .code(1)
+        .has("system        i686-linux\n")
+        .has(&format!("defaults      ld.so /nix/store/x-glibc-2.40/lib/ld-linux.so.2, library path /nix/store/y-libs/lib:/run/opengl-driver-32/lib (from the configuration of rld-loader at {shown})\n"))
+        .has("library path  /nix/store/y-libs/lib:/run/opengl-driver-32/lib (from rld's default)\n");
+
+    // Already configured; not rld-loader; a relative path.
+    let again = rld(args(&out, "/x/ld.so", "/lib")).run();
+    again.code(2);
+    assert_eq!(
+        again.stderr,
+        format!("rld: {shown}: it is configured already: configure the loader as it was built\n")
+    );
+    let not_rld = rld(args(Path::new("/bin/true"), "/x/ld.so", "/lib")).run();
+    not_rld.code(2);
+    assert_eq!(
+        not_rld.stderr,
+        "rld: /bin/true: not rld-loader (it has no rld note)\n"
+    );
+    let relative = rld(args(&built, "ld.so", "/lib")).run();
+    relative.code(2);
+    assert!(
+        relative.stderr.ends_with(
+            "the ld.so and every library directory must be absolute paths without a NUL\n"
+        ),
+        "{}",
+        relative.stderr
     );
 }

@@ -14,6 +14,7 @@
 #![deny(unsafe_code)]
 
 mod arch;
+mod area;
 mod mem;
 mod note;
 mod raw;

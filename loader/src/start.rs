@@ -17,7 +17,7 @@
 use core::sync::atomic::{Ordering, compiler_fence};
 
 use linux_raw_sys::auxvec::{AT_BASE, AT_ENTRY, AT_PHDR, AT_PHNUM};
-use rld_shim::config::{self, Config, Vars};
+use rld_shim::config::{self, Config, Defaults, Vars};
 use rld_shim::launch::{self, Arg, Handover, IfNoLdSo, Plan};
 use rld_shim::ldso::{self, LoadError, Loaded};
 use rld_shim::libpath::LibraryPath;
@@ -28,6 +28,7 @@ use rld_shim::text::Piece;
 use rld_shim::text::{Msg, Show};
 
 use crate::arch::{self, HEADROOM};
+use crate::area;
 use crate::raw::{self, PENDING, c_str};
 use crate::relocate;
 
@@ -116,7 +117,10 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
             vars.add(c_str(p));
         }
     }
-    let config = Config::from_vars(&vars, launch::is_privileged(stack));
+    let defaults = area::payload()
+        .and_then(Defaults::from_area)
+        .unwrap_or(Defaults::THIS_BUILD);
+    let config = Config::from_vars_with(&vars, launch::is_privileged(stack), defaults);
     logging::set_level(config.log_level);
     let own_entry = arch::_start as *const () as usize;
     let plan = launch::plan(stack, c_str, &config, &vars, own_entry);

@@ -3,11 +3,11 @@
 
 use core::ffi::CStr;
 
-use crate::libpath::{split_entry, value_of};
+use crate::DEFAULT_LD_SO;
+use crate::libpath::{LD_LIBRARY_PATH, split_entry, value_of};
 use crate::logging::Level;
 use crate::text::Piece;
 use crate::text::{Out, Show, fill};
-use crate::{DEFAULT_LD_SO, DEFAULT_LIBRARY_PATH};
 
 pub use crate::arch::{NIX_LD_LIBRARY_PATH_SYSTEM, NIX_LD_SYSTEM};
 
@@ -118,14 +118,67 @@ impl<'e> Vars<'e> {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Defaults<'e> {
     pub ld_so: &'e [u8],
-    pub library_path: &'e [u8],
+    /// `LD_LIBRARY_PATH=` and the library path: stored as a whole entry, so
+    /// that `ld.so` can be pointed at it as it is (see
+    /// [`crate::libpath::choose`]).
+    pub library_path_entry: &'e CStr,
 }
 
 impl Defaults<'static> {
     /// This build's, under [`crate::DEFAULT_PREFIX`].
     pub const THIS_BUILD: Defaults<'static> = Defaults {
         ld_so: DEFAULT_LD_SO.as_bytes(),
-        library_path: DEFAULT_LIBRARY_PATH.as_bytes(),
+        library_path_entry: crate::libpath::DEFAULT_ENTRY,
+    };
+}
+
+impl<'e> Defaults<'e> {
+    /// The library path.
+    pub fn library_path(&self) -> &'e [u8] {
+        value_of(self.library_path_entry.to_bytes(), LD_LIBRARY_PATH).unwrap_or(b"")
+    }
+
+    /// The defaults a configuration area's payload names (see [`Area`]):
+    /// `LD_LIBRARY_PATH=DIRS`, a NUL, the `ld.so`'s path, a NUL. `None` if
+    /// the payload does not have that shape, both paths absolute.
+    #[expect(unsafe_code, reason = "a C string made without a second scan")]
+    pub fn from_area(payload: &'e [u8]) -> Option<Defaults<'e>> {
+        let end = payload.iter().position(|&b| b == 0)?;
+        // SAFETY: `end` is the first NUL: the bytes up to it hold no other.
+        let library_path_entry = unsafe { CStr::from_bytes_with_nul_unchecked(&payload[..=end]) };
+        let ld_so = payload[end + 1..].split(|&b| b == 0).next()?;
+        let dirs = value_of(library_path_entry.to_bytes(), LD_LIBRARY_PATH)?;
+        (dirs.starts_with(b"/") && ld_so.starts_with(b"/")).then_some(Defaults {
+            ld_so,
+            library_path_entry,
+        })
+    }
+}
+
+/// The header of rld-loader's configuration area: where the payload that
+/// [`Defaults::from_area`] reads lies, relative to the header itself. An
+/// unconfigured loader has an empty one; `rld configure-loader` writes a
+/// configured copy whose payload names the system's own `ld.so` and
+/// library path (store paths of one system generation), so that every
+/// start through that copy, with no variable at all, uses them.
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Area {
+    /// [`Area::MAGIC`], by which the rld tool finds the header in the file.
+    pub magic: [u8; 8],
+    /// From the header's address to the payload's.
+    pub payload_offset: u32,
+    /// The payload's length; 0 in an unconfigured loader.
+    pub payload_len: u32,
+}
+
+impl Area {
+    pub const MAGIC: [u8; 8] = *b"RLDAREA1";
+
+    pub const EMPTY: Area = Area {
+        magic: Area::MAGIC,
+        payload_offset: 0,
+        payload_len: 0,
     };
 }
 
@@ -144,6 +197,16 @@ impl Source {
         match self {
             Source::Var(name) => Some(name),
             Source::Default => None,
+        }
+    }
+
+    /// The name of the environment entry the setting is read from: the
+    /// variable's, or `LD_LIBRARY_PATH` for the defaults' library path,
+    /// which is stored as such an entry.
+    pub fn entry_name(&self) -> &'static str {
+        match self {
+            Source::Var(name) => name,
+            Source::Default => "LD_LIBRARY_PATH",
         }
     }
 
@@ -197,6 +260,8 @@ pub struct Config<'e> {
     pub log_level: Level,
     /// `AT_SECURE` was set: no variable was honoured.
     pub secure: bool,
+    /// What applies where no variable does.
+    pub defaults: Defaults<'e>,
 }
 
 impl<'e> Config<'e> {
@@ -209,7 +274,13 @@ impl<'e> Config<'e> {
     /// [`resolve`](Self::resolve) from the variables found in the
     /// environment.
     pub fn from_vars(vars: &Vars<'e>, secure: bool) -> Config<'e> {
-        Config::resolve(|name| vars.value(name), secure)
+        Config::from_vars_with(vars, secure, Defaults::THIS_BUILD)
+    }
+
+    /// [`from_vars`](Self::from_vars) with other `defaults` than this
+    /// build's: a configured loader's.
+    pub fn from_vars_with(vars: &Vars<'e>, secure: bool, defaults: Defaults<'e>) -> Config<'e> {
+        Config::resolve_with(|name| vars.value(name), secure, defaults)
     }
 
     /// [`resolve`](Self::resolve) for a loader built with other `defaults`
@@ -239,6 +310,7 @@ impl<'e> Config<'e> {
             library_path: None,
             log_level: Level::Warn,
             secure,
+            defaults,
         };
         if secure {
             // A user must never choose the code a privileged program runs,
@@ -255,7 +327,7 @@ impl<'e> Config<'e> {
         config.candidates[0] = var(0);
         config.candidates[1] = var(1);
         let library_path = var(2).or_else(|| var(3)).unwrap_or(Candidate {
-            path: defaults.library_path,
+            path: defaults.library_path(),
             source: Source::Default,
         });
         config.library_path = Some(library_path);
@@ -288,6 +360,7 @@ fn parse_level(v: &[u8]) -> Level {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DEFAULT_LIBRARY_PATH;
     use std::vec::Vec;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a [u8]> + 'a {
@@ -331,6 +404,43 @@ mod tests {
             assert!(may_be_ours(name.as_bytes()[0]), "{name}");
         }
         assert!(!may_be_ours(b'L'));
+    }
+
+    #[test]
+    fn a_configuration_area_names_both_defaults() {
+        let payload = b"LD_LIBRARY_PATH=/nix/store/a-libs/lib:/run/opengl-driver/lib\0/nix/store/b-glibc/lib/ld.so\0";
+        let d = Defaults::from_area(payload).unwrap();
+        assert_eq!(d.ld_so, b"/nix/store/b-glibc/lib/ld.so");
+        assert_eq!(
+            d.library_path(),
+            b"/nix/store/a-libs/lib:/run/opengl-driver/lib"
+        );
+        // Whatever the variables, with the area's defaults in force.
+        let c = Config::resolve_with(env(&[("NIX_LD", "/x/ld.so")]), false, d);
+        assert_eq!(
+            paths(&c),
+            [
+                (&b"/x/ld.so"[..], Source::Var("NIX_LD")),
+                (&b"/nix/store/b-glibc/lib/ld.so"[..], Source::Default),
+            ]
+        );
+        assert_eq!(c.library_path.unwrap().path, d.library_path());
+        // A privileged start takes the area's ld.so, never a variable's.
+        let c = Config::resolve_with(env(&[("NIX_LD", "/evil/ld.so")]), true, d);
+        assert_eq!(
+            paths(&c),
+            [(&b"/nix/store/b-glibc/lib/ld.so"[..], Source::Default)]
+        );
+        for bad in [
+            &b""[..],
+            b"LD_LIBRARY_PATH=/l",
+            b"LD_LIBRARY_PATH=/l\0",
+            b"LD_LIBRARY_PATH=/l\0relative/ld.so\0",
+            b"LD_LIBRARY_PATH=relative\0/ld.so\0",
+            b"PATH=/l\0/ld.so\0",
+        ] {
+            assert_eq!(Defaults::from_area(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -175,7 +175,10 @@ pub fn plan<'e>(
     // The string for the library path in `form`, after the user's value.
     let path_string = |form, user| {
         library_path.map(|ours: Candidate<'e>| {
-            let entry = ours.source.variable().and_then(|name| vars.entry(name));
+            let entry = match ours.source.variable() {
+                Some(name) => vars.entry(name),
+                None => Some(config.defaults.library_path_entry),
+            };
             libpath::choose(form, user, ours, entry)
         })
     };

@@ -17,7 +17,7 @@
 
 use core::ffi::CStr;
 
-use crate::config::{Candidate, Source};
+use crate::config::Candidate;
 
 /// The variable glibc's `ld.so` reads its extra library directories from.
 pub const LD_LIBRARY_PATH: &[u8] = b"LD_LIBRARY_PATH";
@@ -100,11 +100,15 @@ impl<'e> Composition<'e> {
     /// Writes the string into the start of `out`; `None` if `out` is
     /// shorter than [`bytes_needed`](Self::bytes_needed) or a part holds a NUL.
     #[expect(unsafe_code, reason = "a C string made without a second scan")]
+    #[expect(
+        clippy::manual_contains,
+        reason = "contains() on bytes brings memchr, 230 bytes the loader's budget has no room for"
+    )]
     pub fn write_into<'o>(&self, out: &'o mut [u8]) -> Option<&'o CStr> {
         let parts = self.parts();
         if parts[..parts.len() - 1]
             .iter()
-            .any(|part| part.contains(&0))
+            .any(|part| part.iter().any(|&b| b == 0))
         {
             return None;
         }
@@ -125,12 +129,12 @@ impl<'e> Composition<'e> {
 ///
 /// Without a user path, an existing string is reused when it has exactly
 /// the bytes needed:
-/// - the compiled-in default is stored as a whole entry, path included;
-/// - a variable's value, as set (no trailing newline trimmed off), is the
-///   tail of its entry, so its NUL follows it;
-/// - and when the variable's name ends in `LD_LIBRARY_PATH`
-///   (`NIX_LD_LIBRARY_PATH`), the entry's tail from there on is already
-///   `LD_LIBRARY_PATH=value`.
+/// - a value, as set (no trailing newline trimmed off), is the tail of its
+///   entry, so its NUL follows it;
+/// - and when the entry's name ends in `LD_LIBRARY_PATH`, the entry's tail
+///   from there on is already `LD_LIBRARY_PATH=value`: the defaults' entry
+///   ([`crate::config::Defaults`]) whole, `NIX_LD_LIBRARY_PATH=value` from
+///   its fifth byte.
 pub fn choose<'e>(
     form: Form,
     user: Option<&'e [u8]>,
@@ -146,20 +150,11 @@ pub fn choose<'e>(
     if !user.is_empty() {
         return composed;
     }
-    let existing = match (ours.source, entry) {
-        // This build's default (not another loader's, as the rld tool may
-        // model) is stored as a whole entry.
-        (Source::Default, _) if ours.path == crate::DEFAULT_LIBRARY_PATH.as_bytes() => {
-            Some(match form {
-                Form::Entry => DEFAULT_ENTRY,
-                Form::Argument => tail(DEFAULT_ENTRY, Form::Entry.prefix().len()),
-            })
-        }
-        (Source::Default, _) => None,
-        (Source::Var(name), Some(entry)) => reusable_tail(form, name.as_bytes(), ours.path, entry),
-        (Source::Var(_), None) => None,
-    };
-    existing.map_or(composed, LibraryPath::Existing)
+    entry
+        .and_then(|entry| {
+            reusable_tail(form, ours.source.entry_name().as_bytes(), ours.path, entry)
+        })
+        .map_or(composed, LibraryPath::Existing)
 }
 
 /// The tail of `entry` (which sets `name`) that reads as `path` in `form`,
@@ -188,6 +183,7 @@ fn tail(s: &CStr, skip: usize) -> &CStr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Source;
 
     const DEFAULT: Candidate<'static> = Candidate {
         path: crate::DEFAULT_LIBRARY_PATH.as_bytes(),
@@ -224,9 +220,14 @@ mod tests {
 
     #[test]
     fn the_default_is_reused_in_both_forms() {
-        let entry = existing(choose(Form::Entry, None, DEFAULT, None));
+        let entry = existing(choose(Form::Entry, None, DEFAULT, Some(DEFAULT_ENTRY)));
         assert!(core::ptr::eq(entry, DEFAULT_ENTRY));
-        let argument = existing(choose(Form::Argument, Some(b""), DEFAULT, None));
+        let argument = existing(choose(
+            Form::Argument,
+            Some(b""),
+            DEFAULT,
+            Some(DEFAULT_ENTRY),
+        ));
         assert_eq!(argument.to_bytes(), crate::DEFAULT_LIBRARY_PATH.as_bytes());
         assert_eq!(
             argument.as_ptr() as usize - entry.as_ptr() as usize,

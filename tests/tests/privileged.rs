@@ -156,3 +156,45 @@ fn setuid_program_sees_glibc_strip_ld_variables() {
     assert_eq!(o.value("self.ld_library_path"), "<unset>");
     assert!(!o.stdout.contains("LD_PRELOAD"), "{}", o.stdout);
 }
+
+/// A configured loader's defaults are root-owned configuration (they are in
+/// the loader file itself): a setuid program takes the configured ld.so,
+/// never a caller's `NIX_LD`.
+#[test]
+fn setuid_program_takes_only_the_configured_ld_so() {
+    let s = setup();
+    let built = loader(Default::Missing);
+    let bytes = fs::read(&built.path).unwrap();
+    let configured = rld::loader::configure(&bytes, SYSTEM_LD_SO.as_bytes(), b"/nonexistent")
+        .expect("configuring the loader");
+    let loader_path = s.dir.join("rld-loader-configured");
+    fs::write(&loader_path, configured).unwrap();
+    fs::set_permissions(&loader_path, fs::Permissions::from_mode(0o755)).unwrap();
+    let prog = program("probe.c", &s.dir, &loader_path, &[]);
+    let plain = s.dir.join("probe-configured-plain");
+    let setuid = s.dir.join("probe-configured-setuid");
+    copy_with_mode(&prog, &plain, 0o755);
+    copy_with_mode(&prog, &setuid, 0o4755);
+    let hostile = [("NIX_LD", s.hostile.as_str())];
+
+    // Control: the unprivileged copy obeys the variable.
+    assert!(run_as_nobody(&s, &plain, &hostile).stdout.contains(MARKER));
+    for env in [&hostile[..], &[]] {
+        let o = run_as_nobody(&s, &setuid, env);
+        assert!(!o.stdout.contains(MARKER), "{o:#?}");
+        // It starts through the configured ld.so: the loader's compiled-in
+        // default does not exist.
+        o.assert_success();
+        assert_eq!(o.stderr, "", "{o:#?}");
+        assert_eq!(o.value("self.ld_library_path"), "<unset>");
+    }
+    // Control: through the loader as built, the same setuid program has no
+    // ld.so at all.
+    let unconfigured = program("probe.c", &s.dir, &built.path, &[]);
+    let unconfigured_setuid = s.dir.join("probe-unconfigured-setuid");
+    copy_with_mode(&unconfigured, &unconfigured_setuid, 0o4755);
+    assert_rld_error(
+        &run_as_nobody(&s, &unconfigured_setuid, &[]),
+        "setuid, loader as built",
+    );
+}
