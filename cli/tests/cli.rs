@@ -330,7 +330,7 @@ fn help_version_and_usage_errors() {
         ),
         (
             vec![],
-            "rld: no command given; commands: doctor, env, run, completions, man",
+            "rld: no command given; commands: doctor, env, run, ldconfig, completions, man",
         ),
         (
             vec!["doctor"],
@@ -451,7 +451,10 @@ fn completions_and_the_manual_page() {
         .lines()
         .filter_map(|l| l.strip_prefix("rld\\-")?.strip_suffix("(1)"))
         .collect();
-    assert_eq!(pointed_at, ["doctor", "env", "run", "completions"]);
+    assert_eq!(
+        pointed_at,
+        ["doctor", "env", "run", "ldconfig", "completions"]
+    );
     for page in pointed_at {
         rld(["man", page]).run().code(0);
     }
