@@ -224,6 +224,7 @@
           no-session-variables = test ./nixos-module/tests/no-session-variables.nix;
           library-option = test ./nixos-module/tests/library-option.nix;
           setuid-wrapper = test ./nixos-module/tests/setuid-wrapper.nix;
+          ldconfig = test ./nixos-module/tests/ldconfig.nix;
         }
       );
     };

@@ -77,7 +77,7 @@ rustPlatform.buildRustPackage {
       --fish <($out/bin/rld completions fish) \
       --zsh <($out/bin/rld completions zsh)
     $out/bin/rld man > rld.1
-    for command in doctor env run completions configure-loader; do
+    for command in doctor env run ldconfig completions configure-loader; do
       $out/bin/rld man $command > rld-$command.1
     done
     installManPage rld.1 rld-*.1

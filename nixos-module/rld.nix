@@ -48,6 +48,10 @@ let
     inherit (pkgs.stdenv.cc.bintools) dynamicLinker;
   };
 
+  # /sbin/ldconfig for programs that ask glibc's ldconfig for the library
+  # list (`ldconfig -p`); see programs.rld.ldconfig.enable.
+  ldconfig = pkgs.writeShellScript "ldconfig" ''exec ${cfg.package}/bin/rld ldconfig "$@"'';
+
   libraries32 = libraryDirectory {
     name = "rld-libraries-i686";
     prefix = prefix32;
@@ -186,6 +190,17 @@ in
       '';
     };
 
+    ldconfig.enable = lib.mkEnableOption ''
+      {file}`/sbin/ldconfig` as `rld ldconfig`. NixOS has no
+      {file}`/sbin/ldconfig`, yet Python's `ctypes.util.find_library`,
+      Playwright, TensorFlow and Lutris run `/sbin/ldconfig -p` to find
+      libraries. With this, `ldconfig -p` lists the libraries in rld's default
+      library directory and glibc's own, in glibc's format; any other
+      `ldconfig` call (rebuilding a cache, which NixOS does not have) prints
+      one note and exits 0, so install scripts that run it go on. Installed
+      with {option}`systemd.tmpfiles.rules`, as NixOS installs
+      {option}`environment.ldso`'';
+
     setSessionVariables = lib.mkOption {
       type = lib.types.bool;
       default = true;
@@ -266,6 +281,10 @@ in
     ]
     ++ lib.optional cfg.enable32Bit libraries32;
     environment.pathsToLink = [ prefix ] ++ lib.optional cfg.enable32Bit prefix32;
+
+    # A link, as NixOS links /lib64/ld-linux-x86-64.so.2: created at boot and
+    # updated by every switch (L+ replaces what is there).
+    systemd.tmpfiles.rules = lib.mkIf cfg.ldconfig.enable [ "L+ /sbin/ldconfig - - - - ${ldconfig}" ];
 
     environment.sessionVariables = lib.mkIf cfg.setSessionVariables (
       {

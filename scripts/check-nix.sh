@@ -114,6 +114,9 @@ mutations=(
   's|inherit (pkgs.pkgsi686Linux.stdenv.cc.bintools) dynamicLinker;|inherit (pkgs.stdenv.cc.bintools) dynamicLinker;|'
   's|ln -sf ${dynamicLinker}|ln -sf /lib64/ld-linux-x86-64.so.2|'
   's|!cfg.enable32Bit [|][|] pkgs.stdenv.hostPlatform.isx86_64;|true;|'
+  's|"L+ /sbin/ldconfig |"L+ /usr/sbin/ldconfig |'
+  's|rld ldconfig "$@"|rld ldconfig|'
+  's|lib.mkIf cfg.ldconfig.enable|lib.mkIf true|'
 )
 broken="$tmp/rld.nix"
 for m in "${mutations[@]}"; do
@@ -146,6 +149,8 @@ let
     runCommand = name: _: _: drv name;
     patchelf = drv "patchelf";
     zlib = drv "zlib";
+    python3 = drv "python3";
+    writeText = name: _: drv name;
     testers.runNixOSTest = t:
       if builtins.isFunction t.testScript
       then t.testScript { nodes.machine.programs.rld.package = drv "rld"; }
@@ -212,6 +217,7 @@ cat >"$tmp/stub/flake.nix" <<'EOF'
             # Forces the environment, as instantiating a real one would.
             runCommand = name: env: _script: builtins.deepSeq env (drv name);
             runCommandCC = self.runCommand;
+            writeText = name: _text: drv name;
             mkShell = args: drv "shell" // { env = args; };
             testers.runNixOSTest = t:
               let
@@ -220,7 +226,7 @@ cat >"$tmp/stub/flake.nix" <<'EOF'
               in builtins.seq script (drv t.name);
             nixos = _: { config = { assertions = [ ]; system.build.toplevel = drv "toplevel"; }; };
             pkgsi686Linux = self // { callPackage = self.callPackage; };
-          } // lib.genAttrs [ "clippy" "rustfmt" "cargo" "nixpkgs-fmt" "deadnix" "file" "patchelf" "zlib" "openssl" "installShellFiles" ] drv;
+          } // lib.genAttrs [ "clippy" "rustfmt" "cargo" "nixpkgs-fmt" "deadnix" "file" "patchelf" "zlib" "openssl" "installShellFiles" "python3" ] drv;
         in
         self;
     in

@@ -116,6 +116,31 @@ pub enum Command {
     #[command(override_usage = "rld run PROGRAM [ARGS...]")]
     Run(RunArgs),
 
+    /// List the libraries rld provides, as glibc's `ldconfig -p` does.
+    ///
+    /// With -p (--print-cache), prints the libraries in rld's configuration
+    /// in the format of glibc's `ldconfig -p`, which Python's
+    /// ctypes.util.find_library and other programs parse: a header line, then
+    /// one line per library, `<TAB>libz.so.1 (libc6,x86-64) => /dir/libz.so.1`,
+    /// sorted as glibc sorts its cache. The libraries are those in the
+    /// directories rld-loader gives ld.so: its library path
+    /// (NIX_LD_LIBRARY_PATH_{system}, NIX_LD_LIBRARY_PATH, then the default
+    /// directory), then the directory of the ld.so it uses, where glibc's own
+    /// libraries are; 32-bit ones (tagged `libc6`) too when an i686
+    /// configuration has a usable ld.so. The first directory holding a name
+    /// wins, as for ld.so. The header names /etc/ld.so.cache, as glibc's
+    /// does; no such file is read or written. With programs.rld.ldconfig.enable
+    /// the NixOS module installs this as /sbin/ldconfig.
+    ///
+    /// Without -p, ldconfig would rebuild its cache. NixOS has none, so rld
+    /// prints one note on stderr and exits 0: scripts that run ldconfig after
+    /// installing a library keep working. glibc's other flags are accepted
+    /// and ignored.
+    ///
+    /// Exit status: 0; a usage error (an unknown flag) exits 2.
+    #[command(override_usage = "rld ldconfig [-p|--print-cache] [GLIBC-LDCONFIG-FLAGS...]")]
+    Ldconfig(LdconfigArgs),
+
     /// Print a shell completion script.
     ///
     /// Prints the completion script for SHELL on stdout. For bash, e.g.
@@ -177,6 +202,7 @@ pub enum Command {
             "doctor",
             "env",
             "run",
+            "ldconfig",
             "completions",
             "configure-loader",
         ]))]
@@ -254,6 +280,40 @@ pub struct EnvArgs {
     /// yet. Without --system, the system is PATH's architecture.
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub loader: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LdconfigArgs {
+    /// Print the libraries rld provides, in `ldconfig -p` format.
+    ///
+    /// Print the libraries in rld's configuration as glibc's `ldconfig -p`
+    /// prints its cache.
+    #[arg(short = 'p', long = "print-cache")]
+    pub print_cache: bool,
+
+    // glibc's flags for rebuilding the cache (and its directories), which
+    // scripts pass: accepted so that they keep working, and ignored, as
+    // NixOS has no cache. The command's help says so.
+    #[arg(short = 'n', hide = true)]
+    pub only_dirs: bool,
+    #[arg(short = 'N', hide = true)]
+    pub no_cache: bool,
+    #[arg(short = 'X', hide = true)]
+    pub no_links: bool,
+    #[arg(short = 'i', long = "ignore-aux-cache", hide = true)]
+    pub ignore_aux_cache: bool,
+    #[arg(short = 'l', hide = true)]
+    pub library_mode: bool,
+    #[arg(short = 'f', value_name = "CONF", hide = true)]
+    pub conf: Option<OsString>,
+    #[arg(short = 'C', value_name = "CACHE", hide = true)]
+    pub cache: Option<OsString>,
+    #[arg(short = 'r', value_name = "ROOT", hide = true)]
+    pub root: Option<OsString>,
+    #[arg(short = 'c', long = "format", value_name = "FORMAT", hide = true)]
+    pub format: Option<OsString>,
+    #[arg(value_name = "DIR", hide = true)]
+    pub dirs: Vec<OsString>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -475,6 +535,39 @@ mod tests {
         assert!(usage(&["doctor", "--json=no", "x"]).contains("--json"));
         assert!(usage(&["doctor", "--rld=false", "x"]).contains("--rld"));
         assert!(usage(&["doctor", "--bogus", "x"]).ends_with("see `rld doctor --help`"));
+    }
+
+    #[test]
+    fn ldconfig_takes_glibcs_flags() {
+        for (args, print) in [
+            (&["ldconfig", "-p"][..], true),
+            (&["ldconfig", "--print-cache"], true),
+            (&["ldconfig"], false),
+            (&["ldconfig", "-v"], false),
+            (&["ldconfig", "-n", "/opt/lib", "-N", "-X", "-i"], false),
+            (
+                &[
+                    "ldconfig",
+                    "-C",
+                    "/tmp/c",
+                    "-f",
+                    "/etc/ld.so.conf",
+                    "-r",
+                    "/",
+                ],
+                false,
+            ),
+            (&["ldconfig", "-c", "new", "-l", "libfoo.so.1"], false),
+        ] {
+            let a = p(args).unwrap();
+            let Command::Ldconfig(l) = &a.command else {
+                panic!("{a:?}")
+            };
+            assert_eq!(l.print_cache, print, "{args:?}");
+        }
+        let e = usage(&["ldconfig", "--bogus"]);
+        assert!(e.ends_with("see `rld ldconfig --help`"), "{e}");
+        assert!(usage(&["ldconfig", "-Z"]).contains("-Z"));
     }
 
     #[test]

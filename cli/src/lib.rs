@@ -3,7 +3,8 @@
 //! `rld doctor` says why a downloaded binary will or will not run on NixOS
 //! and which packages to add; `rld env` shows what rld-loader would use now;
 //! `rld run` runs a program through the configured ld.so without anything at
-//! `/lib64`. The decisions it shares with the loader (which `ld.so`, which
+//! `/lib64`; `rld ldconfig -p` lists the libraries it provides as glibc's
+//! `ldconfig -p` does. The decisions it shares with the loader (which `ld.so`, which
 //! library path) come from rld-shim.
 
 #![deny(unsafe_code)]
@@ -34,6 +35,7 @@ pub mod report;
 // The commands' work, and printing their answers.
 pub mod dlopen;
 pub mod doctor;
+pub mod ldconfig;
 pub mod render;
 pub mod run;
 
@@ -94,6 +96,14 @@ pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
             Ok(if settings.ld_so().is_some() { 0 } else { 1 })
         }
         Command::Run(a) => Err(run::run(a.program(), a.args(), &env)),
+        Command::Ldconfig(ref a) => {
+            if a.print_cache {
+                out(&ldconfig::print_cache(&env))?;
+            } else if cli.verbosity() >= 0 {
+                eprintln!("rld: {}", ldconfig::NOTHING_TO_REBUILD);
+            }
+            Ok(0)
+        }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut args::command(), "rld", &mut script);

@@ -330,7 +330,7 @@ fn help_version_and_usage_errors() {
         ),
         (
             vec![],
-            "rld: no command given; commands: doctor, env, run, completions, configure-loader, man",
+            "rld: no command given; commands: doctor, env, run, ldconfig, completions, configure-loader, man",
         ),
         (
             vec!["doctor"],
@@ -453,7 +453,14 @@ fn completions_and_the_manual_page() {
         .collect();
     assert_eq!(
         pointed_at,
-        ["doctor", "env", "run", "completions", "configure\\-loader"]
+        [
+            "doctor",
+            "env",
+            "run",
+            "ldconfig",
+            "completions",
+            "configure\\-loader"
+        ]
     );
     for page in pointed_at {
         rld(["man", &page.replace("\\-", "-")]).run().code(0);

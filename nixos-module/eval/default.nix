@@ -68,6 +68,9 @@ let
         # A buildEnv that keeps its arguments so the test can look at them.
         buildEnv = args: fake args.name { buildEnvArgs = args; };
         util-linux = withLib "util-linux-${name}";
+        # The script's text is in its store path's name, so a check can see
+        # what it runs.
+        writeShellScript = name: text: fake "${name}-${builtins.hashString "sha1" text}" { };
       }
       // builtins.listToAttrs (
         map
@@ -160,6 +163,7 @@ let
           })
           buildEnvs
       );
+      tmpfilesRules = result.config.systemd.tmpfiles.rules;
       failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) result.config.assertions);
       inherit (result.config) warnings;
     };
@@ -258,6 +262,12 @@ let
       enable = true;
       enable32Bit = true;
       package32 = pkgs32.rld;
+    };
+  };
+  withLdconfig = eval {
+    rld = {
+      enable = true;
+      ldconfig.enable = true;
     };
   };
   colonInPath = eval {
@@ -499,17 +509,30 @@ let
         ]'';
     };
 
+    # programs.rld.ldconfig.enable: off by default; on, /sbin/ldconfig is a
+    # link to a script that passes every argument to `rld ldconfig`.
+    ldconfig-off-by-default = {
+      expr = enabled.tmpfilesRules;
+      expected = [ ];
+    };
+    ldconfig-link = {
+      expr = withLdconfig.tmpfilesRules;
+      expected = [
+        "L+ /sbin/ldconfig - - - - /nix/store/00000000000000000000000000000000-ldconfig-${builtins.hashString "sha1" ''exec ${rld64}/bin/rld ldconfig "$@"''}"
+      ];
+    };
+    ldconfig-changes-nothing-else = {
+      expr = builtins.removeAttrs withLdconfig [ "tmpfilesRules" "options" ];
+      expected = builtins.removeAttrs enabled [ "tmpfilesRules" "options" ];
+    };
+
     # Every option is documented, typed, with a default and an example.
     options-documented = {
-      expr = builtins.filter
-        (
-          name:
-          let
-            o = enabled.options.programs.rld.${name};
-          in
-            !(o ? description && o ? type && o ? default && o ? example)
+      expr = map (o: lib.showOption o.loc) (
+        builtins.filter (o: !(o ? description && o ? type && o ? default && o ? example)) (
+          lib.collect lib.isOption enabled.options.programs.rld
         )
-        (builtins.attrNames enabled.options.programs.rld);
+      );
       expected = [ ];
     };
   };

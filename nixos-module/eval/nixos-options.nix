@@ -46,6 +46,12 @@ in
       };
     };
 
+    # programs.rld.ldconfig.enable's /sbin/ldconfig.
+    systemd.tmpfiles.rules = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+    };
+
     # Read by the module's conflict assertion.
     programs.nix-ld.enable = lib.mkEnableOption "nix-ld";
   };

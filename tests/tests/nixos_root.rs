@@ -403,3 +403,101 @@ fn root_works_for_an_ordinary_user() {
     assert_eq!(map, [uid.to_string(), uid.to_string(), "1".into()]);
     assert_eq!(o.value("self.exe"), PROBE);
 }
+
+/// The `rld` command-line tool, built once per process (debug profile, its
+/// own target directory, as the loader builds are) and copied where every
+/// user can read it. Unpatched, it runs in the root through rld-loader.
+fn rld_tool() -> &'static std::path::Path {
+    static TOOL: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TOOL.get_or_init(|| {
+        let dir = rld_tests::workspace().join("target/e2e/cli");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .current_dir(rld_tests::workspace())
+            .args(["build", "--quiet", "-p", "rld", "--target-dir"])
+            .arg(&dir)
+            .status()
+            .expect("running cargo build for rld");
+        assert!(status.success(), "building rld failed");
+        let path = rld_tests::shared_dir().join("rld-tool");
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::copy(dir.join("debug/rld"), &tmp).unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        path
+    })
+}
+
+/// Python's `ctypes.util.find_library` runs `/sbin/ldconfig -p`, which
+/// NixOS does not have: Debian's unpatched CPython finds nothing there. With
+/// `rld ldconfig` installed at `/sbin/ldconfig` (as
+/// `programs.rld.ldconfig.enable` installs it: a script that execs
+/// `rld ldconfig`), it finds zlib in rld's default library directory, where
+/// the module links it: ctypes runs ldconfig with only `LC_ALL` and `LANG`,
+/// so `rld ldconfig` sees no `NIX_LD*` variable (python itself gets the
+/// session's, for the libraries it needs beyond the defaults).
+#[test]
+fn ctypes_find_library_finds_rlds_libraries_through_rld_ldconfig() {
+    let scripts = TempDir::new("ldconfig-wrapper");
+    let wrapper = scripts.join("ldconfig");
+    std::fs::write(
+        &wrapper,
+        "#!/bin/sh\nexec /opt/rld/bin/rld ldconfig \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let find = "import ctypes.util; print(ctypes.util.find_library('z'))";
+    let python = "/opt/debian/bin/python3";
+
+    let without = Root::builder().file("/opt/rld/bin/rld", rld_tool()).build();
+    let env = nix_ld_env(&without, &[]);
+    let o = run(&without, "/bin/sh", &["-c", "test -e /sbin/ldconfig"], &env);
+    assert_eq!(o.code, Some(1), "NixOS has no /sbin/ldconfig: {o:#?}");
+    let o = run(&without, python, &["-c", find], &env);
+    o.assert_success();
+    assert_eq!(o.stdout, "None\n", "{o:#?}");
+
+    let with = Root::builder()
+        .file("/opt/rld/bin/rld", rld_tool())
+        .file("/sbin/ldconfig", &wrapper)
+        .build();
+    let env = nix_ld_env(&with, &[]);
+    let o = run(&with, python, &["-c", find], &env);
+    o.assert_success();
+    assert_eq!(o.stdout, "libz.so.1\n", "{o:#?}");
+    assert_eq!(o.stderr, "");
+
+    // What it read: glibc's format, zlib in the default directory.
+    let o = with.run("/sbin/ldconfig", &["-p"], &[("LC_ALL", "C"), ("LANG", "C")]);
+    o.assert_success();
+    assert_eq!(o.stderr, "");
+    let count = o.stdout.lines().count() - 1;
+    assert_eq!(
+        o.stdout.lines().next(),
+        Some(format!("{count} libs found in cache `/etc/ld.so.cache'").as_str())
+    );
+    assert!(
+        o.stdout.contains(&format!(
+            "\n\tlibz.so.1 (libc6,x86-64) => {}/lib/libz.so.1\n",
+            root::DEFAULT_PREFIX
+        )),
+        "{}",
+        o.stdout
+    );
+
+    // A script that rebuilds the cache after installing something goes on.
+    let o = with.run(
+        "/bin/sh",
+        &["-c", "ldconfig && echo went on"],
+        &[("PATH", "/sbin")],
+    );
+    assert_eq!(o.stdout, "went on\n", "{o:#?}");
+    assert!(
+        o.stderr
+            .starts_with("rld: ldconfig: NixOS has no library cache to rebuild"),
+        "{o:#?}"
+    );
+}
