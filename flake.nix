@@ -66,7 +66,11 @@
 
       # The module with its packages defaulting to this flake's builds.
       nixosModules.default =
-        { lib, pkgs, ... }:
+        { config
+        , lib
+        , pkgs
+        , ...
+        }:
         let
           inherit (pkgs.stdenv.hostPlatform) system;
         in
@@ -74,6 +78,16 @@
           imports = [ ./nixos-module/rld.nix ];
           programs.rld.package = lib.mkDefault self.packages.${system}.rld;
           programs.rld.package32 = lib.mkDefault self.packages.${system}.rld-i686;
+          # Each emulated system's own build (built natively for it, under
+          # binfmt emulation unless a cache has it), with the prefix the
+          # module links that system's ld.so and libraries under.
+          programs.rld.emulated = lib.genAttrs config.programs.rld.emulatedSystems (emulated: {
+            package = lib.mkDefault (
+              self.packages.${emulated}.rld.override {
+                defaultPrefix = "/run/current-system/sw/share/rld-${emulated}";
+              }
+            );
+          });
         };
       nixosModules.rld = self.nixosModules.default;
 

@@ -46,6 +46,34 @@ in
       };
     };
 
+    # programs.rld.emulatedSystems: its default, its tmpfiles rules, and the
+    # nixpkgs settings its package sets of other systems are imported with.
+    boot.binfmt.emulatedSystems = mkOption {
+      type = types.listOf (types.enum [
+        "x86_64-linux"
+        "i686-linux"
+        "aarch64-linux"
+        "riscv64-linux"
+        "armv7l-linux"
+        "powerpc64le-linux"
+        "wasm32-wasi"
+        "x86_64-windows"
+      ]);
+      default = [ ];
+    };
+    systemd.tmpfiles.rules = mkOption {
+      type = types.listOf types.str;
+      default = [ ];
+    };
+    nixpkgs.config = mkOption {
+      type = types.attrsOf types.raw;
+      default = { };
+    };
+    nixpkgs.overlays = mkOption {
+      type = types.listOf (types.functionTo (types.functionTo (types.attrsOf types.raw)));
+      default = [ ];
+    };
+
     # Read by the module's conflict assertion.
     programs.nix-ld.enable = lib.mkEnableOption "nix-ld";
   };
