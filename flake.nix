@@ -239,6 +239,10 @@
           library-option = test ./nixos-module/tests/library-option.nix;
           setuid-wrapper = test ./nixos-module/tests/setuid-wrapper.nix;
         }
+        # An x86_64 machine emulating aarch64 (binfmt, qemu-user).
+        // lib.optionalAttrs (system == "x86_64-linux") {
+          emulated-aarch64 = test ./nixos-module/tests/emulated-aarch64.nix;
+        }
       );
     };
 }

@@ -155,6 +155,7 @@ let
     runCommand = name: _: _: drv name;
     patchelf = drv "patchelf";
     zlib = drv "zlib";
+    pkgsCross.aarch64-multiplatform = pkgs;
     testers.runNixOSTest = t:
       if builtins.isFunction t.testScript
       then t.testScript { nodes.machine.programs.rld.package = drv "rld"; }
@@ -229,6 +230,7 @@ cat >"$tmp/stub/flake.nix" <<'EOF'
               in builtins.seq script (drv t.name);
             nixos = _: { config = { assertions = [ ]; system.build.toplevel = drv "toplevel"; }; };
             pkgsi686Linux = self // { callPackage = self.callPackage; };
+            pkgsCross.aarch64-multiplatform = self;
           } // lib.genAttrs [ "clippy" "rustfmt" "cargo" "nixpkgs-fmt" "deadnix" "file" "patchelf" "zlib" "openssl" "installShellFiles" ] drv;
         in
         self;

@@ -194,7 +194,8 @@ fn without_fix_binary_qemu_is_opened_in_the_root() {
         o.stderr
     );
 
-    let registration = e.registration("");
+    // P without F: what NixOS registers for a qemu that is not static.
+    let registration = e.registration("P");
     let bare = e.root(true).binfmt_misc(&registration).build();
     let err = bare.try_run(NEEDS, &[] as &[&str], &[]).unwrap_err();
     assert_eq!(
