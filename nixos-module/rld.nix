@@ -4,7 +4,9 @@
 # environment.ldso, which also replaces the stub-ld message), links a default
 # library directory with an `ld.so` into the system profile where the loader
 # looks when no variable is set, and sets the nix-ld compatible NIX_LD and
-# NIX_LD_LIBRARY_PATH session variables.
+# NIX_LD_LIBRARY_PATH session variables. For foreign systems run through
+# binfmt/qemu-user (programs.rld.emulatedSystems) it does the same with each
+# system's own loader, prefix and package set.
 { config
 , lib
 , pkgs
