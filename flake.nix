@@ -66,7 +66,11 @@
 
       # The module with its packages defaulting to this flake's builds.
       nixosModules.default =
-        { lib, pkgs, ... }:
+        { config
+        , lib
+        , pkgs
+        , ...
+        }:
         let
           inherit (pkgs.stdenv.hostPlatform) system;
         in
@@ -74,6 +78,16 @@
           imports = [ ./nixos-module/rld.nix ];
           programs.rld.package = lib.mkDefault self.packages.${system}.rld;
           programs.rld.package32 = lib.mkDefault self.packages.${system}.rld-i686;
+          # Each emulated system's own build (built natively for it, under
+          # binfmt emulation unless a cache has it), with the prefix the
+          # module links that system's ld.so and libraries under.
+          programs.rld.emulated = lib.genAttrs config.programs.rld.emulatedSystems (emulated: {
+            package = lib.mkDefault (
+              self.packages.${emulated}.rld.override {
+                defaultPrefix = "/run/current-system/sw/share/rld-${emulated}";
+              }
+            );
+          });
         };
       nixosModules.rld = self.nixosModules.default;
 
@@ -225,6 +239,10 @@
           library-option = test ./nixos-module/tests/library-option.nix;
           setuid-wrapper = test ./nixos-module/tests/setuid-wrapper.nix;
           ldconfig = test ./nixos-module/tests/ldconfig.nix;
+        }
+        # An x86_64 machine emulating aarch64 (binfmt, qemu-user).
+        // lib.optionalAttrs (system == "x86_64-linux") {
+          emulated-aarch64 = test ./nixos-module/tests/emulated-aarch64.nix;
         }
       );
     };

@@ -4,7 +4,9 @@
 # environment.ldso, which also replaces the stub-ld message), links a default
 # library directory with an `ld.so` into the system profile where the loader
 # looks when no variable is set, and sets the nix-ld compatible NIX_LD and
-# NIX_LD_LIBRARY_PATH session variables.
+# NIX_LD_LIBRARY_PATH session variables. For foreign systems run through
+# binfmt/qemu-user (programs.rld.emulatedSystems) it does the same with each
+# system's own loader, prefix and package set.
 { config
 , lib
 , pkgs
@@ -52,6 +54,17 @@ let
   # list (`ldconfig -p`); see programs.rld.ldconfig.enable.
   ldconfig = pkgs.writeShellScript "ldconfig" ''exec ${cfg.package}/bin/rld ldconfig "$@"'';
 
+  # One system of programs.rld.emulatedSystems: its glibc's ld.so and
+  # libraries, from its own package set.
+  emulatedLibraries =
+    e:
+    libraryDirectory {
+      name = "rld-libraries-${e.system}";
+      prefix = emulatedPrefix e.system;
+      inherit (e) libraries;
+      inherit (emulatedPkgs.${e.system}.stdenv.cc.bintools) dynamicLinker;
+    };
+
   libraries32 = libraryDirectory {
     name = "rld-libraries-i686";
     prefix = prefix32;
@@ -94,6 +107,38 @@ let
     "xz"
   ];
   packagesAt = set: map (path: lib.getAttrFromPath (lib.splitString "." path) set);
+
+  # Foreign architectures (programs.rld.emulatedSystems): each system's
+  # interpreter path, written out as nixpkgs' ldso.nix writes out ldso32's,
+  # so that the tmpfiles rules need no package set of that system.
+  emulatedInterpreters = {
+    "x86_64-linux" = "/lib64/ld-linux-x86-64.so.2";
+    "i686-linux" = "/lib/ld-linux.so.2";
+    "aarch64-linux" = "/lib/ld-linux-aarch64.so.1";
+    "riscv64-linux" = "/lib/ld-linux-riscv64-lp64d.so.1";
+  };
+  hostSystem = pkgs.stdenv.hostPlatform.system;
+  # On x86_64, i686 programs run natively: enable32Bit installs their loader.
+  emulatable = system: emulatedInterpreters ? ${system} && system != hostSystem && !(pkgs.stdenv.hostPlatform.isx86_64 && system == "i686-linux");
+  emulatedPrefix = system: "/share/rld-${system}";
+  # NIX_LD_aarch64_linux and friends.
+  systemSuffix = builtins.replaceStrings [ "-" ] [ "_" ];
+  # Another system's package set as Hydra builds it natively, so that its
+  # glibc and libraries come from the binary cache (a pkgsCross set would be
+  # built from source), with this system's nixpkgs configuration and
+  # overlays.
+  pkgsFor =
+    system:
+    import pkgs.path {
+      localSystem = { inherit system; };
+      inherit (config.nixpkgs) config overlays;
+    };
+  # Each imported once, however often the module asks.
+  emulatedPkgs = lib.genAttrs (builtins.attrNames emulatedInterpreters) pkgsFor;
+  emulatedDefaultLibraries = system: if system == "i686-linux" then defaultLibraries32 else defaultLibraries;
+  emulated = map
+    (system: cfg.emulated.${system} // { inherit system; })
+    cfg.emulatedSystems;
   packagesText = setText: paths: lib.literalExpression "[\n${lib.concatMapStrings (path: "  ${setText}.${path}\n") paths}]";
 in
 {
@@ -201,6 +246,95 @@ in
       with {option}`systemd.tmpfiles.rules`, as NixOS installs
       {option}`environment.ldso`'';
 
+    emulatedSystems = lib.mkOption {
+      type = lib.types.listOf (lib.types.enum (builtins.attrNames emulatedInterpreters));
+      default = builtins.filter emulatable config.boot.binfmt.emulatedSystems;
+      defaultText = lib.literalMD ''
+        the systems of {option}`boot.binfmt.emulatedSystems` that rld serves
+        (${lib.concatStringsSep ", " (builtins.attrNames emulatedInterpreters)}),
+        except this system and, on x86_64, i686-linux
+      '';
+      example = [
+        "aarch64-linux"
+        "riscv64-linux"
+      ];
+      description = ''
+        Foreign systems whose unpatched programs, run through qemu-user by
+        {option}`boot.binfmt.emulatedSystems`, get rld: the loader built for
+        each (see {option}`programs.rld.emulated.<system>.package`) is
+        installed at that system's interpreter path
+        ({file}`/lib/ld-linux-aarch64.so.1`,
+        {file}`/lib/ld-linux-riscv64-lp64d.so.1`,
+        {file}`/lib64/ld-linux-x86-64.so.2`, {file}`/lib/ld-linux.so.2`) by
+        a systemd-tmpfiles rule, as {option}`environment.ldso` installs the
+        native one, and finds that system's glibc {file}`ld.so` and
+        {option}`programs.rld.emulated.<system>.libraries` under
+        {file}`${profile}/share/rld-<system>/lib` with no variable set. With
+        {option}`programs.rld.setSessionVariables`, `NIX_LD_<system>` and
+        `NIX_LD_LIBRARY_PATH_<system>` name the same files. i686-linux on
+        x86_64 is {option}`programs.rld.enable32Bit` instead.
+      '';
+    };
+
+    emulated = lib.mkOption {
+      type = lib.types.attrsOf (
+        lib.types.submodule (
+          { name, ... }:
+          {
+            options = {
+              package = lib.mkOption {
+                type = lib.types.package;
+                default = (emulatedPkgs.${name} or (pkgsFor name)).rld.override { defaultPrefix = profile + emulatedPrefix name; };
+                defaultText = lib.literalExpression ''
+                  (import pkgs.path { localSystem.system = "<system>"; }).rld.override {
+                    defaultPrefix = "${profile}/share/rld-<system>";
+                  }
+                '';
+                description = ''
+                  The build of rld for this system. It must be built with
+                  `defaultPrefix = "${profile}/share/rld-<system>"`.
+                '';
+              };
+              libraries = lib.mkOption {
+                type = lib.types.listOf lib.types.package;
+                default = packagesAt (emulatedPkgs.${name} or (pkgsFor name)) (emulatedDefaultLibraries name);
+                defaultText = lib.literalMD ''
+                  the default of {option}`programs.rld.libraries` (of
+                  {option}`programs.rld.libraries32` for i686-linux), from
+                  this system's package set
+                '';
+                description = ''
+                  This system's packages whose {file}`lib` directories are
+                  linked into {file}`${profile}/share/rld-<system>/lib`,
+                  next to its glibc {file}`ld.so`.
+                '';
+              };
+            };
+          }
+        )
+      );
+      default = { };
+      example = lib.literalExpression ''
+        {
+          aarch64-linux.libraries = with (import pkgs.path { localSystem.system = "aarch64-linux"; }); [
+            zlib
+            stdenv.cc.cc
+            openssl
+          ];
+        }
+      '';
+      description = ''
+        The loader and libraries of each system in
+        {option}`programs.rld.emulatedSystems`. By default both come from
+        that system's own nixpkgs package set (`import pkgs.path {
+        localSystem.system = ...; }`, with this system's
+        {option}`nixpkgs.config` and {option}`nixpkgs.overlays`), whose
+        glibc and libraries are in the binary cache; the rld package of a
+        foreign system is built under the same binfmt emulation unless it
+        is substituted.
+      '';
+    };
+
     setSessionVariables = lib.mkOption {
       type = lib.types.bool;
       default = true;
@@ -252,7 +386,7 @@ in
         # default (pkgsi686Linux) does not evaluate.
         assertion =
           !(cfg.enable32Bit && pkgs.stdenv.hostPlatform.isx86_64)
-          || prefixMatches cfg.package32 (profile + prefix32);
+            || prefixMatches cfg.package32 (profile + prefix32);
         message = ''
           programs.rld.package32 was built with defaultPrefix =
           "${cfg.package32.defaultPrefix or ""}", but this module links the
@@ -261,7 +395,32 @@ in
           "${profile}${prefix32}"; }.
         '';
       }
-    ];
+    ]
+    ++ map
+      (system: {
+        assertion = emulatable system;
+        message = ''
+          programs.rld.emulatedSystems contains ${system}, which ${
+            if system == hostSystem then "is this system" else "runs natively on x86_64"
+          }. Remove it from programs.rld.emulatedSystems${
+            lib.optionalString (system != hostSystem) " and set programs.rld.enable32Bit = true"
+          }.
+        '';
+      })
+      cfg.emulatedSystems
+    ++ map
+      (e: {
+        # Checked only for the systems that emulatable allows; others fail
+        # the assertion above.
+        assertion = !(emulatable e.system) || prefixMatches e.package (profile + emulatedPrefix e.system);
+        message = ''
+          programs.rld.emulated.${e.system}.package was built with defaultPrefix =
+          "${e.package.defaultPrefix or ""}", but this module links that
+          system's ld.so and libraries under "${profile}${emulatedPrefix e.system}".
+          Use a package built with defaultPrefix = "${profile}${emulatedPrefix e.system}".
+        '';
+      })
+      emulated;
 
     warnings = lib.optional (cfg.extraLibraryPaths != [ ] && !cfg.setSessionVariables) ''
       programs.rld.extraLibraryPaths reaches programs only through
@@ -279,12 +438,28 @@ in
       cfg.package
       libraries
     ]
-    ++ lib.optional cfg.enable32Bit libraries32;
-    environment.pathsToLink = [ prefix ] ++ lib.optional cfg.enable32Bit prefix32;
+    ++ lib.optional cfg.enable32Bit libraries32
+    ++ map emulatedLibraries emulated;
+    environment.pathsToLink = [ prefix ] ++ lib.optional cfg.enable32Bit prefix32 ++ map emulatedPrefix cfg.emulatedSystems;
 
-    # A link, as NixOS links /lib64/ld-linux-x86-64.so.2: created at boot and
-    # updated by every switch (L+ replaces what is there).
-    systemd.tmpfiles.rules = lib.mkIf cfg.ldconfig.enable [ "L+ /sbin/ldconfig - - - - ${ldconfig}" ];
+    # An entry for every emulated system, so that its defaults apply.
+    programs.rld.emulated = lib.genAttrs cfg.emulatedSystems (_: { });
+
+    # The foreign loaders at their interpreter paths, the way nixpkgs'
+    # ldso.nix installs environment.ldso (`L+` replaces whatever is there).
+    systemd.tmpfiles.rules = lib.unique
+      (
+        lib.concatMap
+          (e: [
+            "d ${dirOf emulatedInterpreters.${e.system}} 0755 root root - -"
+            "L+ ${emulatedInterpreters.${e.system}} - - - - ${e.package}/libexec/rld-loader"
+          ])
+          emulated
+      )
+    # /sbin/ldconfig, a link as NixOS links /lib64/ld-linux-x86-64.so.2:
+    # created at boot and updated by every switch (L+ replaces what is there).
+    ++ lib.optional cfg.ldconfig.enable "L+ /sbin/ldconfig - - - - ${ldconfig}";
+
 
     environment.sessionVariables = lib.mkIf cfg.setSessionVariables (
       {
@@ -299,6 +474,16 @@ in
         NIX_LD_i686_linux = "${profile}${prefix32}/lib/ld.so";
         NIX_LD_LIBRARY_PATH_i686_linux = "${profile}${prefix32}/lib";
       }
+      // lib.listToAttrs (
+        lib.concatMap
+          (system: [
+            # As for i686: without them a foreign program would search the
+            # native NIX_LD_LIBRARY_PATH instead of its own directory.
+            (lib.nameValuePair "NIX_LD_${systemSuffix system}" "${profile}${emulatedPrefix system}/lib/ld.so")
+            (lib.nameValuePair "NIX_LD_LIBRARY_PATH_${systemSuffix system}" "${profile}${emulatedPrefix system}/lib")
+          ])
+          cfg.emulatedSystems
+      )
     );
   };
 

@@ -116,7 +116,16 @@ mutations=(
   's|!cfg.enable32Bit [|][|] pkgs.stdenv.hostPlatform.isx86_64;|true;|'
   's|"L+ /sbin/ldconfig |"L+ /usr/sbin/ldconfig |'
   's|rld ldconfig "$@"|rld ldconfig|'
-  's|lib.mkIf cfg.ldconfig.enable|lib.mkIf true|'
+  's|lib.optional cfg.ldconfig.enable|lib.optional true|'
+  's|default = builtins.filter emulatable config.boot.binfmt.emulatedSystems;|default = builtins.filter (s: s != "armv7l-linux") config.boot.binfmt.emulatedSystems;|'
+  's| \&\& system != hostSystem||'
+  's|"L+ ${emulatedInterpreters.${e.system}} |"L+ /lib/${e.system} |'
+  's|emulatedPrefix = system: "/share/rld-${system}";|emulatedPrefix = _: "/share/rld";|'
+  's|inherit (emulatedPkgs.${e.system}.stdenv.cc.bintools) dynamicLinker;|inherit (pkgs.stdenv.cc.bintools) dynamicLinker;|'
+  's|default = packagesAt (emulatedPkgs.${name} or (pkgsFor name))|default = packagesAt pkgs|'
+  's|"NIX_LD_LIBRARY_PATH_${systemSuffix system}"|"NIX_LD_LIBRARY_PATH"|'
+  's#assertion = !(emulatable e.system) || prefixMatches#assertion = true || prefixMatches#'
+  's|then defaultLibraries32 else defaultLibraries;|then defaultLibraries else defaultLibraries;|'
 )
 broken="$tmp/rld.nix"
 for m in "${mutations[@]}"; do
@@ -129,7 +138,7 @@ for m in "${mutations[@]}"; do
     echo "check-nix: the evaluation test passed a broken module ($m)" >&2
     exit 1
   fi
-  failed=$(grep -o '"check":"[^"]*"' <<<"$out" | cut -d'"' -f4 | paste -sd, -)
+  failed=$(grep -o '"check":"[^"]*"' <<<"$out" | cut -d'"' -f4 | paste -sd, - || true)
   echo "caught: $m  -> ${failed:-evaluation error}"
 done
 
@@ -151,6 +160,7 @@ let
     zlib = drv "zlib";
     python3 = drv "python3";
     writeText = name: _: drv name;
+    pkgsCross.aarch64-multiplatform = pkgs;
     testers.runNixOSTest = t:
       if builtins.isFunction t.testScript
       then t.testScript { nodes.machine.programs.rld.package = drv "rld"; }
@@ -226,6 +236,7 @@ cat >"$tmp/stub/flake.nix" <<'EOF'
               in builtins.seq script (drv t.name);
             nixos = _: { config = { assertions = [ ]; system.build.toplevel = drv "toplevel"; }; };
             pkgsi686Linux = self // { callPackage = self.callPackage; };
+            pkgsCross.aarch64-multiplatform = self;
           } // lib.genAttrs [ "clippy" "rustfmt" "cargo" "nixpkgs-fmt" "deadnix" "file" "patchelf" "zlib" "openssl" "installShellFiles" "python3" ] drv;
         in
         self;

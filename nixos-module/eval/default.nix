@@ -23,113 +23,21 @@
 assert lib ? evalModules
   || throw "nixos-module/eval: the lib given is not nixpkgs' lib (it has no evalModules)";
 let
-  # Placeholder packages (nixpkgs is not available): just enough of a
-  # derivation for the module and for lib.types.package.
-  fake =
-    name: extra:
-    {
-      type = "derivation";
-      inherit name;
-      outPath = "/nix/store/00000000000000000000000000000000-${name}";
-    }
-    // extra;
+  inherit (import ./fake-pkgs.nix) forSystem;
 
-  withLib =
-    name:
-    let
-      out = fake name { lib = fake "${name}-lib" { }; };
-    in
-    out;
-
-  fakeRld =
-    system: defaultPrefix:
-    fake "rld-${system}-${baseNameOf defaultPrefix}" {
-      inherit defaultPrefix;
-      interpreterPath = if system == "x86_64-linux" then "/lib64/ld-linux-x86-64.so.2" else "/lib/ld-linux.so.2";
-      override = args: fakeRld system args.defaultPrefix;
-    };
-
-  fakePkgs =
-    { system
-    , isx86_64
-    , ldso
-    , name
-    }:
-    let
-      self = {
-        stdenv = {
-          hostPlatform = { inherit system isx86_64; };
-          cc = {
-            cc = withLib "gcc-${name}";
-            bintools.dynamicLinker = "/nix/store/11111111111111111111111111111111-glibc-${name}/lib/${ldso}";
-          };
-        };
-        rld = fakeRld system "/run/current-system/sw/share/rld";
-        # A buildEnv that keeps its arguments so the test can look at them.
-        buildEnv = args: fake args.name { buildEnvArgs = args; };
-        util-linux = withLib "util-linux-${name}";
-        # The script's text is in its store path's name, so a check can see
-        # what it runs.
-        writeShellScript = name: text: fake "${name}-${builtins.hashString "sha1" text}" { };
-      }
-      // builtins.listToAttrs (
-        map
-          (n: {
-            name = n;
-            value = fake "${n}-${name}" { };
-          })
-          [
-            "zlib"
-            "zstd"
-            "curl"
-            "openssl"
-            "attr"
-            "libssh"
-            "bzip2"
-            "libxml2"
-            "acl"
-            "libsodium"
-            "xz"
-            "systemd"
-            "libGL"
-          ]
-      );
-    in
-    self;
-
-  pkgs32 = fakePkgs {
-    system = "i686-linux";
-    isx86_64 = false;
-    ldso = "ld-linux.so.2";
-    name = "i686";
+  pkgs32 = forSystem "i686-linux";
+  pkgsX86 = forSystem "x86_64-linux" // {
+    pkgsi686Linux = pkgs32;
   };
-  pkgsX86 =
-    fakePkgs
-      {
-        system = "x86_64-linux";
-        isx86_64 = true;
-        ldso = "ld-linux-x86-64.so.2";
-        name = "x86_64";
-      }
-    // {
-      pkgsi686Linux = pkgs32;
-    };
-  pkgsArm =
-    fakePkgs
-      {
-        system = "aarch64-linux";
-        isx86_64 = false;
-        ldso = "ld-linux-aarch64.so.1";
-        name = "aarch64";
-      }
-    // {
-      pkgsi686Linux = throw "pkgsi686Linux is not available on aarch64-linux";
-    };
+  pkgsArm = forSystem "aarch64-linux" // {
+    pkgsi686Linux = throw "pkgsi686Linux is not available on aarch64-linux";
+  };
 
   eval =
     { pkgs ? pkgsX86
     , rld ? { }
     , nixLd ? false
+    , binfmt ? [ ]
     }:
     let
       result = lib.evalModules {
@@ -140,6 +48,7 @@ let
             _module.args.pkgs = pkgs;
             programs.rld = rld;
             programs.nix-ld.enable = nixLd;
+            boot.binfmt.emulatedSystems = binfmt;
           }
         ];
       };
@@ -166,6 +75,8 @@ let
       tmpfilesRules = result.config.systemd.tmpfiles.rules;
       failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) result.config.assertions);
       inherit (result.config) warnings;
+      tmpfiles = result.config.systemd.tmpfiles.rules;
+      inherit (result.config.programs.rld) emulatedSystems;
     };
 
   # Messages are wrapped at any space.
@@ -277,7 +188,204 @@ let
     };
   };
 
+  # Foreign architectures: the default follows boot.binfmt.emulatedSystems.
+  binfmt = [
+    "armv7l-linux"
+    "aarch64-linux"
+    "i686-linux"
+    "riscv64-linux"
+  ];
+  emulatedX86 = eval {
+    rld.enable = true;
+    inherit binfmt;
+  };
+  emulatedNoSession = eval {
+    rld = {
+      enable = true;
+      setSessionVariables = false;
+    };
+    inherit binfmt;
+  };
+  emulatedOnArm = eval {
+    pkgs = pkgsArm;
+    rld.enable = true;
+    binfmt = [
+      "x86_64-linux"
+      "i686-linux"
+    ];
+  };
+  emulatedChosen = eval {
+    rld = {
+      enable = true;
+      emulatedSystems = [ "riscv64-linux" ];
+      emulated.riscv64-linux.libraries = [ (forSystem "riscv64-linux").libGL ];
+    };
+    inherit binfmt;
+  };
+  emulatedNative = eval {
+    rld = {
+      enable = true;
+      emulatedSystems = [
+        "x86_64-linux"
+        "i686-linux"
+      ];
+    };
+  };
+  emulatedWrongPrefix = eval {
+    rld = {
+      enable = true;
+      emulated.aarch64-linux.package = (forSystem "aarch64-linux").rld;
+    };
+    inherit binfmt;
+  };
+  emulatedNotEnabled = eval { inherit binfmt; };
+  emulatedLibraryNames = arch: [
+    "zlib-${arch}"
+    "zstd-${arch}"
+    "gcc-${arch}-lib"
+    "curl-${arch}"
+    "openssl-${arch}"
+    "attr-${arch}"
+    "libssh-${arch}"
+    "bzip2-${arch}"
+    "libxml2-${arch}"
+    "acl-${arch}"
+    "libsodium-${arch}"
+    "util-linux-${arch}-lib"
+    "xz-${arch}"
+    "systemd-${arch}"
+  ];
+  emulatedDirectory = system: arch: ldso: paths: {
+    prefix = "/share/rld-${system}";
+    inherit paths;
+    pathsToLink = [ "/lib" ];
+    postBuild = ''
+      mkdir -p "$out/share/rld-${system}/lib"
+      ln -sf /nix/store/11111111111111111111111111111111-glibc-${arch}/lib/${ldso} "$out/share/rld-${system}/lib/ld.so"
+    '';
+  };
+  rldFor = system: "/nix/store/00000000000000000000000000000000-rld-${system}-rld-${system}";
+
   checks = {
+    # emulatedSystems defaults to the systems of boot.binfmt.emulatedSystems
+    # that rld serves and that do not run natively (i686 on x86_64 is
+    # enable32Bit's).
+    emulated-default = {
+      expr = emulatedX86.emulatedSystems;
+      expected = [
+        "aarch64-linux"
+        "riscv64-linux"
+      ];
+    };
+    emulated-not-enabled = {
+      expr = { inherit (emulatedNotEnabled) tmpfiles systemPackageNames; };
+      expected = {
+        tmpfiles = [ ];
+        systemPackageNames = [ ];
+      };
+    };
+    # Each loader at its interpreter path, as tmpfiles rules.
+    emulated-tmpfiles = {
+      expr = emulatedX86.tmpfiles;
+      expected = [
+        "d /lib 0755 root root - -"
+        "L+ /lib/ld-linux-aarch64.so.1 - - - - ${rldFor "aarch64-linux"}/libexec/rld-loader"
+        "L+ /lib/ld-linux-riscv64-lp64d.so.1 - - - - ${rldFor "riscv64-linux"}/libexec/rld-loader"
+      ];
+    };
+    # Each system's own directory: its glibc's ld.so and its libraries.
+    emulated-directories = {
+      expr = {
+        aarch64 = emulatedX86.directories.rld-libraries-aarch64-linux;
+        riscv64 = emulatedX86.directories.rld-libraries-riscv64-linux;
+        inherit (emulatedX86) pathsToLink failedAssertions ldso;
+      };
+      expected = {
+        aarch64 = emulatedDirectory "aarch64-linux" "aarch64" "ld-linux-aarch64.so.1" (emulatedLibraryNames "aarch64");
+        riscv64 = emulatedDirectory "riscv64-linux" "riscv64" "ld-linux-riscv64-lp64d.so.1" (emulatedLibraryNames "riscv64");
+        pathsToLink = [
+          "/share/rld"
+          "/share/rld-aarch64-linux"
+          "/share/rld-riscv64-linux"
+        ];
+        failedAssertions = [ ];
+        ldso = "${rld64}/libexec/rld-loader";
+      };
+    };
+    emulated-session-variables = {
+      expr = {
+        withVariables = emulatedX86.sessionVariables;
+        withoutVariables = emulatedNoSession.sessionVariables;
+      };
+      expected = {
+        withVariables = {
+          NIX_LD = "${sw}/share/rld/lib/ld.so";
+          NIX_LD_LIBRARY_PATH = "${sw}/share/rld/lib";
+          NIX_LD_aarch64_linux = "${sw}/share/rld-aarch64-linux/lib/ld.so";
+          NIX_LD_LIBRARY_PATH_aarch64_linux = "${sw}/share/rld-aarch64-linux/lib";
+          NIX_LD_riscv64_linux = "${sw}/share/rld-riscv64-linux/lib/ld.so";
+          NIX_LD_LIBRARY_PATH_riscv64_linux = "${sw}/share/rld-riscv64-linux/lib";
+        };
+        withoutVariables = { };
+      };
+    };
+    # On aarch64, x86_64 and i686 are foreign; i686 gets the 32-bit list.
+    emulated-on-aarch64 = {
+      expr = {
+        inherit (emulatedOnArm) emulatedSystems tmpfiles failedAssertions;
+        i686 = emulatedOnArm.directories.rld-libraries-i686-linux;
+      };
+      expected = {
+        emulatedSystems = [
+          "x86_64-linux"
+          "i686-linux"
+        ];
+        tmpfiles = [
+          "d /lib64 0755 root root - -"
+          "L+ /lib64/ld-linux-x86-64.so.2 - - - - ${rldFor "x86_64-linux"}/libexec/rld-loader"
+          "d /lib 0755 root root - -"
+          "L+ /lib/ld-linux.so.2 - - - - ${rldFor "i686-linux"}/libexec/rld-loader"
+        ];
+        failedAssertions = [ ];
+        i686 = emulatedDirectory "i686-linux" "i686" "ld-linux.so.2" [
+          "zlib-i686"
+          "zstd-i686"
+          "gcc-i686-lib"
+          "openssl-i686"
+          "bzip2-i686"
+          "xz-i686"
+        ];
+      };
+    };
+    # Set by hand, it replaces the binfmt list; libraries per system.
+    emulated-chosen = {
+      expr = {
+        inherit (emulatedChosen) emulatedSystems;
+        paths = emulatedChosen.directories.rld-libraries-riscv64-linux.paths;
+      };
+      expected = {
+        emulatedSystems = [ "riscv64-linux" ];
+        paths = [ "libGL-riscv64" ];
+      };
+    };
+    # The host itself, or i686 on x86_64: an assertion says what to change.
+    emulated-native-refused = {
+      expr = map (hasInfix "Remove it from programs.rld.emulatedSystems") emulatedNative.failedAssertions;
+      expected = [
+        true
+        true
+      ];
+    };
+    emulated-i686-on-x86_64 = {
+      expr = anyMessage "set programs.rld.enable32Bit = true" emulatedNative.failedAssertions;
+      expected = true;
+    };
+    emulated-wrong-prefix = {
+      expr = map (hasInfix ''programs.rld.emulated.aarch64-linux.package was built with defaultPrefix = "/run/current-system/sw/share/rld"'') emulatedWrongPrefix.failedAssertions;
+      expected = [ true ];
+    };
+
+
     # Enabled with defaults, x86_64.
     enabled-ldso = {
       expr = enabled.ldso;
@@ -522,8 +630,8 @@ let
       ];
     };
     ldconfig-changes-nothing-else = {
-      expr = builtins.removeAttrs withLdconfig [ "tmpfilesRules" "options" ];
-      expected = builtins.removeAttrs enabled [ "tmpfilesRules" "options" ];
+      expr = builtins.removeAttrs withLdconfig [ "tmpfilesRules" "tmpfiles" "options" ];
+      expected = builtins.removeAttrs enabled [ "tmpfilesRules" "tmpfiles" "options" ];
     };
 
     # Every option is documented, typed, with a default and an example.

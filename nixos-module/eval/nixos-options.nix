@@ -46,9 +46,32 @@ in
       };
     };
 
-    # programs.rld.ldconfig.enable's /sbin/ldconfig.
+    # programs.rld.emulatedSystems: its default, its tmpfiles rules (shared
+    # with programs.rld.ldconfig.enable's /sbin/ldconfig), and the
+    # nixpkgs settings its package sets of other systems are imported with.
+    boot.binfmt.emulatedSystems = mkOption {
+      type = types.listOf (types.enum [
+        "x86_64-linux"
+        "i686-linux"
+        "aarch64-linux"
+        "riscv64-linux"
+        "armv7l-linux"
+        "powerpc64le-linux"
+        "wasm32-wasi"
+        "x86_64-windows"
+      ]);
+      default = [ ];
+    };
     systemd.tmpfiles.rules = mkOption {
       type = types.listOf types.str;
+      default = [ ];
+    };
+    nixpkgs.config = mkOption {
+      type = types.attrsOf types.raw;
+      default = { };
+    };
+    nixpkgs.overlays = mkOption {
+      type = types.listOf (types.functionTo (types.functionTo (types.attrsOf types.raw)));
       default = [ ];
     };
 

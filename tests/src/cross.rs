@@ -75,6 +75,29 @@ impl Arch {
         }
     }
 
+    /// The binfmt_misc registration that hands this arch's programs to its
+    /// qemu-user (None where the host runs them), with binfmt_misc `flags`
+    /// (`F` fix binary, `P` preserve argv[0], …). Magic and mask are
+    /// qemu's (scripts/qemu-binfmt-conf.sh), which NixOS's binfmt module
+    /// uses too: an ELF64 little-endian executable or shared object with
+    /// this `e_machine`.
+    pub fn binfmt_misc(self, flags: &str) -> Option<String> {
+        let machine = match self {
+            Arch::I686 => return None,
+            Arch::Aarch64 => r"\xb7\x00",
+            Arch::Riscv64 => r"\xf3\x00",
+        };
+        let magic =
+            format!(r"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00{machine}");
+        let mask =
+            r"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff";
+        Some(format!(
+            ":qemu-{}:M::{magic}:{mask}:{}:{flags}",
+            self.name(),
+            self.qemu()?
+        ))
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Arch::I686 => "i686",

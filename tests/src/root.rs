@@ -134,6 +134,12 @@ pub fn nixos_loader() -> &'static Path {
     LOADER.get_or_init(|| crate::build(None, "nixos", Path::new(DEFAULT_PREFIX)))
 }
 
+/// The system profile's store path (`/run/current-system/sw`), where the
+/// module's `environment.pathsToLink` directories are linked.
+pub fn system_path() -> StorePath {
+    StorePath::new("system-path")
+}
+
 /// A third-party program downloaded by `scripts/fetch-corpus.sh`.
 #[derive(Debug)]
 pub struct Download {
@@ -395,6 +401,8 @@ pub struct Builder {
     corpus: bool,
     files: Vec<(String, PathBuf)>,
     texts: Vec<(String, Vec<u8>)>,
+    symlinks: Vec<(String, String)>,
+    binfmt: Vec<String>,
     user: Option<(u32, u32)>,
 }
 
@@ -414,6 +422,8 @@ impl Builder {
             corpus: false,
             files: Vec::new(),
             texts: Vec::new(),
+            symlinks: Vec::new(),
+            binfmt: Vec::new(),
             user: None,
         }
     }
@@ -454,6 +464,21 @@ impl Builder {
         self
     }
 
+    /// A symlink at `at` to `target` (a path inside the root).
+    pub fn symlink(mut self, at: &str, target: &str) -> Builder {
+        self.symlinks.push((at.to_owned(), target.to_owned()));
+        self
+    }
+
+    /// Registers a binfmt_misc handler (a line as written to
+    /// `/proc/sys/fs/binfmt_misc/register`) in a binfmt_misc instance of
+    /// the root's own user namespace, as `boot.binfmt.registrations` does on
+    /// NixOS; the host's handlers are not touched. Needs Linux 6.7 or newer.
+    pub fn binfmt_misc(mut self, registration: &str) -> Builder {
+        self.binfmt.push(registration.to_owned());
+        self
+    }
+
     /// Runs programs as host user `uid`/`gid` (the test runs as root and
     /// proves the root needs no privilege).
     pub fn user(mut self, uid: u32, gid: u32) -> Builder {
@@ -481,9 +506,12 @@ impl Builder {
         for (at, contents) in &self.texts {
             tree.add(at, Node::File(contents.clone()));
         }
+        for (at, target) in &self.symlinks {
+            tree.symlink(at, target);
+        }
         let mut packages = dpkg::closure(&scan).unwrap_or_else(|e| panic!("root: {e}"));
         let bash = patched_bash(&mut tree, &mut packages);
-        let system_path = StorePath::new("system-path");
+        let system_path = system_path();
         if self.default_dir {
             default_dir(&mut tree, &system_path, &mut packages);
         }
@@ -505,6 +533,13 @@ impl Builder {
 
         let dir = TempDir::new("nixos-root");
         let mut steps = Plan::namespaces(uid, gid, self.user.is_some());
+        // Before the root is built: `/proc` is bound into it with this
+        // mount, and a fixed (`F`) interpreter is opened from the host.
+        steps.extend(
+            self.binfmt
+                .iter()
+                .map(|r| Step::BinfmtMisc(format!("{r}\n").into_bytes())),
+        );
         steps.extend(tree.steps(dir.path()));
         steps.push(Step::chroot(dir.path()));
         steps.push(Step::chdir(Path::new("/tmp")));

@@ -68,6 +68,12 @@ pub enum Step {
         source: CString,
         target: CString,
     },
+    /// A binfmt_misc instance of this user namespace's own at
+    /// `/proc/sys/fs/binfmt_misc` (Linux 6.7 and newer), with one handler
+    /// registered: a line in the kernel's `:name:type:offset:magic:mask:
+    /// interpreter:flags` format. With flag `F` the kernel opens the
+    /// interpreter now, in the host's filesystem, before `chroot`.
+    BinfmtMisc(Vec<u8>),
     Chroot(CString),
     Chdir(CString),
 }
@@ -209,6 +215,21 @@ impl Step {
                     MsFlags::MS_BIND | MsFlags::MS_REC,
                     NONE,
                 )
+            }
+            Step::BinfmtMisc(registration) => {
+                mount(
+                    Some(c"binfmt_misc"),
+                    c"/proc/sys/fs/binfmt_misc",
+                    Some(c"binfmt_misc"),
+                    MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                    NONE,
+                )?;
+                let fd = open(
+                    c"/proc/sys/fs/binfmt_misc/register",
+                    OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+                    Mode::empty(),
+                )?;
+                write(&fd, registration).map(drop)
             }
             Step::Chroot(path) => chroot(path.as_c_str()),
             Step::Chdir(path) => chdir(path.as_c_str()),
