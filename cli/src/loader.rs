@@ -155,8 +155,7 @@ pub fn configure(bytes: &[u8], ld_so: &[u8], library_path: &[u8]) -> Result<Vec<
     let loads = loads(&elf);
     let &(off, vaddr, filesz, memsz, _, index) = loads
         .iter()
-        .filter(|l| l.4 & goblin::elf::program_header::PF_W != 0)
-        .next_back()
+        .rfind(|l| l.4 & goblin::elf::program_header::PF_W != 0)
         .ok_or("it has no writable segment")?;
     if loads.iter().any(|l| l.1 > vaddr) {
         return Err("its writable segment is not its last".into());
