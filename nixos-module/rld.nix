@@ -3,8 +3,9 @@
 # Installs rld-loader at the FHS ELF interpreter path (through
 # environment.ldso, which also replaces the stub-ld message), links a default
 # library directory with an `ld.so` into the system profile where the loader
-# looks when no variable is set, and sets the nix-ld compatible NIX_LD and
-# NIX_LD_LIBRARY_PATH session variables. For foreign systems run through
+# looks when no variable is set, installs a copy of the loader configured with
+# this generation's ld.so and library path, and on request sets the nix-ld
+# compatible NIX_LD* session variables. For foreign systems run through
 # binfmt/qemu-user (programs.rld.emulatedSystems) it does the same with each
 # system's own loader, prefix and package set.
 { config
@@ -49,6 +50,50 @@ let
     inherit (cfg) libraries;
     inherit (pkgs.stdenv.cc.bintools) dynamicLinker;
   };
+
+  # A copy of `package`'s loader whose configuration area names this
+  # generation's own ld.so and library path (store paths, plus raw
+  # directories such as the graphics driver's): every start through it, with
+  # no variable at all (a service, `env -i`, a sandbox, a setuid program),
+  # uses them, and a `nixos-rebuild switch` during a start cannot mix two
+  # generations, as paths through /run/current-system could.
+  configuredLoader =
+    { name
+    , package
+    , directory
+    , prefix
+    , extra ? [ ]
+    }:
+    pkgs.runCommand name { } ''
+      ${cfg.package}/bin/rld configure-loader ${package}/libexec/rld-loader --ld-so ${directory}${prefix}/lib/ld.so --library-path ${lib.escapeShellArg (lib.concatStringsSep ":" ([ "${directory}${prefix}/lib" ] ++ extra))} --output $out
+    '';
+
+  graphics32 = cfg.enable32Bit && (config.hardware.graphics.enable32Bit or false);
+
+  loader = configuredLoader {
+    name = "rld-loader-configured";
+    inherit (cfg) package;
+    directory = libraries;
+    inherit prefix;
+    extra = cfg.extraLibraryPaths ++ lib.optional cfg.graphicsDrivers "/run/opengl-driver/lib";
+  };
+
+  loader32 = configuredLoader {
+    name = "rld-loader-i686-configured";
+    package = cfg.package32;
+    directory = libraries32;
+    prefix = prefix32;
+    extra = lib.optional (cfg.graphicsDrivers && graphics32) "/run/opengl-driver-32/lib";
+  };
+
+  emulatedLoader =
+    e:
+    configuredLoader {
+      name = "rld-loader-${e.system}-configured";
+      inherit (e) package;
+      directory = emulatedLibraries e;
+      prefix = emulatedPrefix e.system;
+    };
 
   # /sbin/ldconfig for programs that ask glibc's ldconfig for the library
   # list (`ldconfig -p`); see programs.rld.ldconfig.enable.
@@ -208,15 +253,32 @@ in
     extraLibraryPaths = lib.mkOption {
       type = lib.types.listOf (lib.types.strMatching "/[^:]*");
       default = [ ];
-      example = [ "/run/opengl-driver/lib" ];
+      example = [ "/opt/vendor/lib" ];
       description = ''
         Directories searched after the default library directory, for
-        libraries that are not in a package, such as the graphics driver's
-        {file}`/run/opengl-driver/lib`. They reach programs through
-        `NIX_LD_LIBRARY_PATH`, so they take effect only with
-        {option}`programs.rld.setSessionVariables` and not for system
-        services, programs started with an empty environment, or setuid
-        programs.
+        libraries that are not in a package. They are part of the installed
+        loader's configuration, so every program finds them: login sessions,
+        system services, programs started with an empty environment,
+        sandboxes. (The graphics driver's directory is added by
+        {option}`programs.rld.graphicsDrivers`.) A setuid program gets no
+        library path at all.
+      '';
+    };
+
+    graphicsDrivers = lib.mkOption {
+      type = lib.types.bool;
+      default = config.hardware.graphics.enable or false;
+      defaultText = lib.literalExpression "config.hardware.graphics.enable";
+      example = false;
+      description = ''
+        Whether the graphics driver's libraries are in every program's
+        default library path: {file}`/run/opengl-driver/lib` and, with
+        {option}`programs.rld.enable32Bit` and
+        {option}`hardware.graphics.enable32Bit`,
+        {file}`/run/opengl-driver-32/lib` for 32-bit programs. Downloaded
+        GUI programs, games, CUDA and Electron apps load `libGL.so.1`,
+        `libEGL.so.1`, `libvulkan.so.1` or `libcuda.so.1` from there at run
+        time.
       '';
     };
 
@@ -337,15 +399,19 @@ in
 
     setSessionVariables = lib.mkOption {
       type = lib.types.bool;
-      default = true;
-      example = false;
+      default = false;
+      example = true;
       description = ''
-        Whether to set `NIX_LD` and `NIX_LD_LIBRARY_PATH` (the variables
-        nix-ld reads too) in every session through
-        {option}`environment.sessionVariables`. rld finds the same
-        {file}`ld.so` and default library directory without them; they are
-        needed for {option}`programs.rld.extraLibraryPaths` and by tools that
-        check for them. Setuid programs ignore them either way.
+        Whether to also set `NIX_LD` and `NIX_LD_LIBRARY_PATH` (the
+        variables nix-ld reads) in every session through
+        {option}`environment.sessionVariables`, for tools that check for
+        them. rld does not need them: the installed loader carries the same
+        configuration, as store paths of the running system generation. Set,
+        they name paths under {file}`/run/current-system`, which take
+        precedence in sessions and follow a `nixos-rebuild switch` at once,
+        so a program started during a switch may take its ld.so from one
+        generation and its libraries from the next. Setuid programs ignore
+        them either way.
       '';
     };
   };
@@ -422,16 +488,8 @@ in
       })
       emulated;
 
-    warnings = lib.optional (cfg.extraLibraryPaths != [ ] && !cfg.setSessionVariables) ''
-      programs.rld.extraLibraryPaths reaches programs only through
-      NIX_LD_LIBRARY_PATH, which programs.rld.setSessionVariables = false
-      leaves unset, so those directories are never searched. Set
-      programs.rld.setSessionVariables = true or move the libraries into
-      programs.rld.libraries.
-    '';
-
-    environment.ldso = "${cfg.package}/libexec/rld-loader";
-    environment.ldso32 = lib.mkIf cfg.enable32Bit "${cfg.package32}/libexec/rld-loader";
+    environment.ldso = "${loader}";
+    environment.ldso32 = lib.mkIf cfg.enable32Bit "${loader32}";
 
     # The package also brings the `rld` diagnostic tool.
     environment.systemPackages = [
@@ -452,7 +510,7 @@ in
         lib.concatMap
           (e: [
             "d ${dirOf emulatedInterpreters.${e.system}} 0755 root root - -"
-            "L+ ${emulatedInterpreters.${e.system}} - - - - ${e.package}/libexec/rld-loader"
+            "L+ ${emulatedInterpreters.${e.system}} - - - - ${emulatedLoader e}"
           ])
           emulated
       )
@@ -465,14 +523,16 @@ in
       {
         NIX_LD = "${profile}${prefix}/lib/ld.so";
         NIX_LD_LIBRARY_PATH = lib.concatStringsSep ":" (
-          [ "${profile}${prefix}/lib" ] ++ cfg.extraLibraryPaths
+          [ "${profile}${prefix}/lib" ] ++ cfg.extraLibraryPaths ++ lib.optional cfg.graphicsDrivers "/run/opengl-driver/lib"
         );
       }
       // lib.optionalAttrs cfg.enable32Bit {
         # Without these, 32-bit programs would take NIX_LD (skipped: wrong
         # architecture) and search the 64-bit NIX_LD_LIBRARY_PATH.
         NIX_LD_i686_linux = "${profile}${prefix32}/lib/ld.so";
-        NIX_LD_LIBRARY_PATH_i686_linux = "${profile}${prefix32}/lib";
+        NIX_LD_LIBRARY_PATH_i686_linux = lib.concatStringsSep ":" (
+          [ "${profile}${prefix32}/lib" ] ++ lib.optional (cfg.graphicsDrivers && graphics32) "/run/opengl-driver-32/lib"
+        );
       }
       // lib.listToAttrs (
         lib.concatMap

@@ -102,7 +102,10 @@ trap 'rm -rf "$tmp"' EXIT
 # sed scripts over Nix code: `${...}` in them is Nix, not shell.
 # shellcheck disable=SC2016
 mutations=(
-  's|/libexec/rld-loader";$|/bin/rld-loader";|'
+  's|environment.ldso = "${loader}";|environment.ldso = "${cfg.package}/libexec/rld-loader";|'
+  's|--ld-so ${directory}${prefix}/lib/ld.so|--ld-so /lib64/ld-linux-x86-64.so.2|'
+  's|lib.optional cfg.graphicsDrivers "/run/opengl-driver/lib"|[ ]|'
+  's|default = config.hardware.graphics.enable or false;|default = false;|'
   's|prefix = "/share/rld";|prefix = "/share/nix-ld";|'
   's|assertion = !(config.programs.nix-ld.enable or false);|assertion = true;|'
   's|paths = map lib.getLib libraries;|paths = libraries;|'

@@ -38,6 +38,7 @@ let
     , rld ? { }
     , nixLd ? false
     , binfmt ? [ ]
+    , hardware ? { }
     }:
     let
       result = lib.evalModules {
@@ -49,6 +50,7 @@ let
             programs.rld = rld;
             programs.nix-ld.enable = nixLd;
             boot.binfmt.emulatedSystems = binfmt;
+            hardware.graphics = hardware;
           }
         ];
       };
@@ -121,6 +123,7 @@ let
   extraPaths = eval {
     rld = {
       enable = true;
+      setSessionVariables = true;
       extraLibraryPaths = [
         "/run/opengl-driver/lib"
         "/opt/vendor/lib"
@@ -142,7 +145,31 @@ let
     rld = {
       enable = true;
       enable32Bit = true;
+      setSessionVariables = true;
     };
+  };
+  withVariables = eval {
+    rld = {
+      enable = true;
+      setSessionVariables = true;
+    };
+  };
+  graphics = eval {
+    rld = {
+      enable = true;
+      enable32Bit = true;
+    };
+    hardware = {
+      enable = true;
+      enable32Bit = true;
+    };
+  };
+  graphicsOff = eval {
+    rld = {
+      enable = true;
+      graphicsDrivers = false;
+    };
+    hardware.enable = true;
   };
   bits32NoSession = eval {
     rld = {
@@ -196,7 +223,10 @@ let
     "riscv64-linux"
   ];
   emulatedX86 = eval {
-    rld.enable = true;
+    rld = {
+      enable = true;
+      setSessionVariables = true;
+    };
     inherit binfmt;
   };
   emulatedNoSession = eval {
@@ -266,6 +296,46 @@ let
   };
   rldFor = system: "/nix/store/00000000000000000000000000000000-rld-${system}-rld-${system}";
 
+  # The configured copy of a loader the module installs: the store path the
+  # placeholder runCommand gives exactly this `rld configure-loader` call,
+  # by the `rld` tool of the system's own package (`tool`).
+  configured =
+    { name
+    , tool ? rld64
+    , package
+    , directory
+    , prefix
+    , extra ? [ ]
+    }:
+    let
+      script = ''
+        ${tool}/bin/rld configure-loader ${package}/libexec/rld-loader --ld-so ${directory}${prefix}/lib/ld.so --library-path ${lib.escapeShellArg (lib.concatStringsSep ":" ([ "${directory}${prefix}/lib" ] ++ extra))} --output $out
+      '';
+    in
+    "/nix/store/00000000000000000000000000000000-${name}-${builtins.hashString "sha1" script}";
+  store = name: "/nix/store/00000000000000000000000000000000-${name}";
+  loader64 = extra: configured {
+    name = "rld-loader-configured";
+    package = rld64;
+    directory = store "rld-libraries";
+    prefix = "/share/rld";
+    inherit extra;
+  };
+  loader32 = extra: configured {
+    name = "rld-loader-i686-configured";
+    package = rld32;
+    directory = store "rld-libraries-i686";
+    prefix = "/share/rld32";
+    inherit extra;
+  };
+  emulatedLoader = tool: system: configured {
+    name = "rld-loader-${system}-configured";
+    inherit tool;
+    package = rldFor system;
+    directory = store "rld-libraries-${system}";
+    prefix = "/share/rld-${system}";
+  };
+
   checks = {
     # emulatedSystems defaults to the systems of boot.binfmt.emulatedSystems
     # that rld serves and that do not run natively (i686 on x86_64 is
@@ -289,8 +359,8 @@ let
       expr = emulatedX86.tmpfiles;
       expected = [
         "d /lib 0755 root root - -"
-        "L+ /lib/ld-linux-aarch64.so.1 - - - - ${rldFor "aarch64-linux"}/libexec/rld-loader"
-        "L+ /lib/ld-linux-riscv64-lp64d.so.1 - - - - ${rldFor "riscv64-linux"}/libexec/rld-loader"
+        "L+ /lib/ld-linux-aarch64.so.1 - - - - ${emulatedLoader rld64 "aarch64-linux"}"
+        "L+ /lib/ld-linux-riscv64-lp64d.so.1 - - - - ${emulatedLoader rld64 "riscv64-linux"}"
       ];
     };
     # Each system's own directory: its glibc's ld.so and its libraries.
@@ -309,7 +379,7 @@ let
           "/share/rld-riscv64-linux"
         ];
         failedAssertions = [ ];
-        ldso = "${rld64}/libexec/rld-loader";
+        ldso = loader64 [ ];
       };
     };
     emulated-session-variables = {
@@ -342,9 +412,9 @@ let
         ];
         tmpfiles = [
           "d /lib64 0755 root root - -"
-          "L+ /lib64/ld-linux-x86-64.so.2 - - - - ${rldFor "x86_64-linux"}/libexec/rld-loader"
+          "L+ /lib64/ld-linux-x86-64.so.2 - - - - ${emulatedLoader (store "rld-aarch64-linux-rld") "x86_64-linux"}"
           "d /lib 0755 root root - -"
-          "L+ /lib/ld-linux.so.2 - - - - ${rldFor "i686-linux"}/libexec/rld-loader"
+          "L+ /lib/ld-linux.so.2 - - - - ${emulatedLoader (store "rld-aarch64-linux-rld") "i686-linux"}"
         ];
         failedAssertions = [ ];
         i686 = emulatedDirectory "i686-linux" "i686" "ld-linux.so.2" [
@@ -387,20 +457,39 @@ let
 
 
     # Enabled with defaults, x86_64.
+    # The loader installed is a configured copy: this generation's ld.so
+    # and library directory, for every process.
     enabled-ldso = {
       expr = enabled.ldso;
-      expected = "${rld64}/libexec/rld-loader";
+      expected = loader64 [ ];
     };
     enabled-no-ldso32 = {
       expr = enabled.ldso32;
       expected = null;
     };
+    # No session variables unless asked for: the loader carries it all.
     enabled-session-variables = {
       expr = enabled.sessionVariables;
+      expected = { };
+    };
+    session-variables-when-asked = {
+      expr = withVariables.sessionVariables;
       expected = {
         NIX_LD = "${sw}/share/rld/lib/ld.so";
         NIX_LD_LIBRARY_PATH = "${sw}/share/rld/lib";
       };
+    };
+    # The graphics driver's directories follow hardware.graphics.
+    graphics-drivers = {
+      expr = { inherit (graphics) ldso ldso32; };
+      expected = {
+        ldso = loader64 [ "/run/opengl-driver/lib" ];
+        ldso32 = loader32 [ "/run/opengl-driver-32/lib" ];
+      };
+    };
+    graphics-drivers-off = {
+      expr = graphicsOff.ldso;
+      expected = loader64 [ ];
     };
     enabled-paths-to-link = {
       expr = enabled.pathsToLink;
@@ -466,27 +555,36 @@ let
       expected = defaultLibraryNames ++ [ "libGL-x86_64" ];
     };
 
-    # extraLibraryPaths follow the library directory, in order.
+    # extraLibraryPaths follow the library directory, in order, in the
+    # loader's configuration (and the variable, when asked for).
     extra-library-paths = {
-      expr = extraPaths.sessionVariables.NIX_LD_LIBRARY_PATH;
-      expected = "${sw}/share/rld/lib:/run/opengl-driver/lib:/opt/vendor/lib";
+      expr = {
+        inherit (extraPaths) ldso;
+        variable = extraPaths.sessionVariables.NIX_LD_LIBRARY_PATH;
+      };
+      expected = {
+        ldso = loader64 [
+          "/run/opengl-driver/lib"
+          "/opt/vendor/lib"
+        ];
+        variable = "${sw}/share/rld/lib:/run/opengl-driver/lib:/opt/vendor/lib";
+      };
     };
     extra-library-paths-colon-rejected = {
-      expr = (builtins.tryEval (builtins.deepSeq colonInPath.sessionVariables true)).success;
+      expr = (builtins.tryEval (builtins.deepSeq colonInPath.ldso true)).success;
       expected = false;
     };
 
-    # setSessionVariables = false: the loader is still installed, no
-    # variables, and a warning about the extraLibraryPaths that go unused.
+    # setSessionVariables = false: no variables, and the extraLibraryPaths
+    # still reach every program, through the loader's configuration.
     no-session-variables = {
       expr = {
-        inherit (noSession) ldso sessionVariables;
-        warned = anyMessage "setSessionVariables = false" noSession.warnings;
+        inherit (noSession) ldso sessionVariables warnings;
       };
       expected = {
-        ldso = "${rld64}/libexec/rld-loader";
+        ldso = loader64 [ "/run/opengl-driver/lib" ];
         sessionVariables = { };
-        warned = true;
+        warnings = [ ];
       };
     };
 
@@ -503,8 +601,8 @@ let
         inherit (bits32) ldso ldso32 pathsToLink;
       };
       expected = {
-        ldso = "${rld64}/libexec/rld-loader";
-        ldso32 = "${rld32}/libexec/rld-loader";
+        ldso = loader64 [ ];
+        ldso32 = loader32 [ ];
         pathsToLink = [
           "/share/rld"
           "/share/rld32"
@@ -548,7 +646,7 @@ let
         inherit (bits32NoSession) ldso32 sessionVariables;
       };
       expected = {
-        ldso32 = "${rld32}/libexec/rld-loader";
+        ldso32 = loader32 [ ];
         sessionVariables = { };
       };
     };

@@ -67,6 +67,7 @@ let
       # The script's text is in its store path's name, so a check can see
       # what it runs.
       writeShellScript = name: text: fake "${name}-${builtins.hashString "sha1" text}" { };
+      runCommand = name: _: script: fake "${name}-${builtins.hashString "sha1" script}" { };
     }
     // builtins.listToAttrs (
       map

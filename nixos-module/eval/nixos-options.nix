@@ -62,6 +62,15 @@ in
       ]);
       default = [ ];
     };
+    # programs.rld.graphicsDrivers' default.
+    hardware.graphics.enable = mkOption {
+      type = types.bool;
+      default = false;
+    };
+    hardware.graphics.enable32Bit = mkOption {
+      type = types.bool;
+      default = false;
+    };
     systemd.tmpfiles.rules = mkOption {
       type = types.listOf types.str;
       default = [ ];
