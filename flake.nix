@@ -239,6 +239,7 @@
           library-option = test ./nixos-module/tests/library-option.nix;
           setuid-wrapper = test ./nixos-module/tests/setuid-wrapper.nix;
           ldconfig = test ./nixos-module/tests/ldconfig.nix;
+          graphics-drivers = test ./nixos-module/tests/graphics-drivers.nix;
         }
         # An x86_64 machine emulating aarch64 (binfmt, qemu-user).
         // lib.optionalAttrs (system == "x86_64-linux") {

@@ -1,5 +1,5 @@
 # Without any NIX_LD* variable (an empty environment, a system service) the
-# loader's compiled-in default still finds ld.so and the default libraries.
+# configured loader the module installs still finds ld.so and the libraries.
 { pkgs, self }:
 let
   common = import ./common.nix { inherit pkgs; };
