@@ -22,15 +22,21 @@ pub(super) fn interpreter_missing(
     system: &System,
     ld_so_usable: bool,
 ) -> String {
-    let now = if ld_so_usable {
-        format!("or run it now with `rld run {program}`")
-    } else {
-        format!("`rld run {program}` would need a usable ld.so too")
-    };
+    let now = run_now(program, ld_so_usable);
     format!(
         "{interpreter} does not exist: the kernel cannot start {program}'s ELF interpreter, which is what the shell's \"cannot execute: required file not found\" means; fix: set {} in configuration.nix ({now})",
         system.enable_rld()
     )
+}
+
+/// What `rld run` offers until rld is installed: the program now, if rld
+/// has a usable ld.so.
+fn run_now(program: &str, ld_so_usable: bool) -> String {
+    if ld_so_usable {
+        format!("or run it now with `rld run {program}`")
+    } else {
+        format!("`rld run {program}` would need a usable ld.so too")
+    }
 }
 
 /// The problem of a program whose interpreter is NixOS's stub-ld: it runs,
@@ -42,11 +48,7 @@ pub(super) fn stub_ld(
     system: &System,
     ld_so_usable: bool,
 ) -> String {
-    let now = if ld_so_usable {
-        format!("or run it now with `rld run {program}`")
-    } else {
-        format!("`rld run {program}` would need a usable ld.so too")
-    };
+    let now = run_now(program, ld_so_usable);
     format!(
         "{interpreter} is NixOS's stub-ld, which only prints \"NixOS cannot run dynamically linked executables\" and exits 127: nothing there reads NIX_LD or loads libraries; fix: set {} in configuration.nix, which puts rld there instead ({now})",
         system.enable_rld()
