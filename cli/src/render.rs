@@ -181,6 +181,10 @@ pub fn doctor(r: &Report) -> String {
     }
     let verdict = match r.verdict {
         Verdict::Runs => "it will run",
+        // Libraries are not all it lacks when other problems come first.
+        Verdict::NeedsLibraries if r.problems.len() > 1 => {
+            "it will not run until the problems above are fixed"
+        }
         Verdict::NeedsLibraries => "it will not run until the missing libraries are added",
         Verdict::NeedsConfiguration => "it will not run until the problems above are fixed",
         Verdict::NotExecutable => "it will not run until it is made executable (chmod +x)",

@@ -184,6 +184,8 @@ fn a_missing_interpreter_is_fixed_by_installing_rld_first() {
     out.code(1)
         .has("interpreter  /lib64/ld-linux-x86-64.so.2 MISSING\n")
         .has("fix: set programs.rld.enable = true; in configuration.nix (or run it now with `rld run /usr/bin/git`)\n")
+        // Libraries are not all it lacks: rld itself comes first.
+        .has("verdict: it will not run until the problems above are fixed (exit 1)\n")
         .has(
             "\nIn configuration.nix (`options` is a module argument, like `pkgs`):\n  programs.rld.enable = true;\n  \
              programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ pcre2 zlib ]);\n\

@@ -228,6 +228,17 @@ fn several_paths_are_one_union_too() {
 }
 
 #[test]
+fn one_program_is_one_program() {
+    let w = world();
+    let dir = w.path("one-program");
+    fs::create_dir_all(&dir).unwrap();
+    fs::copy(w.path("bin/app"), dir.join("app")).unwrap();
+    rld(["doctor", "--rld", &dir.display().to_string()])
+        .run()
+        .has("ELF files: 1 examined (1 program, 0 shared objects)\n");
+}
+
+#[test]
 fn trees_without_programs_for_this_machine() {
     let w = world();
     let app = app(w).display().to_string();

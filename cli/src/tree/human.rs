@@ -47,10 +47,12 @@ pub(super) fn render_tree(t: &TreeReport) -> String {
         .iter()
         .filter(|e| e.file.contains("executable"))
         .count();
+    let shared_objects = t.examined.len() - programs;
     let mut parts = vec![format!(
-        "{} examined ({programs} programs, {} shared objects)",
+        "{} examined ({}, {})",
         t.examined.len(),
-        t.examined.len() - programs
+        count(programs, "program", "programs"),
+        count(shared_objects, "shared object", "shared objects")
     )];
     for (n, what) in [
         (t.statically_linked.len(), "statically linked"),
