@@ -130,7 +130,7 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
         Ok(loaded) => loaded,
         Err(e) => without_ld_so(&plan, e),
     };
-    if plan.print_version {
+    if plan.print_version() {
         print_version(Some(loaded));
     }
     trace(&plan, loaded);

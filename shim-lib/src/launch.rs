@@ -45,9 +45,8 @@ pub fn page_size(stack: &Stack<'_>) -> usize {
 pub struct Plan<'e> {
     /// The program's name, for messages.
     pub program: &'e [u8],
-    /// `rld-loader --version`: rld's version line goes before `ld.so`'s.
-    pub print_version: bool,
-    /// What to do when no `ld.so` is usable.
+    /// What to do when no `ld.so` is usable (and whether rld-loader was
+    /// run for its version: see [`print_version`](Self::print_version)).
     pub if_no_ld_so: IfNoLdSo,
     /// The library path added, and where it came from; `None` when none is.
     pub library_path: Option<Candidate<'e>>,
@@ -57,6 +56,13 @@ pub struct Plan<'e> {
     pub handover: Handover,
     /// How the library path reaches `ld.so`, for the debug line.
     pub reach: Reach,
+}
+
+impl Plan<'_> {
+    /// `rld-loader --version`: rld's version line goes before `ld.so`'s.
+    pub fn print_version(&self) -> bool {
+        self.if_no_ld_so == IfNoLdSo::PrintVersion
+    }
 }
 
 /// What the loader does when no `ld.so` candidate is usable.
@@ -188,13 +194,12 @@ pub fn plan<'e>(
         let first = argv.get(1).map(|&p| strings(p).to_bytes());
         let print_only = first.is_none_or(|arg| PRINT_ONLY.contains(&arg));
         let library_path = library_path.filter(|_| !print_only);
-        let print_version = first == Some(b"--version");
+        let version = first == Some(b"--version");
         return Plan {
             program: first.unwrap_or(b"rld-loader"),
-            print_version,
             if_no_ld_so: match first {
                 None => IfNoLdSo::Usage,
-                Some(_) if print_version => IfNoLdSo::PrintVersion,
+                Some(_) if version => IfNoLdSo::PrintVersion,
                 Some(_) => IfNoLdSo::Fail,
             },
             library_path,
@@ -221,7 +226,6 @@ pub fn plan<'e>(
             0 => &b"the program"[..],
             p => strings(p).to_bytes(),
         },
-        print_version: false,
         if_no_ld_so: IfNoLdSo::Fail,
         library_path,
         path_string,

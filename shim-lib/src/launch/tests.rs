@@ -202,7 +202,7 @@ fn run_directly_the_library_path_is_an_argument_after_the_users() {
     );
     let (plan, _) = plan_for(&mut f, true);
     assert_eq!(plan.program, b"./prog");
-    assert!(!plan.print_version);
+    assert!(!plan.print_version());
     assert_eq!(plan.if_no_ld_so, IfNoLdSo::Fail);
     assert_eq!(plan.reach, Reach::AsArgument);
     match head(&plan) {
@@ -238,7 +238,7 @@ fn options_that_only_print_get_no_library_path() {
     ] {
         let mut f = start(args, &["NIX_LD_LIBRARY_PATH=/ours"]);
         let (plan, _) = plan_for(&mut f, true);
-        assert_eq!(plan.print_version, version, "{args:?}");
+        assert_eq!(plan.print_version(), version, "{args:?}");
         let if_none = if version {
             IfNoLdSo::PrintVersion
         } else {
