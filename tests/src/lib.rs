@@ -136,6 +136,17 @@ pub fn build(target: Option<&str>, name: &str, prefix: &Path) -> PathBuf {
     path
 }
 
+/// A copy of the rld-loader `loader` configured as `rld configure-loader`
+/// configures it, with `ld_so` and `library_path`, written to `to`.
+pub fn configure_loader(loader: &Path, ld_so: &str, library_path: &str, to: &Path) -> PathBuf {
+    let bytes = fs::read(loader).unwrap();
+    let configured = rld::loader::configure(&bytes, ld_so.as_bytes(), library_path.as_bytes())
+        .unwrap_or_else(|e| panic!("configuring {}: {e}", loader.display()));
+    fs::write(to, configured).unwrap();
+    fs::set_permissions(to, fs::Permissions::from_mode(0o755)).unwrap();
+    to.to_path_buf()
+}
+
 /// A fresh directory under [`shared_dir`], removed when dropped.
 pub struct TempDir(PathBuf);
 

@@ -5,7 +5,6 @@
 //! Each case has a control: the same start through the loader as built.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use rld_tests::*;
@@ -13,13 +12,12 @@ use rld_tests::*;
 /// `loader` configured with `ld_so` and `library_path`, written beside it
 /// in `dir`.
 fn configured(dir: &TempDir, loader: &Path, ld_so: &str, library_path: &str) -> PathBuf {
-    let bytes = fs::read(loader).unwrap();
-    let out = rld::loader::configure(&bytes, ld_so.as_bytes(), library_path.as_bytes())
-        .unwrap_or_else(|e| panic!("configuring {}: {e}", loader.display()));
-    let path = dir.join("rld-loader-configured");
-    fs::write(&path, out).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-    path
+    configure_loader(
+        loader,
+        ld_so,
+        library_path,
+        &dir.join("rld-loader-configured"),
+    )
 }
 
 /// libplugin.so and libplugin2.so in `dir`/`name`.

@@ -164,12 +164,12 @@ fn setuid_program_sees_glibc_strip_ld_variables() {
 fn setuid_program_takes_only_the_configured_ld_so() {
     let s = setup();
     let built = loader(Default::Missing);
-    let bytes = fs::read(&built.path).unwrap();
-    let configured = rld::loader::configure(&bytes, SYSTEM_LD_SO.as_bytes(), b"/nonexistent")
-        .expect("configuring the loader");
-    let loader_path = s.dir.join("rld-loader-configured");
-    fs::write(&loader_path, configured).unwrap();
-    fs::set_permissions(&loader_path, fs::Permissions::from_mode(0o755)).unwrap();
+    let loader_path = configure_loader(
+        &built.path,
+        SYSTEM_LD_SO,
+        "/nonexistent",
+        &s.dir.join("rld-loader-configured"),
+    );
     let prog = program("probe.c", &s.dir, &loader_path, &[]);
     let plain = s.dir.join("probe-configured-plain");
     let setuid = s.dir.join("probe-configured-setuid");

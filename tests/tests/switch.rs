@@ -81,19 +81,12 @@ fn a_start_never_mixes_two_generations() {
             &lib.join("libgen.so"),
             &["-shared", "-fPIC", &format!("-DGEN=\"{name}\"")],
         );
-        let bytes = fs::read(loader(Default::Missing).path.as_path()).unwrap();
-        let configured = rld::loader::configure(
-            &bytes,
-            lib.join("ld.so").to_str().unwrap().as_bytes(),
-            lib.to_str().unwrap().as_bytes(),
-        )
-        .unwrap();
-        fs::write(generation.join("loader"), configured).unwrap();
-        fs::set_permissions(
-            generation.join("loader"),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
+        configure_loader(
+            &loader(Default::Missing).path,
+            lib.join("ld.so").to_str().unwrap(),
+            lib.to_str().unwrap(),
+            &generation.join("loader"),
+        );
     }
     let current = root.join("current");
     let interp = root.join("interp");
