@@ -118,7 +118,8 @@ impl Head {
 /// One argument of a [`Head`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Arg {
-    /// A string the kernel passed (`argv[0]`, `AT_EXECFN`), by address.
+    /// A string by address: one the kernel passed (`argv[0]`,
+    /// `AT_EXECFN`), or [`SELF_EXE`].
     Existing(usize),
     /// An option of `ld.so`'s.
     Option(&'static CStr),
@@ -221,11 +222,12 @@ pub fn plan<'e>(
         };
     }
 
+    let program = match execfn {
+        0 => &b"the program"[..],
+        p => strings(p).to_bytes(),
+    };
     let in_place = |lend, path_string, reach| Plan {
-        program: match execfn {
-            0 => &b"the program"[..],
-            p => strings(p).to_bytes(),
-        },
+        program,
         if_no_ld_so: IfNoLdSo::Fail,
         library_path,
         path_string,
@@ -249,20 +251,46 @@ pub fn plan<'e>(
         Slot::None if argv.is_empty() => in_place(None, None, Reach::Nowhere),
         Slot::None => Plan {
             handover: Handover::ByHand {
-                // PROG ARGS -> ld.so --library-path LP --argv0 PROG PATH ARGS
-                head: Head::new(&[
-                    Arg::Existing(execfn),
-                    Arg::Option(c"--library-path"),
-                    Arg::LibraryPath,
-                    Arg::Option(c"--argv0"),
-                    Arg::Existing(argv0),
-                    Arg::Existing(execfn),
-                ]),
+                // PROG ARGS -> ld.so [--argv0 PROG] --library-path LP PATH ARGS.
+                // `ld.so` gives the program the path as `argv[0]`, so
+                // `--argv0`, which `ld.so` learned in glibc 2.33, is only
+                // passed when `argv[0]` is something else (`exec -a`,
+                // binfmt_misc's preserve-argv[0], a name found on `PATH`).
+                // `ld.so` ignores its own `argv[0]`, so the form without is
+                // the tail of the other.
+                head: {
+                    // A program started through a descriptor (`fexecve`,
+                    // which systemd uses for services) has the path the
+                    // kernel names it by, `/dev/fd/N`, which closed at the
+                    // exec: `ld.so` opens the same file as `/proc/self/exe`.
+                    let by_fd = program.starts_with(b"/dev/fd/");
+                    let path = Arg::Existing(if by_fd {
+                        SELF_EXE.as_ptr() as usize
+                    } else {
+                        execfn
+                    });
+                    let args = [
+                        path,
+                        Arg::Option(ARGV0),
+                        Arg::Existing(argv0),
+                        Arg::Option(c"--library-path"),
+                        Arg::LibraryPath,
+                        path,
+                    ];
+                    let plain = !by_fd && strings(argv0).to_bytes() == program;
+                    Head::new(&args[if plain { 2 } else { 0 }..])
+                },
             },
             ..in_place(None, path_string(Form::Argument, None), Reach::AsArgument)
         },
     }
 }
+
+/// The path by which `ld.so` opens a program started through a descriptor.
+pub const SELF_EXE: &CStr = c"/proc/self/exe";
+
+/// `ld.so`'s option that sets the program's `argv[0]` (glibc 2.33 and later).
+const ARGV0: &CStr = c"--argv0";
 
 /// The environment word to lend, if any.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -155,10 +155,10 @@ fn without_a_word_to_lend_ld_so_is_run_by_hand() {
         match head(&plan) {
             [
                 Arg::Existing(2),
-                Arg::Option(lp),
-                Arg::LibraryPath,
                 Arg::Option(argv0),
                 Arg::Existing(1),
+                Arg::Option(lp),
+                Arg::LibraryPath,
                 Arg::Existing(2),
             ] => {
                 assert_eq!(lp.to_bytes(), b"--library-path");
@@ -167,6 +167,52 @@ fn without_a_word_to_lend_ld_so_is_run_by_hand() {
             }
             other => panic!("{env:?}: {other:?}"),
         }
+    }
+}
+
+#[test]
+fn run_by_hand_argv0_is_passed_only_when_it_differs_from_the_path() {
+    // The third argument stands for the kernel's own copy of the path
+    // (AT_EXECFN): equal to argv[0] by content, not by address. No
+    // `--argv0` then, so an ld.so older than glibc 2.33 runs it too.
+    let mut f = Fake::with_aux(
+        &["/bin/prog", "arg", "/bin/prog"],
+        &[],
+        &[(AT_SECURE as usize, 0), (AT_EXECFN as usize, 3)],
+    );
+    let (plan, _) = plan_for(&mut f, false);
+    assert_eq!(plan.reach, Reach::AsArgument);
+    match head(&plan) {
+        [Arg::Existing(1), Arg::Option(lp), Arg::LibraryPath, Arg::Existing(3)] => {
+            assert_eq!(lp.to_bytes(), b"--library-path");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn run_by_hand_a_program_started_through_a_descriptor_is_opened_as_proc_self_exe() {
+    // fexecve: the kernel names the program /dev/fd/N, closed by now.
+    let mut f = Fake::with_aux(
+        &["/srv/app", "arg", "/dev/fd/3"],
+        &["INVOCATION_ID=1"],
+        &[(AT_SECURE as usize, 0), (AT_EXECFN as usize, 3)],
+    );
+    let (plan, _) = plan_for(&mut f, false);
+    let exe = SELF_EXE.as_ptr() as usize;
+    match head(&plan) {
+        [
+            Arg::Existing(first),
+            Arg::Option(argv0),
+            Arg::Existing(1),
+            Arg::Option(_),
+            Arg::LibraryPath,
+            Arg::Existing(last),
+        ] => {
+            assert_eq!(argv0.to_bytes(), b"--argv0");
+            assert_eq!((*first, *last), (exe, exe));
+        }
+        other => panic!("{other:?}"),
     }
 }
 
