@@ -558,6 +558,16 @@ fn what_stays_mapped() {
                 .all(|l| l.ends_with(rld.path.to_str().unwrap())),
             "{rld_maps:?}"
         );
+        // Control: a descriptor left open does fail the start.
+        let mut sh_args = vec![
+            "-c".to_owned(),
+            "exec 5</dev/null; exec \"$0\" \"$@\"".to_owned(),
+            through_rld.to_str().unwrap().to_owned(),
+        ];
+        sh_args.extend(args.iter().cloned());
+        let leak = run(Path::new("/bin/sh"), &sh_args, &env);
+        assert_eq!(leak.code, Some(1), "{leak:#?}");
+        assert!(leak.stdout.contains("fd.extra=5 /dev/null\n"), "{leak:#?}");
         let extra_anon = tally(&o)[&("anon".into(), "rw-p".into())].1 as i64
             - tally(&n)[&("anon".into(), "rw-p".into())].1 as i64;
         assert_eq!(
