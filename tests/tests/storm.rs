@@ -5,12 +5,15 @@
 //! nothing of rld's survives into `main` but rld-loader's own image (the
 //! trampoline lives there): no descriptor, no file mapping, and no
 //! anonymous memory beyond what the same program started natively has,
-//! except the one page the design keeps for a library path rld had to
-//! build.
+//! except what the design keeps: the page of a library path rld had to
+//! build, and, when rld runs `ld.so` as if by hand, the kernel's unused
+//! copy of the program that `ld.so` then maps again. The README's "What of
+//! rld stays in a program" says why.
 //!
-//! The native start of each case gets, as `LD_LIBRARY_PATH`, exactly the
-//! library path rld hands `ld.so`, so `ld.so` allocates the same in both
-//! and the memory maps can be compared byte for byte.
+//! The native start of each case gets exactly the library path rld hands
+//! `ld.so` (as `LD_LIBRARY_PATH`, or as `--library-path` to `ld.so` run by
+//! hand where rld runs it so), so `ld.so` allocates the same in both and
+//! the memory maps can be compared byte for byte.
 
 use std::collections::BTreeMap;
 use std::fs;
