@@ -161,67 +161,44 @@ fn foreign_programs_need_rld_at_their_interpreter_paths() {
 fn i386_coreutils() {
     let root = root_for_variables();
     let env = per_system_env(&root);
-    let d = foreign::downloads();
     let bin = |p: &str| format!("{I386}/{p}");
     let words = format!("{DATA}/words");
-    let host_words = rld_tests::TempDir::new("foreign-words");
-    std::fs::write(host_words.join("words"), "pear\napple\nfig\nbanana\n").unwrap();
-    let host_words = host_words.join("words");
+    let host_dir = rld_tests::TempDir::new("foreign-words");
+    let host_words = host_dir.join("words");
+    std::fs::write(&host_words, "pear\napple\nfig\nbanana\n").unwrap();
     let host_words = host_words.to_str().unwrap();
-    let host_bin = d.i386_programs.join("bin");
+    let host_bin = foreign::downloads().i386_programs.join("bin");
     let host_bin = host_bin.to_str().unwrap();
-    let cases: [(&str, Vec<&str>, &str, Vec<&str>); 9] = [
-        (
-            "bin/ls",
-            vec!["--version"],
-            "/usr/bin/ls",
-            vec!["--version"],
-        ),
-        (
-            "bin/ls",
-            vec!["-1", "/opt/i386/bin"],
-            "/usr/bin/ls",
-            vec!["-1", host_bin],
-        ),
-        ("bin/cat", vec![&words], "/usr/bin/cat", vec![host_words]),
-        (
-            "usr/bin/sort",
-            vec![&words],
-            "/usr/bin/sort",
-            vec![host_words],
-        ),
-        (
-            "usr/bin/sort",
-            vec!["-r", &words],
-            "/usr/bin/sort",
-            vec!["-r", host_words],
-        ),
-        (
-            "usr/bin/sha256sum",
-            vec![&words],
-            "/usr/bin/sha256sum",
-            vec![host_words],
-        ),
-        ("usr/bin/wc", vec![&words], "/usr/bin/wc", vec![host_words]),
-        (
-            "usr/bin/expr",
-            vec!["123456789123456789", "*", "1000"],
-            "/usr/bin/expr",
-            vec!["123456789123456789", "*", "1000"],
-        ),
-        (
-            "bin/date",
-            vec!["-u", "-d", "@86400", "+%F %T"],
-            "/usr/bin/date",
-            vec!["-u", "-d", "@86400", "+%F %T"],
-        ),
+    // WORDS and BIN stand for the same file and directory, at their paths
+    // in the root and on the host.
+    let cases: [(&str, &[&str]); 9] = [
+        ("bin/ls", &["--version"]),
+        ("bin/ls", &["-1", "BIN"]),
+        ("bin/cat", &["WORDS"]),
+        ("usr/bin/sort", &["WORDS"]),
+        ("usr/bin/sort", &["-r", "WORDS"]),
+        ("usr/bin/sha256sum", &["WORDS"]),
+        ("usr/bin/wc", &["WORDS"]),
+        ("usr/bin/expr", &["123456789123456789", "*", "1000"]),
+        ("bin/date", &["-u", "-d", "@86400", "+%F %T"]),
     ];
-    for (program, args, host, host_args) in &cases {
-        let got = stdout(&root, &bin(program), args, &env);
-        let want = native(host, host_args)
-            .replace(host_words, &words)
-            .replace(host_bin, "/opt/i386/bin");
-        assert_eq!(got, want, "{program} {args:?}");
+    for (program, args) in cases {
+        let with = |w: &str, b: &str| -> Vec<String> {
+            args.iter()
+                .map(|a| a.replace("WORDS", w).replace("BIN", b))
+                .collect()
+        };
+        let in_root = with(&words, &format!("{I386}/bin"));
+        let in_root: Vec<&str> = in_root.iter().map(String::as_str).collect();
+        let on_host = with(host_words, host_bin);
+        let on_host: Vec<&str> = on_host.iter().map(String::as_str).collect();
+        let name = Path::new(program).file_name().unwrap().to_str().unwrap();
+        let want = native(&format!("/usr/bin/{name}"), &on_host).replace(host_words, &words);
+        assert_eq!(
+            stdout(&root, &bin(program), &in_root, &env),
+            want,
+            "{program} {args:?}"
+        );
     }
     // The words sorted, and a number beyond 32 bits (expr uses GMP).
     assert_eq!(
