@@ -66,18 +66,17 @@ fn with_data(b: Builder) -> Builder {
         .text(&format!("{DATA}/hello.c"), "int main(){return 0;}\n")
 }
 
-/// A root with the downloads, rld at every interpreter path, and loaders
-/// for i686 and aarch64 whose compiled-in default does not exist: only the
-/// variables can give them an ld.so.
-fn root_for_variables() -> Root {
+/// The downloads, rld at every interpreter path, and loaders for i686 and
+/// aarch64 whose compiled-in default does not exist: only the variables can
+/// give them an ld.so.
+fn root_for_variables_builder() -> Builder {
     let i686 = Arch::I686.loader(Default::Missing);
     let aarch64 = Arch::Aarch64.loader(Default::Missing);
-    with_data(foreign::add(
-        Root::builder(),
-        Some(&i686.path),
-        Some(&aarch64.path),
-    ))
-    .build()
+    foreign::add(Root::builder(), Some(&i686.path), Some(&aarch64.path))
+}
+
+fn root_for_variables() -> Root {
+    with_data(root_for_variables_builder()).build()
 }
 
 /// One environment for every arch: `NIX_LD_{system}` and
@@ -430,9 +429,7 @@ fn one_nix_ld_that_the_other_arches_skip() {
 /// record.
 #[test]
 fn rld_doctor_on_i386_and_aarch64_programs() {
-    let i686 = Arch::I686.loader(Default::Missing);
-    let aarch64 = Arch::Aarch64.loader(Default::Missing);
-    let root = foreign::add(Root::builder(), Some(&i686.path), Some(&aarch64.path))
+    let root = root_for_variables_builder()
         .file("/opt/rld/bin/rld", foreign::rld_tool())
         .build();
     let env = per_system_env(&root);
@@ -485,4 +482,36 @@ fn rld_doctor_on_i386_and_aarch64_programs() {
         "{}",
         o.stdout
     );
+}
+
+/// Each foreign loader run by hand on a program, as one runs
+/// `/lib/ld-linux.so.2 ./prog`: the aarch64 one is itself an aarch64
+/// program, started by binfmt_misc and qemu-user.
+#[test]
+fn foreign_loaders_invoked_directly() {
+    let root = root_for_variables();
+    let env = per_system_env(&root);
+    let py = format!("{DATA}/report.py");
+    let o = stdout(
+        &root,
+        "/lib/ld-linux.so.2",
+        &[I386_PYTHON, &py, "i386"],
+        &env,
+    );
+    assert_eq!(o, "i386 4 <unset>\n");
+    let o = stdout(
+        &root,
+        "/lib/ld-linux-aarch64.so.1",
+        &[CMAKE_BIN, "--version"],
+        &env,
+    );
+    assert!(o.starts_with("cmake version "), "{o}");
+    let report = format!("{DATA}/report.cmake");
+    let o = stdout(
+        &root,
+        "/lib/ld-linux-aarch64.so.1",
+        &[CMAKE_BIN, "-P", &report],
+        &env,
+    );
+    assert_eq!(o, "aarch64 aarch64 <unset>\n");
 }
