@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub mod cross;
+pub mod foreign;
 pub mod root;
 
 /// The machine's real glibc loader.

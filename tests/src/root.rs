@@ -400,6 +400,7 @@ pub struct Builder {
     default_dir: bool,
     corpus: bool,
     files: Vec<(String, PathBuf)>,
+    binds: Vec<(String, PathBuf)>,
     texts: Vec<(String, Vec<u8>)>,
     symlinks: Vec<(String, String)>,
     binfmt: Vec<String>,
@@ -421,6 +422,7 @@ impl Builder {
             default_dir: true,
             corpus: false,
             files: Vec::new(),
+            binds: Vec::new(),
             texts: Vec::new(),
             symlinks: Vec::new(),
             binfmt: Vec::new(),
@@ -454,6 +456,14 @@ impl Builder {
     /// the store.
     pub fn file(mut self, at: &str, host: &Path) -> Builder {
         self.files.push((at.to_owned(), host.to_path_buf()));
+        self
+    }
+
+    /// Binds host file or directory `host` at `at` as it is: nothing in it
+    /// joins the store (a tree of another architecture's programs and
+    /// libraries, which [`Builder::file`] cannot read as ELF64).
+    pub fn bind(mut self, at: &str, host: &Path) -> Builder {
+        self.binds.push((at.to_owned(), host.to_path_buf()));
         self
     }
 
@@ -502,6 +512,9 @@ impl Builder {
             if !foreign {
                 scan.push(host.clone());
             }
+        }
+        for (at, host) in &self.binds {
+            tree.bind(at, host);
         }
         for (at, contents) in &self.texts {
             tree.add(at, Node::File(contents.clone()));
