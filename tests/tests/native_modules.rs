@@ -587,9 +587,9 @@ fn doctor_finds_nothing_missing_in_any_module_tree() {
 
 /// With `soname` gone from the root's store, doctor names it, with exactly
 /// the files of each tree whose `DT_NEEDED` holds it, and nothing else is
-/// missing; trees that do not need it stay clean. Returns the trees that
-/// need it.
-fn doctor_names_the_missing_library(soname: &str) -> BTreeSet<&'static str> {
+/// missing, and the fix names nixpkgs' `attribute`; trees that do not need
+/// it stay clean. Returns the trees that need it.
+fn doctor_names_the_missing_library(soname: &str, attribute: &str) -> BTreeSet<&'static str> {
     let root = builder().without_library(soname).build();
     let mut failures = Vec::new();
     let mut needing = BTreeSet::new();
@@ -624,7 +624,7 @@ fn doctor_names_the_missing_library(soname: &str) -> BTreeSet<&'static str> {
                 .iter()
                 .filter_map(|m| m["soname"].as_str())
                 .collect();
-            let attribute = j["fix"]["attributes"][0].as_str().unwrap_or_default();
+            let fix = j["fix"]["attributes"][0].as_str().unwrap_or_default();
             let first_needer = human
                 .stdout
                 .lines()
@@ -633,12 +633,12 @@ fn doctor_names_the_missing_library(soname: &str) -> BTreeSet<&'static str> {
                 || j["verdict"] != "needs-libraries"
                 || sonames != [soname]
                 || named != want
-                || attribute != "stdenv.cc.cc.lib"
+                || fix != attribute
                 || first_needer.is_none()
             {
                 failures.push(format!(
                     "{case}: exit {:?}, verdict {}, missing {sonames:?} needed by {named:?} \
-                     (want [{soname}] needed by {want:?}), fix {attribute:?}\n{}",
+                     (want [{soname}] needed by {want:?}), fix {fix:?} (want {attribute:?})\n{}",
                     human.code, j["verdict"], human.stdout
                 ));
             }
@@ -651,7 +651,7 @@ fn doctor_names_the_missing_library(soname: &str) -> BTreeSet<&'static str> {
 /// `libstdc++.so.6`: only numpy's C++ parts need it.
 #[test]
 fn doctor_names_missing_libstdcxx_and_the_numpy_modules_that_need_it() {
-    let needing = doctor_names_the_missing_library("libstdc++.so.6");
+    let needing = doctor_names_the_missing_library("libstdc++.so.6", "stdenv.cc.cc.lib");
     assert_eq!(needing, BTreeSet::from(["numpy"]));
 }
 
@@ -659,7 +659,7 @@ fn doctor_names_missing_libstdcxx_and_the_numpy_modules_that_need_it() {
 /// backend and the pure-Python typing-extensions do not.
 #[test]
 fn doctor_names_missing_libgcc_s_and_every_module_that_needs_it() {
-    let needing = doctor_names_the_missing_library("libgcc_s.so.1");
+    let needing = doctor_names_the_missing_library("libgcc_s.so.1", "stdenv.cc.cc.lib");
     assert_eq!(
         needing,
         BTreeSet::from([
@@ -671,6 +671,40 @@ fn doctor_names_missing_libgcc_s_and_every_module_that_needs_it() {
             "cryptography",
         ])
     );
+}
+
+/// `libz.so.1`: in numpy only the gfortran runtime bundled in numpy.libs
+/// needs it, found through the extension modules' `RPATH`
+/// (`$ORIGIN/../../numpy.libs`) and its own (`$ORIGIN`). The tree's summary
+/// names that library; each extension module that loads it through
+/// OpenBLAS has libz.so.1 in its own list of missing libraries.
+#[test]
+fn doctor_names_missing_libz_needed_only_by_numpys_bundled_gfortran() {
+    let needing = doctor_names_the_missing_library("libz.so.1", "zlib");
+    assert_eq!(needing, BTreeSet::from(["numpy"]));
+    let root = builder().without_library("libz.so.1").build();
+    let (_, j) = doctor(&root, &root_env(&root), &wheel_dir("numpy"));
+    let missing_of = |file: &str| -> Vec<String> {
+        let path = format!("{}/{file}", wheel_dir("numpy"));
+        let e = j["examined"]
+            .as_array()
+            .and_then(|a| a.iter().find(|e| e["path"] == path.as_str()))
+            .unwrap_or_else(|| panic!("{path} not examined: {j}"));
+        serde_json::from_value(e["missing"].clone()).unwrap()
+    };
+    for through_openblas in [
+        "numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so",
+        "numpy/linalg/lapack_lite.cpython-311-x86_64-linux-gnu.so",
+        "numpy/linalg/_umath_linalg.cpython-311-x86_64-linux-gnu.so",
+    ] {
+        assert_eq!(
+            missing_of(through_openblas),
+            ["libz.so.1"],
+            "{through_openblas}"
+        );
+    }
+    let without: Vec<String> = missing_of("numpy/random/_pcg64.cpython-311-x86_64-linux-gnu.so");
+    assert!(without.is_empty(), "{without:?}");
 }
 
 /// What doctor said is what happens: in a root without `soname`, CPython
