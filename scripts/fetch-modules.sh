@@ -92,6 +92,8 @@ for entry in "${packages[@]}"; do
     "${npm[@]}" pack --loglevel error --cache "$cache/npm-cache" --pack-destination "$cache/npm" "$spec" >/dev/null ||
       fail "npm pack $spec (from the npm registry into $cache/npm)"
     [ -e "$tarball" ] || fail "npm pack $spec succeeded but left no $tarball"
+    # npm's own cache would hold a second copy; on failure its log stays.
+    rm -rf "$cache/npm-cache"
   fi
   check "$tarball" "$sha"
   echo "fetch-modules: unpacking $(basename "$tarball")" >&2
