@@ -362,7 +362,7 @@ fn shared_objects(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// A copy of `host` with its interpreter and `RUNPATH` in the store, made
 /// with `patchelf` exactly as Nix's fixup phase does; cached per content.
-fn patched(host: &Path, interpreter: &str, runpath: &str) -> PathBuf {
+pub fn patched(host: &Path, interpreter: &str, runpath: &str) -> PathBuf {
     let meta = fs::metadata(host).unwrap_or_else(|e| panic!("{}: {e}", host.display()));
     let key = format!(
         "{}:{}:{}:{interpreter}:{runpath}",
@@ -405,6 +405,7 @@ pub struct Builder {
     symlinks: Vec<(String, String)>,
     binfmt: Vec<String>,
     user: Option<(u32, u32)>,
+    without: Vec<String>,
 }
 
 impl Default for Builder {
@@ -427,6 +428,7 @@ impl Builder {
             symlinks: Vec::new(),
             binfmt: Vec::new(),
             user: None,
+            without: Vec::new(),
         }
     }
 
@@ -464,6 +466,16 @@ impl Builder {
     /// libraries, which [`Builder::file`] cannot read as ELF64).
     pub fn bind(mut self, at: &str, host: &Path) -> Builder {
         self.binds.push((at.to_owned(), host.to_path_buf()));
+        self
+    }
+
+    /// Leaves library `soname` (and the files it names, `soname.*`) out of
+    /// every store path the builder fills from Debian's packages and out of
+    /// the default directory, as if no package in the system had it (the
+    /// directories stay, so library paths naming them stay valid). Files
+    /// added with [`Builder::file`] stay.
+    pub fn without_library(mut self, soname: &str) -> Builder {
+        self.without.push(soname.to_owned());
         self
     }
 
@@ -532,6 +544,20 @@ impl Builder {
             tree.package(p);
         }
         system_profile(&mut tree, &system_path, &bash);
+        if !self.without.is_empty() {
+            let store = format!("{STORE}/");
+            let added: BTreeSet<&str> = self.files.iter().map(|(at, _)| at.as_str()).collect();
+            tree.0.retain(|at, _| {
+                let name = at.rsplit('/').next().unwrap_or_default();
+                let left_out = self.without.iter().any(|soname| {
+                    name == soname
+                        || name
+                            .strip_prefix(soname.as_str())
+                            .is_some_and(|rest| rest.starts_with('.'))
+                });
+                !(left_out && at.starts_with(&store) && !added.contains(at.as_str()))
+            });
+        }
         if let Some(loader) = &self.loader {
             tree.bind(INTERPRETER, loader);
         }
