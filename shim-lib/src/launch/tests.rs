@@ -183,7 +183,12 @@ fn run_by_hand_argv0_is_passed_only_when_it_differs_from_the_path() {
     let (plan, _) = plan_for(&mut f, false);
     assert_eq!(plan.reach, Reach::AsArgument);
     match head(&plan) {
-        [Arg::Existing(1), Arg::Option(lp), Arg::LibraryPath, Arg::Existing(3)] => {
+        [
+            Arg::Existing(1),
+            Arg::Option(lp),
+            Arg::LibraryPath,
+            Arg::Existing(3),
+        ] => {
             assert_eq!(lp.to_bytes(), b"--library-path");
         }
         other => panic!("{other:?}"),
