@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 use rld_tests::glibc::{Cell, cells};
 use rld_tests::root::{Root, StorePath};
-use rld_tests::{Outcome, SYSTEM_LD_SO, TempDir};
+use rld_tests::{Outcome, SYSTEM_LD_SO, TempDir, configure_loader};
 
 /// Prints, from a constructor, the glibc version the program runs on and
 /// every shared object mapped into it (`<who>.so<N>=<path>`), `who` being
@@ -63,6 +63,7 @@ const CHECKS: &[&str] = &[
     "c++",
     "node",
     "cmake",
+    "node+cmake default",
 ];
 
 type Check = Result<(), String>;
@@ -547,28 +548,48 @@ const CORPUS_LIBRARIES: &[&str] = &[
     "libgcc_s.so.1",
 ];
 
-/// A NixOS-like root with rld at `/lib64/ld-linux-x86-64.so.2`, the
-/// downloaded wheels, no default directory, and the cell's glibc (ld.so and
-/// [`CORPUS_LIBRARIES`]) as a store path of its own; with the variables
-/// naming that store path. The root's store also holds this machine's
-/// libraries (the wheels' dependencies), but no path names them.
-fn corpus_root(cell: &Cell, extra: &[(&str, &str)]) -> (Root, StorePath, Vec<(String, String)>) {
+/// A NixOS-like root with the downloaded wheels, no default directory,
+/// and the cell's glibc (ld.so and [`CORPUS_LIBRARIES`]) as a store path of
+/// its own. At `/lib64/ld-linux-x86-64.so.2`: with `configured` `None`, rld
+/// as built, and the returned environment has the variables naming that
+/// store path; else a loader configured with it, written into `configured`,
+/// and the environment is empty (a service, `env -i`). The root's store
+/// also holds this machine's libraries (the wheels' dependencies), but no
+/// path names them.
+fn corpus_root(
+    cell: &Cell,
+    extra: &[(&str, &str)],
+    configured: Option<&TempDir>,
+) -> (Root, StorePath, Vec<(String, String)>) {
     let glibc = StorePath::new(&format!("glibc-{}-{}", cell.suite, cell.version));
+    let ld_so = glibc.join("lib/ld-linux-x86-64.so.2");
     let mut b = Root::builder()
         .corpus()
         .without_default_dir()
-        .file(&glibc.join("lib/ld-linux-x86-64.so.2"), &cell.ld_so());
+        .file(&ld_so, &cell.ld_so());
     for lib in CORPUS_LIBRARIES {
         b = b.file(&glibc.join(&format!("lib/{lib}")), &cell.library(lib));
     }
     for (at, text) in extra {
         b = b.text(at, text);
     }
-    let env = vec![
-        ("NIX_LD".into(), glibc.join("lib/ld-linux-x86-64.so.2")),
-        ("NIX_LD_LIBRARY_PATH".into(), glibc.join("lib")),
-        ("HOME".into(), "/tmp".into()),
-    ];
+    let env = match configured {
+        None => vec![
+            ("NIX_LD".into(), ld_so),
+            ("NIX_LD_LIBRARY_PATH".into(), glibc.join("lib")),
+            ("HOME".into(), "/tmp".into()),
+        ],
+        Some(dir) => {
+            let loader = configure_loader(
+                cell.loader(),
+                &ld_so,
+                &glibc.join("lib"),
+                &dir.join("rld-loader-store"),
+            );
+            b = b.loader(Some(&loader));
+            vec![]
+        }
+    };
     (b.build(), glibc, env)
 }
 
@@ -589,7 +610,7 @@ fn downloaded_node_on_each_glibc() {
         "node",
         |cell| cell.arch.is_none(),
         |cell, _| {
-            let (root, _, env) = corpus_root(cell, &[]);
+            let (root, _, env) = corpus_root(cell, &[], None);
             let node = format!("{}/bin/node", rld_tests::root::NODE);
             let o = root.run(&node, &["-e", NODE], &owned(&env));
             started(&o)?;
@@ -629,7 +650,7 @@ fn downloaded_cmake_on_each_glibc() {
         |cell| cell.arch.is_none(),
         |cell, _| {
             let (root, glibc, env) =
-                corpus_root(cell, &[("/opt/scripts/glibc.cmake", CMAKE_SCRIPT)]);
+                corpus_root(cell, &[("/opt/scripts/glibc.cmake", CMAKE_SCRIPT)], None);
             let cmake = format!("{}/bin/cmake", rld_tests::root::CMAKE);
             let env = owned(&env);
             let o = root.run(&cmake, &["--version"], &env);
@@ -646,6 +667,40 @@ fn downloaded_cmake_on_each_glibc() {
             let want = "-- ld-linux-x86-64.so.2 from the cell\n-- libc.so.6 from the cell\n\
                         -- libstdc++.so.6 from the cell\n-- child 0 child-ok\n";
             ensure!(o.stdout == want, "want:\n{want}got:\n{}", o.stdout);
+            Ok(())
+        },
+    );
+}
+
+/// 7b. The same downloads with no variable at all (a service, `env -i`):
+///     rld at `/lib64` configured with the cell's glibc in the store starts
+///     ld.so by hand, for node, its child and cmake.
+#[test]
+fn downloaded_programs_through_the_configured_default() {
+    matrix(
+        "node+cmake default",
+        |cell| cell.arch.is_none(),
+        |cell, dir| {
+            let (root, _, env) = corpus_root(cell, &[], Some(dir));
+            let env = owned(&env);
+            let node = format!("{}/bin/node", rld_tests::root::NODE);
+            let o = root.run(&node, &["-e", NODE], &env);
+            started(&o).map_err(|e| format!("node: {e}"))?;
+            let v = format!("v{}", rld_tests::root::corpus().node.version);
+            let want = format!(
+                "node {v} {0} <unset>\nchild {v} {0} <unset>\n",
+                cell.version
+            );
+            ensure!(o.stdout == want, "node: want:\n{want}got:\n{}", o.stdout);
+            let cmake = format!("{}/bin/cmake", rld_tests::root::CMAKE);
+            let o = root.run(&cmake, &["--version"], &env);
+            started(&o).map_err(|e| format!("cmake: {e}"))?;
+            let want = format!("cmake version {}", rld_tests::root::corpus().cmake.version);
+            ensure!(
+                o.stdout.lines().next() == Some(want.as_str()),
+                "cmake: want {want:?}, got:\n{}",
+                o.stdout
+            );
             Ok(())
         },
     );
