@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub mod cross;
 pub mod foreign;
+pub mod glibc;
 pub mod root;
 
 /// The machine's real glibc loader.
