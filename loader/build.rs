@@ -1,6 +1,8 @@
 //! Link flags that make rld-loader a static-pie with no C start-up code and
 //! no libc. They apply to this binary alone, so the rest of the workspace
-//! links normally.
+//! links normally. `--icf=all` folds identical functions (48 bytes on
+//! x86_64): nothing in the loader compares function addresses but those of
+//! `_start` and the trampoline, which are unlike any other.
 
 fn main() {
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
@@ -30,6 +32,7 @@ fn main() {
             "-e",
             "_start",
             "--no-eh-frame-hdr",
+            "--icf=all",
         ] {
             println!("cargo:rustc-link-arg-bins={arg}");
         }
@@ -49,6 +52,7 @@ fn main() {
         "-Wl,-z,pack-relative-relocs",
         "-Wl,-e,_start",
         "-Wl,--no-eh-frame-hdr",
+        "-Wl,--icf=all",
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }

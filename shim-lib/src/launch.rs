@@ -260,10 +260,12 @@ pub fn plan<'e>(
                 // the tail of the other.
                 head: {
                     // A program started through a descriptor (`fexecve`,
-                    // which systemd uses for services) has the path the
-                    // kernel names it by, `/dev/fd/N`, which closed at the
-                    // exec: `ld.so` opens the same file as `/proc/self/exe`.
-                    let by_fd = program.starts_with(b"/dev/fd/");
+                    // which systemd uses for services) is named
+                    // `/dev/fd/N` by the kernel (or `/proc/self/fd/N` by
+                    // the caller), a descriptor closed at the exec: `ld.so`
+                    // opens the same file as `/proc/self/exe`.
+                    let by_fd =
+                        program.starts_with(b"/dev/fd/") || program.starts_with(b"/proc/self/fd/");
                     let path = Arg::Existing(if by_fd {
                         SELF_EXE.as_ptr() as usize
                     } else {

@@ -197,27 +197,30 @@ fn run_by_hand_argv0_is_passed_only_when_it_differs_from_the_path() {
 
 #[test]
 fn run_by_hand_a_program_started_through_a_descriptor_is_opened_as_proc_self_exe() {
-    // fexecve: the kernel names the program /dev/fd/N, closed by now.
-    let mut f = Fake::with_aux(
-        &["/srv/app", "arg", "/dev/fd/3"],
-        &["INVOCATION_ID=1"],
-        &[(AT_SECURE as usize, 0), (AT_EXECFN as usize, 3)],
-    );
-    let (plan, _) = plan_for(&mut f, false);
-    let exe = SELF_EXE.as_ptr() as usize;
-    match head(&plan) {
-        [
-            Arg::Existing(first),
-            Arg::Option(argv0),
-            Arg::Existing(1),
-            Arg::Option(_),
-            Arg::LibraryPath,
-            Arg::Existing(last),
-        ] => {
-            assert_eq!(argv0.to_bytes(), b"--argv0");
-            assert_eq!((*first, *last), (exe, exe));
+    // fexecve: the kernel names the program /dev/fd/N, closed by now; an
+    // exec of /proc/self/fd/N by path is the same.
+    for path in ["/dev/fd/3", "/proc/self/fd/3"] {
+        let mut f = Fake::with_aux(
+            &["/srv/app", "arg", path],
+            &["INVOCATION_ID=1"],
+            &[(AT_SECURE as usize, 0), (AT_EXECFN as usize, 3)],
+        );
+        let (plan, _) = plan_for(&mut f, false);
+        let exe = SELF_EXE.as_ptr() as usize;
+        match head(&plan) {
+            [
+                Arg::Existing(first),
+                Arg::Option(argv0),
+                Arg::Existing(1),
+                Arg::Option(_),
+                Arg::LibraryPath,
+                Arg::Existing(last),
+            ] => {
+                assert_eq!(argv0.to_bytes(), b"--argv0");
+                assert_eq!((*first, *last), (exe, exe));
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
     }
 }
 
