@@ -43,8 +43,14 @@ apt=(apt-get -q
 # list names packages the mirror no longer has.
 if [ -z "$(find "$apt_root/lists" -maxdepth 1 -name '*_Packages*' -mtime -1 2>/dev/null)" ]; then
   echo "debs: updating the package lists of $suite/$arch" >&2
-  "${apt[@]}" update >/dev/null 2>"$apt_root/update.log" ||
-    { echo "debs: FAILED to read the package lists of $suite/$arch from $mirror:" >&2; cat "$apt_root/update.log" >&2; exit 1; }
+  # apt-get update exits 0 when it cannot reach the mirror at all: it only
+  # warns that it failed to fetch.
+  if ! "${apt[@]}" update >"$apt_root/update.log" 2>&1 ||
+      grep -q '^[WE]: Failed to fetch' "$apt_root/update.log"; then
+    echo "debs: FAILED to read the package lists of $suite/$arch from $mirror:" >&2
+    cat "$apt_root/update.log" >&2
+    exit 1
+  fi
 fi
 
 tmp=$(mktemp -d "$dest.XXXXXX")
