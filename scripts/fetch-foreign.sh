@@ -72,52 +72,12 @@ debs arm64 arm64-libstdcxx "${arm64_libstdcxx[@]}"
 # $cache/<name>-<version>-aarch64/.
 wheels=(cmake==4.4.5 clang-format==20.1.7)
 
-python=""
-find_python() {
-  [ -n "$python" ] && return
-  for p in python3 /usr/bin/python3; do
-    if command -v "$p" >/dev/null && "$p" -m pip --version >/dev/null 2>&1; then python=$p; return; fi
-  done
-  echo "fetch-foreign: no python3 with pip (run scripts/setup-corpus.sh)" >&2
-  exit 1
-}
+who=fetch-foreign
+source "$(dirname "$0")/wheels.sh"
 
 for spec in "${wheels[@]}"; do
   name=${spec%%==*} version=${spec##*==}
   dest=$cache/$name-$version-aarch64
-  if [ -e "$dest/.complete" ]; then
-    echo "$name $version $dest"
-    continue
-  fi
-  find_python
-  # Wheel file names use underscores: clang_format-20.1.7-...whl.
-  pattern="${name//-/_}-$version-*aarch64*.whl"
-  wheel=$(find "$cache/wheels" -maxdepth 1 -name "$pattern" | head -n1)
-  if [ -z "$wheel" ]; then
-    echo "fetch-foreign: downloading $spec (manylinux2014_aarch64) from PyPI" >&2
-    if ! "$python" -m pip download --quiet --disable-pip-version-check --no-deps \
-        --only-binary=:all: --platform manylinux2014_aarch64 \
-        --dest "$cache/wheels" "$spec" >&2; then
-      echo "fetch-foreign: FAILED to download $spec (aarch64) from PyPI into $cache/wheels" >&2
-      exit 1
-    fi
-    wheel=$(find "$cache/wheels" -maxdepth 1 -name "$pattern" | head -n1)
-    [ -n "$wheel" ] || { echo "fetch-foreign: pip succeeded but no $pattern in $cache/wheels" >&2; exit 1; }
-  fi
-  echo "fetch-foreign: unpacking $(basename "$wheel")" >&2
-  rm -rf "$dest.tmp"
-  # A wheel is a zip; keep the executable bits the archive records.
-  "$python" - "$wheel" "$dest.tmp" <<'PY'
-import os, sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as z:
-    for info in z.infolist():
-        path = z.extract(info, sys.argv[2])
-        mode = (info.external_attr >> 16) & 0o777
-        if mode:
-            os.chmod(path, mode)
-PY
-  touch "$dest.tmp/.complete"
-  rm -rf "$dest"
-  mv "$dest.tmp" "$dest"
+  fetch_wheel "$cache" "$spec" "$dest" - --platform manylinux2014_aarch64
   echo "$name $version $dest"
 done

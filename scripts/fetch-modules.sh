@@ -67,15 +67,6 @@ find_npm() {
   npm=("$node" "$cli")
 }
 
-python=""
-find_python() {
-  [ -n "$python" ] && return
-  for p in python3 /usr/bin/python3; do
-    if command -v "$p" >/dev/null && "$p" -m pip --version >/dev/null 2>&1; then python=$p; return; fi
-  done
-  fail "no python3 with pip (run scripts/setup-corpus.sh)"
-}
-
 for entry in "${packages[@]}"; do
   read -r spec sha <<<"$entry"
   name=${spec%@*} version=${spec##*@}
@@ -108,35 +99,15 @@ for entry in "${packages[@]}"; do
   echo "$name $version $dest"
 done
 
+who=fetch-modules
+source "$here/wheels.sh"
+
 for entry in "${wheels[@]}"; do
   read -r spec sha <<<"$entry"
   name=${spec%%==*} version=${spec##*==}
   dest=$cache/$name-$version
-  if [ -e "$dest/.complete" ]; then
-    echo "$name $version $dest"
-    continue
-  fi
-  # Wheel file names use underscores: pydantic_core-2.41.5-....whl.
-  pattern="${name//-/_}-$version-*.whl"
-  wheel=$(find "$cache/wheels" -maxdepth 1 -name "$pattern" | head -n1)
-  if [ -z "$wheel" ]; then
-    find_python
-    echo "fetch-modules: downloading $spec from PyPI" >&2
-    # The tests run Debian 12's CPython 3.11, whatever python runs pip.
-    "$python" -m pip download --quiet --disable-pip-version-check --no-deps \
-      --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.11 \
-      --implementation cp --dest "$cache/wheels" "$spec" >&2 ||
-      fail "pip download $spec (from PyPI into $cache/wheels)"
-    wheel=$(find "$cache/wheels" -maxdepth 1 -name "$pattern" | head -n1)
-    [ -n "$wheel" ] || fail "pip download $spec succeeded but left no $pattern in $cache/wheels"
-  fi
-  check "$wheel" "$sha"
-  find_python
-  echo "fetch-modules: unpacking $(basename "$wheel")" >&2
-  rm -rf "$dest.tmp"
-  "$python" -m zipfile -e "$wheel" "$dest.tmp" || fail "unpacking $wheel"
-  touch "$dest.tmp/.complete"
-  rm -rf "$dest"
-  mv "$dest.tmp" "$dest"
+  # The tests run Debian 12's CPython 3.11, whatever python runs pip.
+  fetch_wheel "$cache" "$spec" "$dest" "$sha" --platform manylinux2014_x86_64 \
+    --python-version 3.11 --implementation cp
   echo "$name $version $dest"
 done
