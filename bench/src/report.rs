@@ -161,8 +161,16 @@ pub fn markdown(run: &Run) -> String {
     r
 }
 
+/// `x` to `digits` decimals: the timer's nanoseconds are noise.
+fn round(x: f64, digits: i32) -> f64 {
+    let scale = 10f64.powi(digits);
+    (x * scale).round() / scale
+}
+
 pub fn json(run: &Run) -> Value {
-    let stats = |s: Stats| json!({ "median": s.median, "p10": s.p10, "p90": s.p90 });
+    let us = |x: f64| round(x, 1);
+    let ratio = |x: f64| round(x, 4);
+    let stats = |s: Stats| json!({ "median": us(s.median), "p10": us(s.p10), "p90": us(s.p90) });
     let m = machine();
     let loaders: Vec<Value> = run
         .variants
@@ -200,9 +208,13 @@ pub fn json(run: &Run) -> Value {
                     json!({
                         "loader": variant.name,
                         "wall_us": stats(c.wall_us),
-                        "vs_native": c.vs_native,
-                        "vs_same_path": c.vs_same_path,
-                        "own_us": c.own.map(|o| json!({ "median_diff": o.us, "p10": o.p10, "p90": o.p90 })),
+                        "vs_native": ratio(c.vs_native),
+                        "vs_same_path": ratio(c.vs_same_path),
+                        "own_us": c.own.map(|o| json!({
+                            "median_minus_same_path_median": us(o.us),
+                            "round_by_round_p10": us(o.p10),
+                            "round_by_round_p90": us(o.p90),
+                        })),
                         "cpu_us": stats(c.cpu_us),
                         "minor_faults": stats(c.minor_faults),
                     })
