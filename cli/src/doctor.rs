@@ -405,6 +405,7 @@ fn resolve_libraries(
         r.missing.push(Missing {
             soname: lib.soname.clone(),
             needed_by: lib.needed_by.clone(),
+            also_fail: vec![],
             providers: nixpkgs::providers(&lib.soname, opts.locate),
         });
     }
@@ -564,6 +565,7 @@ mod tests {
         let zlib = Missing {
             soname: "libz.so.1".into(),
             needed_by: vec!["./cmake".into()],
+            also_fail: vec![],
             providers: nixpkgs::providers("libz.so.1", false),
         };
         let f = fix(&[zlib], aarch64, true, None, None, false);

@@ -295,3 +295,70 @@ fn the_dlopen_hint_on_a_single_program() {
         .json();
     assert!(j.get("may_load_at_run_time").is_none(), "{j}");
 }
+
+/// A library of the tree that misses a library fails every file that
+/// loads it: the summary names those files too, not only the library that
+/// needs it itself (as numpy's modules fail through OpenBLAS when the libz
+/// of its bundled gfortran is missing).
+///
+/// ```text
+/// chain-tree/ext/mod.so, mod2.so  NEEDED libmid.so.1 (RUNPATH $ORIGIN/../libs)
+/// chain-tree/ext/plain.so         needs nothing of the tree
+/// chain-tree/libs/libmid.so.1     NEEDED libmissing.so.3, which is nowhere
+/// ```
+#[test]
+fn the_files_that_load_a_library_missing_one_fail_too() {
+    let w = world();
+    let tree = w.path("chain-tree");
+    for d in ["ext", "libs"] {
+        fs::create_dir_all(tree.join(d)).unwrap();
+    }
+    let so = "-shared -fPIC";
+    cc(
+        &w.root,
+        &format!(
+            "{so} -Wl,-soname,libmid.so.1 {} -Lstub -Wl,--no-as-needed -l:libmissing.so.3 -o chain-tree/libs/libmid.so.1",
+            fixture("found.c")
+        ),
+    );
+    for m in ["mod", "mod2"] {
+        cc(
+            &w.root,
+            &format!(
+                "{so} {} -Lchain-tree/libs -Wl,--no-as-needed -l:libmid.so.1 -Wl,-rpath-link,stub \
+                 -Wl,--enable-new-dtags,-rpath,$ORIGIN/../libs -o chain-tree/ext/{m}.so",
+                fixture("found.c")
+            ),
+        );
+    }
+    cc(
+        &w.root,
+        &format!("{so} {} -o chain-tree/ext/plain.so", fixture("found.c")),
+    );
+    let t = tree.display().to_string();
+    let out = rld(["doctor", "--no-hints", &t]).nixos(w, &[]).run();
+    out.code(1).has(&format!(
+        "  libmissing.so.3  MISSING, needed by {t}/libs/libmid.so.1, and through it by 2 more files: \
+         {t}/ext/mod.so, {t}/ext/mod2.so -> no known package\n"
+    ));
+    let j = rld(["doctor", "--json", "--no-hints", &t])
+        .nixos(w, &[])
+        .run()
+        .json();
+    let m = &j["missing"][0];
+    assert_eq!(m["soname"], "libmissing.so.3");
+    assert_eq!(
+        m["needed_by"],
+        serde_json::json!([format!("{t}/libs/libmid.so.1")])
+    );
+    assert_eq!(
+        m["also_fail"],
+        serde_json::json!([format!("{t}/ext/mod.so"), format!("{t}/ext/mod2.so")])
+    );
+    let examined = j["examined"].as_array().unwrap();
+    let plain = examined
+        .iter()
+        .find(|e| e["path"] == format!("{t}/ext/plain.so").as_str())
+        .unwrap();
+    assert_eq!(plain["missing"], serde_json::json!([]));
+}
