@@ -347,6 +347,7 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
                     named_by: vec![file.clone()],
                     providers: vec![],
                     gpu: dlopen::is_gpu(s),
+                    system,
                 }),
             }
         }

@@ -271,7 +271,9 @@ fn the_dlopen_hint_on_a_single_program() {
         .has("verdict: it will run (exit 0)\n")
         .has("\nmay be loaded at run time (dlopen; named in the program's data, not found; hints that do not change the verdict):\n")
         .row(&["libvulkan.so.1 ", &format!("named by {vk} -> vulkan-loader (rld's table)")])
-        .has("a GPU library: the graphics driver provides it in /run/opengl-driver/lib with hardware.graphics.enable = true;");
+        .has("a GPU library: the graphics driver provides it in /run/opengl-driver/lib with hardware.graphics.enable = true; \
+              rld's library path holds that directory with programs.rld.graphicsDrivers (on by default with graphics), \
+              unless NIX_LD_LIBRARY_PATH replaces that path: then add the directory to it\n");
     assert_eq!(out.stderr, "");
     let j = rld(["doctor", "--json", "--rld", &vk])
         .nixos(w, &[])
