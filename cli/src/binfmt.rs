@@ -158,6 +158,17 @@ pub enum Emulation {
     Unknown(String),
 }
 
+impl Emulation {
+    /// The handler that starts the program: an enabled one whose emulator
+    /// the kernel can open (opened at registration, or there now).
+    pub fn handler(&self) -> Option<&Handler> {
+        match self {
+            Emulation::By(h) if h.fixed() || h.interpreter.exists() => Some(h),
+            _ => None,
+        }
+    }
+}
+
 /// What binfmt_misc mounted at `dir` does with the program at `path`.
 pub fn emulation(dir: &Path, path: &Path) -> Emulation {
     let mut head = Vec::with_capacity(HEAD);

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::binfmt::{self, Emulation};
+use crate::binfmt;
 use crate::elfread;
 use crate::error::io_words;
 use crate::inspect::{self, ElfFacts, FileKind, Script, is_executable};
@@ -119,8 +119,8 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
             // The kernel may still start it, through an emulator: then it
             // is examined as a program of its own system.
             let emulation = binfmt::emulation(Path::new(binfmt::DIR), program);
-            match (known, &emulation) {
-                (Some(system), Emulation::By(h)) if h.fixed() || h.interpreter.exists() => {
+            match (known, emulation.handler()) {
+                (Some(system), Some(h)) => {
                     r.notes.push(emulated_by(system, h));
                     system
                 }
@@ -189,6 +189,14 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
         ));
     }
     r
+}
+
+/// Whether the kernel starts the program at `path`, which this machine
+/// does not run natively, through an emulator (binfmt_misc).
+pub fn emulated_here(path: &Path) -> bool {
+    binfmt::emulation(Path::new(binfmt::DIR), path)
+        .handler()
+        .is_some()
 }
 
 /// Which ld.so will load the program, and with which `LD_LIBRARY_PATH`.

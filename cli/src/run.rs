@@ -8,7 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
-use crate::binfmt::{self, Emulation};
+use crate::binfmt;
 use crate::elfread;
 use crate::error::{Error, io_words};
 use crate::inspect::{self, FileKind};
@@ -52,8 +52,8 @@ pub fn run(program: &OsStr, args: &[OsString], env: &Env) -> Error {
             // Under emulation the kernel runs that system's ld.so as it
             // runs the program: through binfmt_misc.
             let emulation = binfmt::emulation(Path::new(binfmt::DIR), path);
-            match (known, &emulation) {
-                (Some(system), Emulation::By(h)) if h.fixed() || h.interpreter.exists() => system,
+            match (known, emulation.handler()) {
+                (Some(system), Some(_)) => system,
                 _ => {
                     return Error::CannotStart(format!(
                         "cannot run {shown}: {}",

@@ -91,7 +91,10 @@ fn build_app(w: &World) -> PathBuf {
 fn a_tree_is_reported_as_one_union() {
     let w = world();
     let app = app(w).display().to_string();
-    let out = rld(["doctor", "--rld", &app]).nixos(w, &[]).run();
+    let out = rld(["doctor", "--rld", &app])
+        .nixos(w, &[])
+        .binfmt_misc("")
+        .run();
     out.code(1)
         .has(&format!("{app}: a directory of 7 files, 5 of them ELF\n"))
         .has("ELF files: 4 examined (2 programs, 2 shared objects), 1 for another machine\n")
@@ -139,7 +142,10 @@ fn a_tree_is_reported_as_one_union() {
 fn a_tree_in_json() {
     let w = world();
     let app = app(w).display().to_string();
-    let out = rld(["doctor", "--json", "--rld", &app]).nixos(w, &[]).run();
+    let out = rld(["doctor", "--json", "--rld", &app])
+        .nixos(w, &[])
+        .binfmt_misc("")
+        .run();
     out.code(1);
     assert_eq!(out.stderr, "");
     let j = out.json();
@@ -191,6 +197,7 @@ fn a_tree_runs_once_its_libraries_are_on_the_path() {
     let app = app(w).display().to_string();
     rld(["doctor", "--rld", &app])
         .nixos(w, &["zlib", "stub", "vulkan"])
+        .binfmt_misc("")
         .run()
         .code(0)
         .has("\nlibraries: 0 missing\n")
@@ -244,10 +251,25 @@ fn trees_without_programs_for_this_machine() {
     let app = app(w).display().to_string();
     // Only an aarch64 program: nothing here can run (exit 2).
     rld(["doctor", &format!("{app}/arm")])
+        .binfmt_misc("")
         .run()
         .code(2)
         .has("problem: none of the 1 ELF files can run on this machine (see the notes)")
         .has("verdict: it cannot run on this machine (exit 2)");
+    // With a binfmt_misc handler for aarch64 the kernel starts it, so it
+    // is examined, as an aarch64-linux program.
+    let out = rld(["doctor", "--no-hints", &format!("{app}/arm")])
+        .registered(&[&support::aarch64_registration(
+            "qemu-aarch64",
+            "/usr/bin/true",
+            "F",
+        )])
+        .run();
+    out.has("ELF files: 1 examined (1 program, 0 shared objects)\n")
+        .has(
+            "/arm/tool: the kernel runs it under emulation: binfmt_misc's handler qemu-aarch64 hands it to /usr/bin/true",
+        )
+        .lacks("for another machine");
     // No ELF file at all: nothing needs rld (exit 0). A symlink loop alone
     // neither hangs nor crashes.
     let dir = w.path("only-text");
