@@ -124,9 +124,17 @@ impl ElfFacts {
                 crate::binfmt::DIR
             ),
             Emulation::NoHandler | Emulation::Unknown(_) => {
-                let why = match emulation {
-                    Emulation::Unknown(why) => why.clone(),
-                    _ => "no binfmt_misc handler matches it".to_owned(),
+                // Unread, the handlers may still be there (a container
+                // without binfmt_misc mounted still has its host's): say so.
+                let (state, fix) = match emulation {
+                    Emulation::Unknown(why) => (
+                        format!("; rld cannot tell whether it is set up ({why})"),
+                        "if it is not, fix",
+                    ),
+                    _ => (
+                        ", which is not set up (no binfmt_misc handler matches it)".to_owned(),
+                        "fix",
+                    ),
                 };
                 let interpreter = match &self.interpreter {
                     Some(i) if i == system.interpreter => format!(
@@ -136,7 +144,7 @@ impl ElfFacts {
                     None => String::new(),
                 };
                 format!(
-                    "{built}, and {nix} programs run here only under emulation, which is not set up ({why}); fix: set boot.binfmt.emulatedSystems = [ \"{nix}\" ]; in configuration.nix{interpreter}"
+                    "{built}, and {nix} programs run here only under emulation{state}; {fix}: set boot.binfmt.emulatedSystems = [ \"{nix}\" ]; in configuration.nix{interpreter}"
                 )
             }
         }

@@ -120,3 +120,18 @@ fn env_for_an_emulated_system_names_its_option_and_package_set() {
         .has("fix: set programs.rld.enable = true; and programs.rld.enable32Bit = true; in configuration.nix")
         .has("NIX_LD_i686_linux = pkgs.pkgsi686Linux.stdenv.cc.bintools.dynamicLinker;");
 }
+
+/// Where binfmt_misc cannot be read (not mounted here, as in a container
+/// whose host may still have handlers), doctor says it cannot tell, and
+/// gives the fix only for the case that emulation is not set up.
+#[test]
+fn unreadable_binfmt_misc_is_said_to_be_unknown() {
+    let w = world();
+    let out = rld(["doctor", "--no-hints", &w.s(PROGRAM)])
+        .binfmt_misc("mount -t tmpfs none $B")
+        .run();
+    out.code(2).has(&format!(
+        "aarch64-linux programs run here only under emulation; rld cannot tell whether it is set up \
+         (binfmt_misc is not mounted at {BINFMT_MISC}); if it is not, fix: set boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ];"
+    ));
+}
