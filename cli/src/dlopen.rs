@@ -25,6 +25,7 @@ use crate::nixpkgs::{self, Provider};
 use crate::report::Report;
 use crate::search::{self, SearchPath};
 use crate::settings::{Env, Settings};
+use crate::system::System;
 
 /// Sonames programs commonly load with `dlopen`. Each has an entry in
 /// `sonames.tsv` (a test checks it).
@@ -94,8 +95,39 @@ pub const KNOWN: &[&str] = &[
 /// program has about 20 MiB of read-only data).
 pub const MAX_SCAN: u64 = 128 << 20;
 
-/// The NixOS setting that provides GPU libraries, and how rld finds them.
-pub const GPU_HINT: &str = "a GPU library: the graphics driver provides it in /run/opengl-driver/lib with hardware.graphics.enable = true; add that directory with programs.rld.extraLibraryPaths = [ \"/run/opengl-driver/lib\" ];";
+/// Where the graphics driver provides GPU libraries for programs of
+/// `system` (the host's when `None`), and the setting that puts that
+/// directory in rld's library path. When the hint shows, the directory is
+/// not in the path searched: graphics are off, `graphicsDrivers` is, or a
+/// variable replaced the loader's configured path (a dev shell).
+pub fn gpu_hint(system: Option<&System>) -> String {
+    let system = system.unwrap_or(System::host());
+    if !system.runs_here() {
+        return format!(
+            "a GPU library: this machine's graphics driver is built for {}, so an emulated {} program cannot load it, and rld adds no driver directory for emulated systems",
+            System::host().nix,
+            system.nix
+        );
+    }
+    let (dir, graphics, rld, var) = if system == System::host() {
+        (
+            "/run/opengl-driver/lib",
+            "hardware.graphics.enable = true;",
+            "programs.rld.graphicsDrivers",
+            "NIX_LD_LIBRARY_PATH",
+        )
+    } else {
+        (
+            "/run/opengl-driver-32/lib",
+            "hardware.graphics.enable32Bit = true;",
+            "programs.rld.graphicsDrivers with programs.rld.enable32Bit = true;",
+            "NIX_LD_LIBRARY_PATH_i686_linux (or NIX_LD_LIBRARY_PATH)",
+        )
+    };
+    format!(
+        "a GPU library: the graphics driver provides it in {dir} with {graphics} rld's library path holds that directory with {rld} (on by default with graphics), unless {var} replaces that path: then add the directory to it"
+    )
+}
 
 /// A library that may be loaded at run time and is not found.
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +138,10 @@ pub struct Hint {
     pub providers: Vec<Provider>,
     /// A GPU library, which the graphics driver provides.
     pub gpu: bool,
+    /// The system of the files that name it, whose driver directory the
+    /// GPU hint names (the first file's, in a tree).
+    #[serde(skip)]
+    pub system: Option<&'static System>,
 }
 
 /// Whether `soname` comes with the graphics driver (GL, EGL, GLX, Vulkan,
@@ -279,6 +315,7 @@ pub fn hints(path: &Path, r: &Report, env: &Env, locate: bool) -> Vec<Hint> {
             named_by: vec![r.program.clone()],
             providers: nixpkgs::providers(s, locate),
             gpu: is_gpu(s),
+            system: r.elf.as_ref().and_then(ElfFacts::system),
         })
         .collect()
 }
@@ -315,7 +352,7 @@ pub fn render(hints: &[Hint]) -> String {
             shorten(&h.named_by, 3)
         );
         if h.gpu {
-            let _ = writeln!(o, "  {:width$}  {GPU_HINT}", "");
+            let _ = writeln!(o, "  {:width$}  {}", "", gpu_hint(h.system));
         }
     }
     o
@@ -333,6 +370,33 @@ pub fn shorten(names: &[String], n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each system's GPU hint names its own driver directory and options.
+    #[test]
+    fn the_gpu_hint_names_each_systems_directory_and_options() {
+        if System::host().nix != "x86_64-linux" {
+            return;
+        }
+        let by = |n| System::by_name(n);
+        let host = gpu_hint(None);
+        assert_eq!(host, gpu_hint(by("x86_64-linux")));
+        assert!(host.contains("/run/opengl-driver/lib with hardware.graphics.enable = true; rld's library path holds that directory with programs.rld.graphicsDrivers"), "{host}");
+        let i686 = gpu_hint(by("i686-linux"));
+        assert!(
+            i686.contains("/run/opengl-driver-32/lib with hardware.graphics.enable32Bit = true;"),
+            "{i686}"
+        );
+        assert!(i686.contains("programs.rld.enable32Bit = true;"), "{i686}");
+        assert!(i686.contains("NIX_LD_LIBRARY_PATH_i686_linux"), "{i686}");
+        let aarch64 = gpu_hint(by("aarch64-linux"));
+        assert!(
+            aarch64.contains(
+                "built for x86_64-linux, so an emulated aarch64-linux program cannot load it"
+            ),
+            "{aarch64}"
+        );
+        assert!(!aarch64.contains("/run/opengl-driver"), "{aarch64}");
+    }
 
     #[test]
     fn every_known_soname_has_a_package_or_a_note() {

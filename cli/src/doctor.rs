@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use crate::binfmt;
 use crate::elfread;
 use crate::error::io_words;
 use crate::inspect::{self, ElfFacts, FileKind, Script, is_executable};
@@ -20,7 +21,8 @@ mod sentences;
 
 pub use sentences::required_file_not_found;
 use sentences::{
-    incomplete_glibc, interpreter_missing, not_executable, not_reached_by_rld, stub_ld, through_rld,
+    emulated_by, incomplete_glibc, interpreter_missing, not_executable, not_reached_by_rld,
+    stub_ld, through_rld,
 };
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -111,8 +113,20 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
         format!("ELF {}-bit {} {}", facts.class, facts.machine, facts.kind),
     );
     r.elf = Some(facts.clone());
-    let Some(system) = facts.system().filter(|s| s.runs_here()) else {
-        return r.cannot_run(facts.foreign_problem());
+    let system = match facts.system() {
+        Some(system) if system.runs_here() => system,
+        known => {
+            // The kernel may still start it, through an emulator: then it
+            // is examined as a program of its own system.
+            let emulation = binfmt::emulation(Path::new(binfmt::DIR), program);
+            match (known, emulation.handler()) {
+                (Some(system), Some(h)) => {
+                    r.notes.push(emulated_by(system, h));
+                    system
+                }
+                _ => return r.cannot_run(facts.foreign_problem(&emulation)),
+            }
+        }
     };
     if matches!(facts.kind, "object" | "core" | "unknown") {
         return r.cannot_run(format!(
@@ -175,6 +189,14 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
         ));
     }
     r
+}
+
+/// Whether the kernel starts the program at `path`, which this machine
+/// does not run natively, through an emulator (binfmt_misc).
+pub fn emulated_here(path: &Path) -> bool {
+    binfmt::emulation(Path::new(binfmt::DIR), path)
+        .handler()
+        .is_some()
 }
 
 /// Which ld.so will load the program, and with which `LD_LIBRARY_PATH`.
@@ -391,6 +413,7 @@ fn resolve_libraries(
         r.missing.push(Missing {
             soname: lib.soname.clone(),
             needed_by: lib.needed_by.clone(),
+            also_fail: vec![],
             providers: nixpkgs::providers(&lib.soname, opts.locate),
         });
     }
@@ -468,24 +491,27 @@ pub fn fix(
     } else {
         format!("{} ", attributes.join(" "))
     };
-    // The module's `libraries` option replaces its default list, so the
-    // snippet adds to the default rather than dropping it. 32-bit programs
-    // get their libraries from `libraries32`.
-    let option = if system.is_64 {
-        "libraries"
-    } else {
-        "libraries32"
-    };
+    // 32-bit programs on x86_64 get their libraries from `libraries32`, an
+    // emulated system's from `emulated.<system>.libraries`.
+    let option = system.libraries_option();
     let mut nixos = String::new();
     if needs_rld || ld_so_fix.is_some_and(|f| f.enable_rld) {
-        for setting in system.enable_rld().split(" and ") {
-            nixos.push_str(setting);
+        for setting in system.enable_rld_lines() {
+            nixos.push_str(&setting);
             nixos.push('\n');
         }
     }
-    if !attributes.is_empty() {
+    if !attributes.is_empty() && system.runs_here() {
+        // Setting `libraries` replaces its default list, so the snippet
+        // adds to the default rather than dropping it.
         nixos.push_str(&format!(
             "programs.rld.{option} = options.programs.rld.{option}.default ++ (with {pkgs}; [ {list}]);\n"
+        ));
+    } else if !attributes.is_empty() {
+        // An emulated system's default list lives in a submodule, out of
+        // the snippet's reach: say that setting it replaces the default.
+        nixos.push_str(&format!(
+            "programs.rld.{option} = with {pkgs}; [ {list}]; # replaces its default list (that of programs.rld.libraries): add the ones still needed\n"
         ));
     }
     // A dev shell sets variables, which choose the ld.so and add
@@ -535,6 +561,40 @@ pub fn fix(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The snippet for an emulated system's program: the option that
+    /// installs its loader, its own library option and package set.
+    #[test]
+    fn an_emulated_programs_snippet_names_its_own_options() {
+        let aarch64 = System::by_name("aarch64-linux").unwrap();
+        if aarch64.runs_here() {
+            return;
+        }
+        let zlib = Missing {
+            soname: "libz.so.1".into(),
+            needed_by: vec!["./cmake".into()],
+            also_fail: vec![],
+            providers: nixpkgs::providers("libz.so.1", false),
+        };
+        let f = fix(&[zlib], aarch64, true, None, None, false);
+        let set = "(import pkgs.path { localSystem.system = \"aarch64-linux\"; })";
+        assert_eq!(
+            f.nixos,
+            format!(
+                "programs.rld.enable = true;\n\
+                 programs.rld.emulatedSystems = [ \"aarch64-linux\" ]; # its default: the systems of boot.binfmt.emulatedSystems\n\
+                 programs.rld.emulated.\"aarch64-linux\".libraries = with {set}; [ zlib ]; # replaces its default list (that of programs.rld.libraries): add the ones still needed\n"
+            )
+        );
+        assert!(
+            f.dev_shell.contains(&format!(
+                "NIX_LD_aarch64_linux = {set}.stdenv.cc.bintools.dynamicLinker;"
+            )),
+            "{}",
+            f.dev_shell
+        );
+        assert!(!f.nixos.contains("options.programs.rld.libraries"));
+    }
 
     #[test]
     fn a_nix_built_program_is_told_to_rebuild_or_patch_its_runpath() {

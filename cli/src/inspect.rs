@@ -11,6 +11,7 @@ use goblin::elf::dynamic::{DF_1_NODEFLIB, DF_1_PIE};
 use goblin::elf::header::{ELFCLASS32, ELFCLASS64, ET_DYN, ET_EXEC};
 use serde::Serialize;
 
+use crate::binfmt::{Emulation, Handler};
 use crate::system::{System, machine_name};
 
 /// What kind of file a program is.
@@ -75,29 +76,78 @@ impl ElfFacts {
     }
 
     /// Why a program of a system this machine does not run natively cannot
-    /// run here, and what emulation would still need.
-    pub fn foreign_problem(&self) -> String {
+    /// run here, given what binfmt_misc does with it, and the fix. (When an
+    /// enabled handler starts a program of a system rld knows, `rld doctor`
+    /// examines it instead; this sentence covers that case only for the
+    /// callers that cannot.)
+    pub fn foreign_problem(&self, emulation: &Emulation) -> String {
         let built = format!(
             "it is built for {}-bit {}, and this machine's kernel runs {} programs natively",
             self.class,
             self.machine,
             System::native_here()
         );
+        let handler = |h: &Handler| {
+            format!(
+                "binfmt_misc's handler {} hands it to {}",
+                h.name,
+                h.interpreter.display()
+            )
+        };
         let Some(system) = self.system() else {
-            return format!("{built}; rld does not know this architecture");
+            return match emulation {
+                Emulation::By(h) => format!(
+                    "{built}; {}, but rld does not know this architecture: it installs no loader for it and cannot examine its interpreter and libraries, so whether it starts is unknown to rld",
+                    handler(h)
+                ),
+                _ => format!(
+                    "{built}; rld does not know this architecture, and no enabled binfmt_misc handler runs it here"
+                ),
+            };
         };
-        // Emulation starts it; whether its interpreter is found then is up
-        // to that setup, which rld neither installs nor checks.
-        let interpreter = match &self.interpreter {
-            Some(i) => format!(
-                ", and then only if its interpreter {i} exists (rld does not install one for another architecture)"
+        let nix = system.nix;
+        match emulation {
+            Emulation::By(h) if !h.fixed() && !h.interpreter.exists() => format!(
+                "{built}; {}, which does not exist here, so the kernel fails to start it with \"No such file or directory\"; fix: install that emulator there, or register the handler with flag F, which opens the emulator once, when registering (on NixOS: boot.binfmt.registrations.{}.fixBinary = true;)",
+                handler(h),
+                h.name
             ),
-            None => String::new(),
-        };
-        format!(
-            "{built}; {} programs run here only under emulation (boot.binfmt.emulatedSystems = [ \"{}\" ]; in configuration.nix){interpreter}",
-            system.nix, system.nix
-        )
+            Emulation::By(h) => format!("{built}; {}", handler(h)),
+            Emulation::HandlerDisabled(h) => format!(
+                "{built}; {}, but that handler is disabled; fix: enable it as root with `echo 1 > {}/{}`",
+                handler(h).replacen("hands", "would hand", 1),
+                crate::binfmt::DIR,
+                h.name
+            ),
+            Emulation::AllDisabled => format!(
+                "{built}; binfmt_misc, which would hand it to an emulator, is disabled as a whole; fix: enable it as root with `echo 1 > {}/status`",
+                crate::binfmt::DIR
+            ),
+            Emulation::NoHandler | Emulation::Unknown(_) => {
+                // Unread, the handlers may still be there (a container
+                // without binfmt_misc mounted still has its host's): say so.
+                let (state, fix) = match emulation {
+                    Emulation::Unknown(why) => (
+                        format!("; rld cannot tell whether it is set up ({why})"),
+                        "if it is not, fix",
+                    ),
+                    _ => (
+                        ", which is not set up (no binfmt_misc handler matches it)".to_owned(),
+                        "fix",
+                    ),
+                };
+                let interpreter = match &self.interpreter {
+                    Some(i) if i == system.interpreter => format!(
+                        "; with programs.rld.enable = true; that also installs rld at {i} for {nix} programs (programs.rld.emulatedSystems follows boot.binfmt.emulatedSystems unless it is set: then add \"{nix}\" to it too)"
+                    ),
+                    Some(i) => format!("; its interpreter {i} must exist too"),
+                    None => String::new(),
+                };
+                format!(
+                    "{built}, and {nix} programs run here only under emulation{state}; {fix}: set boot.binfmt.emulatedSystems = [ \"{nix}\" ]; in configuration.nix{interpreter}"
+                )
+            }
+        }
     }
 }
 

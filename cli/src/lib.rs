@@ -18,6 +18,9 @@ pub mod error;
 pub mod loader;
 pub mod system;
 
+// Which emulator the kernel's binfmt_misc hands a foreign program to.
+pub mod binfmt;
+
 // Reading a file, the loader's configuration, the package table.
 pub mod inspect;
 pub mod nixpkgs;

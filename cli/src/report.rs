@@ -101,6 +101,12 @@ pub struct Interpreter {
 pub struct Missing {
     pub soname: String,
     pub needed_by: Vec<String>,
+    /// In a tree: the other files examined that need it through a library
+    /// they load (their dependency closure misses it), so they fail to load
+    /// unless the process has it loaded already; `needed_by` names only the
+    /// files that need it themselves. Empty for a single file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub also_fail: Vec<String>,
     pub providers: Vec<Provider>,
 }
 

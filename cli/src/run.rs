@@ -8,6 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
+use crate::binfmt;
 use crate::elfread;
 use crate::error::{Error, io_words};
 use crate::inspect::{self, FileKind};
@@ -45,8 +46,22 @@ pub fn run(program: &OsStr, args: &[OsString], env: &Env) -> Error {
         }
         FileKind::BadElf(e) => return Error::CannotStart(format!("cannot run {shown}: {e}")),
     };
-    let Some(system) = facts.system().filter(|s| s.runs_here()) else {
-        return Error::CannotStart(format!("cannot run {shown}: {}", facts.foreign_problem()));
+    let system = match facts.system() {
+        Some(system) if system.runs_here() => system,
+        known => {
+            // Under emulation the kernel runs that system's ld.so as it
+            // runs the program: through binfmt_misc.
+            let emulation = binfmt::emulation(Path::new(binfmt::DIR), path);
+            match (known, emulation.handler()) {
+                (Some(system), Some(_)) => system,
+                _ => {
+                    return Error::CannotStart(format!(
+                        "cannot run {shown}: {}",
+                        facts.foreign_problem(&emulation)
+                    ));
+                }
+            }
+        }
     };
     let settings = Settings::resolve(env, system);
     let Some(ld_so) = settings.ld_so() else {

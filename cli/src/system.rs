@@ -23,8 +23,9 @@ pub struct System {
     pub interpreter: &'static str,
     /// What glibc's ld.so substitutes for `$PLATFORM`.
     pub platform: &'static str,
-    /// The nixpkgs package set that builds for this system from the host
-    /// (`pkgs` itself for the host).
+    /// The nixpkgs package set of this system on a host that runs its
+    /// programs natively without being it (i686 on x86_64); see
+    /// [`System::pkgs`] for the others.
     pub pkgs: &'static str,
 }
 
@@ -91,12 +92,21 @@ impl System {
         self == host || (host.machine == EM_X86_64 && self.machine == EM_386)
     }
 
-    /// The nixpkgs package set to name packages from, as seen from the host.
-    pub fn pkgs(&self) -> &'static str {
+    /// The nixpkgs package set to name packages from, as seen from the host:
+    /// `pkgs` itself for the host, `pkgs.pkgsi686Linux` for i686 on x86_64,
+    /// and for an emulated system its own package set as the NixOS module
+    /// imports it (built natively by Hydra, so in the binary cache; a
+    /// `pkgsCross` set would be built from source).
+    pub fn pkgs(&self) -> String {
         if self == Self::host() {
-            "pkgs"
+            "pkgs".into()
+        } else if self.runs_here() {
+            self.pkgs.into()
         } else {
-            self.pkgs
+            format!(
+                "(import pkgs.path {{ localSystem.system = \"{}\"; }})",
+                self.nix
+            )
         }
     }
 
@@ -112,12 +122,46 @@ impl System {
     }
 
     /// The NixOS settings that install rld-loader at this system's
-    /// interpreter path: 32-bit x86 programs need the i686 loader as well.
-    pub fn enable_rld(&self) -> &'static str {
-        if self.machine == EM_386 {
-            "programs.rld.enable = true; and programs.rld.enable32Bit = true;"
+    /// interpreter path, each a line of `configuration.nix`: 32-bit x86
+    /// programs on x86_64 need `enable32Bit`, a system run under emulation
+    /// its place in `emulatedSystems` (whose default, the systems of
+    /// `boot.binfmt.emulatedSystems`, a setting replaces: hence the comment).
+    pub fn enable_rld_lines(&self) -> Vec<String> {
+        let mut lines = vec!["programs.rld.enable = true;".to_owned()];
+        if self != Self::host() && self.runs_here() {
+            lines.push("programs.rld.enable32Bit = true;".into());
+        } else if !self.runs_here() {
+            lines.push(format!(
+                "programs.rld.emulatedSystems = [ \"{}\" ]; # its default: the systems of boot.binfmt.emulatedSystems",
+                self.nix
+            ));
+        }
+        lines
+    }
+
+    /// [`System::enable_rld_lines`] in a sentence.
+    pub fn enable_rld(&self) -> String {
+        let lines = self.enable_rld_lines();
+        let settings: Vec<&str> = lines
+            .iter()
+            .map(|l| l.split(" #").next().unwrap_or(l))
+            .collect();
+        let mut text = settings.join(" and ");
+        if !self.runs_here() {
+            text.push_str(" (by default the systems of boot.binfmt.emulatedSystems)");
+        }
+        text
+    }
+
+    /// The module option that lists this system's libraries, after
+    /// `programs.rld.`.
+    pub fn libraries_option(&self) -> String {
+        if self.runs_here() && self.is_64 {
+            "libraries".into()
+        } else if self.runs_here() {
+            "libraries32".into()
         } else {
-            "programs.rld.enable = true;"
+            format!("emulated.\"{}\".libraries", self.nix)
         }
     }
 
@@ -184,6 +228,50 @@ mod tests {
         );
         assert!(System::of_elf(false, EM_X86_64).is_none());
         assert_eq!(System::by_name("i686-linux").unwrap().name, "i686_linux");
+    }
+
+    /// Each system's fix names the option that installs its loader and
+    /// its own package set: the host's, enable32Bit, emulatedSystems.
+    #[test]
+    fn each_system_names_its_own_option_and_package_set() {
+        if System::host().machine != EM_X86_64 {
+            return;
+        }
+        let by = |n| System::by_name(n).unwrap();
+        let host = by("x86_64-linux");
+        assert_eq!(host.enable_rld_lines(), ["programs.rld.enable = true;"]);
+        assert_eq!(host.libraries_option(), "libraries");
+        assert_eq!(host.pkgs(), "pkgs");
+        let i686 = by("i686-linux");
+        assert_eq!(
+            i686.enable_rld(),
+            "programs.rld.enable = true; and programs.rld.enable32Bit = true;"
+        );
+        assert_eq!(i686.libraries_option(), "libraries32");
+        assert_eq!(i686.pkgs(), "pkgs.pkgsi686Linux");
+        for name in ["aarch64-linux", "riscv64-linux"] {
+            let s = by(name);
+            assert_eq!(
+                s.enable_rld_lines()[1],
+                format!(
+                    "programs.rld.emulatedSystems = [ \"{name}\" ]; # its default: the systems of boot.binfmt.emulatedSystems"
+                )
+            );
+            assert_eq!(
+                s.enable_rld(),
+                format!(
+                    "programs.rld.enable = true; and programs.rld.emulatedSystems = [ \"{name}\" ]; (by default the systems of boot.binfmt.emulatedSystems)"
+                )
+            );
+            assert_eq!(
+                s.libraries_option(),
+                format!("emulated.\"{name}\".libraries")
+            );
+            assert_eq!(
+                s.pkgs(),
+                format!("(import pkgs.path {{ localSystem.system = \"{name}\"; }})")
+            );
+        }
     }
 
     #[test]

@@ -255,8 +255,12 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
     let mut problems = Sentences::default();
     let mut notes = Sentences::default();
     // Per soname: files that need it themselves, and files that need it
-    // through a library from outside the tree.
-    let mut missing: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    // through a library they load (with that library).
+    #[allow(
+        clippy::type_complexity,
+        reason = "a local tally, named where it is filled"
+    )]
+    let mut missing: Vec<(String, Vec<String>, Vec<(String, String)>)> = Vec::new();
     let mut hints: Vec<Hint> = Vec::new();
     // Per system: the sonames missing, whether rld must be installed first,
     // and the fix for a missing ld.so (as the single-file doctor gives it).
@@ -332,9 +336,7 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
             if m.needed_by.contains(&file) {
                 missing[at].1.push(file.clone());
             } else {
-                missing[at]
-                    .2
-                    .push(format!("{file} (through {})", m.needed_by.join(", ")));
+                missing[at].2.push((file.clone(), m.needed_by.join(", ")));
             }
         }
         for s in file_hints {
@@ -345,6 +347,7 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
                     named_by: vec![file.clone()],
                     providers: vec![],
                     gpu: dlopen::is_gpu(s),
+                    system,
                 }),
             }
         }
@@ -381,10 +384,22 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
     t.skipped.extend(walk.unfollowed);
 
     for (soname, direct, through) in missing {
+        // When no file of the tree needs it itself (a library from outside
+        // does), the files that load that library are the ones to name.
+        let (needed_by, also_fail) = if direct.is_empty() {
+            let named = through
+                .into_iter()
+                .map(|(file, via)| format!("{file} (through {via})"))
+                .collect();
+            (named, vec![])
+        } else {
+            (direct, through.into_iter().map(|(file, _)| file).collect())
+        };
         t.missing.push(Missing {
             providers: nixpkgs::providers(&soname, opts.doctor.locate),
             soname,
-            needed_by: if direct.is_empty() { through } else { direct },
+            needed_by,
+            also_fail,
         });
     }
     for h in &mut hints {
@@ -487,6 +502,7 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
                     .map(|m| Missing {
                         soname: m.soname.clone(),
                         needed_by: m.needed_by.clone(),
+                        also_fail: m.also_fail.clone(),
                         providers: m.providers.clone(),
                     })
                     .collect();

@@ -357,16 +357,21 @@ fn wording_is_the_same_for_every_system() {
             w.s("bin/none")
         ));
 
-    let out = rld(["doctor", &w.s("bin/aarch64")]).run();
+    // In a binfmt_misc instance with no handler: the machine's own might
+    // have one for aarch64 (see tests/emulation.rs for those cases).
+    let out = rld(["doctor", &w.s("bin/aarch64")]).binfmt_misc("").run();
     out.code(2)
         .has(
-            "problem: it is built for 64-bit aarch64, and this machine's kernel runs x86_64-linux and i686-linux programs natively; \
-             aarch64-linux programs run here only under emulation (boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ]; in configuration.nix), \
-             and then only if its interpreter /lib64/ld-linux-x86-64.so.2 exists (rld does not install one for another architecture)\n",
+            "problem: it is built for 64-bit aarch64, and this machine's kernel runs x86_64-linux and i686-linux programs natively, \
+             and aarch64-linux programs run here only under emulation, which is not set up (no binfmt_misc handler matches it); \
+             fix: set boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ]; in configuration.nix; \
+             its interpreter /lib64/ld-linux-x86-64.so.2 must exist too\n",
         )
         .lacks("unless this machine emulates it");
     assert_eq!(out.stderr, "");
-    let j = rld(["doctor", "--json", &w.s("bin/aarch64")]).run();
+    let j = rld(["doctor", "--json", &w.s("bin/aarch64")])
+        .binfmt_misc("")
+        .run();
     j.code(2);
     let j = j.json();
     assert!(
@@ -375,7 +380,7 @@ fn wording_is_the_same_for_every_system() {
             .unwrap()
             .contains("runs x86_64-linux and i686-linux programs natively")
     );
-    let out = rld(["run", &w.s("bin/aarch64")]).run();
+    let out = rld(["run", &w.s("bin/aarch64")]).binfmt_misc("").run();
     out.code(127);
     assert!(
         out.stderr

@@ -155,7 +155,7 @@ fn run_failures_exit_127_with_rld_lines() {
             w.s("bin/none")
         )
     );
-    let out = rld(["run", &w.s("bin/aarch64")]).run();
+    let out = rld(["run", &w.s("bin/aarch64")]).binfmt_misc("").run();
     out.code(127);
     assert!(out.stderr.contains("it is built for 64-bit aarch64"));
 }

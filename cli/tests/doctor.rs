@@ -345,7 +345,10 @@ fn static_script_text_missing_and_foreign_files() {
             "cannot read {}: No such file or directory",
             w.s("bin/none")
         ));
+    // With no binfmt_misc handler: the machine's own (qemu-user-static
+    // registers some) would have it examined as an aarch64 program.
     rld(["doctor", &w.s("bin/aarch64")])
+        .binfmt_misc("")
         .run()
         .code(2)
         .has("it is built for 64-bit aarch64, and this machine's kernel runs x86_64-linux and i686-linux programs natively")
@@ -360,7 +363,10 @@ fn static_script_text_missing_and_foreign_files() {
         ("bin/none", "", 2),
         ("bin/aarch64", "pie-executable", 2),
     ] {
-        let j = rld(["doctor", "--json", &w.s(file)]).run().json();
+        let j = rld(["doctor", "--json", &w.s(file)])
+            .binfmt_misc("")
+            .run()
+            .json();
         assert_eq!(j["exit_code"], code, "{file}");
         if !kind.is_empty() {
             assert_eq!(j["elf"]["kind"], kind, "{file}");

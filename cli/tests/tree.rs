@@ -91,7 +91,10 @@ fn build_app(w: &World) -> PathBuf {
 fn a_tree_is_reported_as_one_union() {
     let w = world();
     let app = app(w).display().to_string();
-    let out = rld(["doctor", "--rld", &app]).nixos(w, &[]).run();
+    let out = rld(["doctor", "--rld", &app])
+        .nixos(w, &[])
+        .binfmt_misc("")
+        .run();
     out.code(1)
         .has(&format!("{app}: a directory of 7 files, 5 of them ELF\n"))
         .has("ELF files: 4 examined (2 programs, 2 shared objects), 1 for another machine\n")
@@ -139,7 +142,10 @@ fn a_tree_is_reported_as_one_union() {
 fn a_tree_in_json() {
     let w = world();
     let app = app(w).display().to_string();
-    let out = rld(["doctor", "--json", "--rld", &app]).nixos(w, &[]).run();
+    let out = rld(["doctor", "--json", "--rld", &app])
+        .nixos(w, &[])
+        .binfmt_misc("")
+        .run();
     out.code(1);
     assert_eq!(out.stderr, "");
     let j = out.json();
@@ -191,6 +197,7 @@ fn a_tree_runs_once_its_libraries_are_on_the_path() {
     let app = app(w).display().to_string();
     rld(["doctor", "--rld", &app])
         .nixos(w, &["zlib", "stub", "vulkan"])
+        .binfmt_misc("")
         .run()
         .code(0)
         .has("\nlibraries: 0 missing\n")
@@ -244,10 +251,25 @@ fn trees_without_programs_for_this_machine() {
     let app = app(w).display().to_string();
     // Only an aarch64 program: nothing here can run (exit 2).
     rld(["doctor", &format!("{app}/arm")])
+        .binfmt_misc("")
         .run()
         .code(2)
         .has("problem: none of the 1 ELF files can run on this machine (see the notes)")
         .has("verdict: it cannot run on this machine (exit 2)");
+    // With a binfmt_misc handler for aarch64 the kernel starts it, so it
+    // is examined, as an aarch64-linux program.
+    let out = rld(["doctor", "--no-hints", &format!("{app}/arm")])
+        .registered(&[&support::aarch64_registration(
+            "qemu-aarch64",
+            "/usr/bin/true",
+            "F",
+        )])
+        .run();
+    out.has("ELF files: 1 examined (1 program, 0 shared objects)\n")
+        .has(
+            "/arm/tool: the kernel runs it under emulation: binfmt_misc's handler qemu-aarch64 hands it to /usr/bin/true",
+        )
+        .lacks("for another machine");
     // No ELF file at all: nothing needs rld (exit 0). A symlink loop alone
     // neither hangs nor crashes.
     let dir = w.path("only-text");
@@ -271,7 +293,9 @@ fn the_dlopen_hint_on_a_single_program() {
         .has("verdict: it will run (exit 0)\n")
         .has("\nmay be loaded at run time (dlopen; named in the program's data, not found; hints that do not change the verdict):\n")
         .row(&["libvulkan.so.1 ", &format!("named by {vk} -> vulkan-loader (rld's table)")])
-        .has("a GPU library: the graphics driver provides it in /run/opengl-driver/lib with hardware.graphics.enable = true;");
+        .has("a GPU library: the graphics driver provides it in /run/opengl-driver/lib with hardware.graphics.enable = true; \
+              rld's library path holds that directory with programs.rld.graphicsDrivers (on by default with graphics), \
+              unless NIX_LD_LIBRARY_PATH replaces that path: then add the directory to it\n");
     assert_eq!(out.stderr, "");
     let j = rld(["doctor", "--json", "--rld", &vk])
         .nixos(w, &[])
@@ -294,4 +318,71 @@ fn the_dlopen_hint_on_a_single_program() {
         .run()
         .json();
     assert!(j.get("may_load_at_run_time").is_none(), "{j}");
+}
+
+/// A library of the tree that misses a library fails every file that
+/// loads it: the summary names those files too, not only the library that
+/// needs it itself (as numpy's modules fail through OpenBLAS when the libz
+/// of its bundled gfortran is missing).
+///
+/// ```text
+/// chain-tree/ext/mod.so, mod2.so  NEEDED libmid.so.1 (RUNPATH $ORIGIN/../libs)
+/// chain-tree/ext/plain.so         needs nothing of the tree
+/// chain-tree/libs/libmid.so.1     NEEDED libmissing.so.3, which is nowhere
+/// ```
+#[test]
+fn the_files_that_load_a_library_missing_one_fail_too() {
+    let w = world();
+    let tree = w.path("chain-tree");
+    for d in ["ext", "libs"] {
+        fs::create_dir_all(tree.join(d)).unwrap();
+    }
+    let so = "-shared -fPIC";
+    cc(
+        &w.root,
+        &format!(
+            "{so} -Wl,-soname,libmid.so.1 {} -Lstub -Wl,--no-as-needed -l:libmissing.so.3 -o chain-tree/libs/libmid.so.1",
+            fixture("found.c")
+        ),
+    );
+    for m in ["mod", "mod2"] {
+        cc(
+            &w.root,
+            &format!(
+                "{so} {} -Lchain-tree/libs -Wl,--no-as-needed -l:libmid.so.1 -Wl,-rpath-link,stub \
+                 -Wl,--enable-new-dtags,-rpath,$ORIGIN/../libs -o chain-tree/ext/{m}.so",
+                fixture("found.c")
+            ),
+        );
+    }
+    cc(
+        &w.root,
+        &format!("{so} {} -o chain-tree/ext/plain.so", fixture("found.c")),
+    );
+    let t = tree.display().to_string();
+    let out = rld(["doctor", "--no-hints", &t]).nixos(w, &[]).run();
+    out.code(1).has(&format!(
+        "  libmissing.so.3  MISSING, needed by {t}/libs/libmid.so.1, and through it by 2 more files: \
+         {t}/ext/mod.so, {t}/ext/mod2.so -> no known package\n"
+    ));
+    let j = rld(["doctor", "--json", "--no-hints", &t])
+        .nixos(w, &[])
+        .run()
+        .json();
+    let m = &j["missing"][0];
+    assert_eq!(m["soname"], "libmissing.so.3");
+    assert_eq!(
+        m["needed_by"],
+        serde_json::json!([format!("{t}/libs/libmid.so.1")])
+    );
+    assert_eq!(
+        m["also_fail"],
+        serde_json::json!([format!("{t}/ext/mod.so"), format!("{t}/ext/mod2.so")])
+    );
+    let examined = j["examined"].as_array().unwrap();
+    let plain = examined
+        .iter()
+        .find(|e| e["path"] == format!("{t}/ext/plain.so").as_str())
+        .unwrap();
+    assert_eq!(plain["missing"], serde_json::json!([]));
 }

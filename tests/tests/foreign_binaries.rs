@@ -466,22 +466,150 @@ fn rld_doctor_on_i386_and_aarch64_programs() {
         assert!(o.stdout.contains(&line), "want {line:?} in:\n{}", o.stdout);
     }
 
-    // For a program of an emulated arch doctor stops at the architecture:
-    // it names the arch and the systems this kernel runs natively, and
-    // does not look at its libraries.
+    // An aarch64 program runs here through the root's binfmt_misc handler
+    // (qemu-user): doctor finds the handler and examines the program as
+    // aarch64-linux, with that system's variables and its own libraries.
     let o = doctor(CMAKE_BIN);
-    assert_eq!(o.code, Some(2), "{o:#?}");
-    assert!(
-        o.stdout
-            .starts_with(&format!("{CMAKE_BIN}: ELF 64-bit aarch64 pie-executable\n")),
+    assert_eq!(o.code, Some(0), "{o:#?}");
+    let glibc = foreign::arm64_glibc().join("lib");
+    let libstdcxx = foreign::arm64_libstdcxx().join("lib");
+    for line in [
+        format!("{CMAKE_BIN}: ELF 64-bit aarch64 pie-executable\n"),
+        "interpreter  /lib/ld-linux-aarch64.so.1 exists (rld-loader)\n".to_owned(),
+        format!("ld.so        {glibc}/ld-linux-aarch64.so.1 (from NIX_LD_aarch64_linux)\n"),
+        format!("library path {glibc}:{libstdcxx} (from NIX_LD_LIBRARY_PATH_aarch64_linux)\n"),
+        "note: the kernel runs it under emulation: binfmt_misc's handler qemu-aarch64 hands it to \
+         /usr/bin/qemu-aarch64-static (opened when the handler was registered, flag F); \
+         it is examined as a program of aarch64-linux\n"
+            .to_owned(),
+        "verdict: it will run (exit 0)\n".to_owned(),
+    ] {
+        assert!(o.stdout.contains(&line), "want {line:?} in:\n{}", o.stdout);
+    }
+    // Column widths are not part of the contract.
+    for (soname, dir) in [("libstdc++.so.6", &libstdcxx), ("libc.so.6", &glibc)] {
+        let line = o
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{soname} ")))
+            .unwrap_or_else(|| panic!("no {soname} line in:\n{}", o.stdout));
+        assert!(
+            line.ends_with(&format!(" {dir}/{soname}  (rld's library path)")),
+            "{line}"
+        );
+    }
+    let counts = o
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("libraries: "))
+        .unwrap_or_else(|| panic!("no libraries line:\n{}", o.stdout));
+    let needed = counts.split(' ').nth(1).unwrap();
+    assert_eq!(
+        counts,
+        format!("libraries: {needed} needed, {needed} found, 0 missing"),
         "{}",
         o.stdout
     );
-    assert!(
-        o.stdout.contains("it is built for 64-bit aarch64, and this machine's kernel runs x86_64-linux and i686-linux programs natively"),
-        "{}",
-        o.stdout
+    assert!(!o.stdout.contains("problem:"), "{}", o.stdout);
+    // What doctor said is what happens.
+    let cmake = stdout(&root, CMAKE_BIN, &["--version"], &env);
+    assert!(cmake.starts_with("cmake version "), "{cmake}");
+}
+
+/// `sh -c SCRIPT` in `root` with `env`: the root's binfmt_misc instance is
+/// its own per command, so a script may change it for what it runs next.
+fn sh(root: &Root, script: &str, env: &[(String, String)]) -> Outcome {
+    run_in(root, "/bin/sh", &["-c", script], env)
+}
+
+/// Where binfmt_misc does not start the aarch64 program (its handler
+/// disabled, binfmt_misc disabled, no handler at all), doctor says it
+/// cannot run, with the fix for each, and indeed exec fails; where rld is
+/// not installed at the aarch64 interpreter path, doctor says so and names
+/// the module's option for emulated systems.
+#[test]
+fn rld_doctor_on_aarch64_programs_binfmt_misc_does_not_start() {
+    let root = root_for_variables_builder()
+        .file("/opt/rld/bin/rld", foreign::rld_tool())
+        .build();
+    let env = per_system_env(&root);
+    let handler = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
+    for (change, want) in [
+        (
+            format!("echo 0 > {handler}"),
+            format!(
+                "binfmt_misc's handler qemu-aarch64 would hand it to /usr/bin/qemu-aarch64-static, \
+                 but that handler is disabled; fix: enable it as root with `echo 1 > {handler}`\n"
+            ),
+        ),
+        (
+            "echo 0 > /proc/sys/fs/binfmt_misc/status".to_owned(),
+            "binfmt_misc, which would hand it to an emulator, is disabled as a whole; \
+             fix: enable it as root with `echo 1 > /proc/sys/fs/binfmt_misc/status`\n"
+                .to_owned(),
+        ),
+        (
+            format!("echo -1 > {handler}"),
+            "and aarch64-linux programs run here only under emulation, which is not set up \
+             (no binfmt_misc handler matches it); fix: set boot.binfmt.emulatedSystems = [ \"aarch64-linux\" ]; \
+             in configuration.nix; with programs.rld.enable = true; that also installs rld at \
+             /lib/ld-linux-aarch64.so.1 for aarch64-linux programs"
+                .to_owned(),
+        ),
+    ] {
+        let o = sh(
+            &root,
+            &format!("{change} && exec /opt/rld/bin/rld doctor --no-hints {CMAKE_BIN}"),
+            &env,
+        );
+        println!("$ {change}; rld doctor --no-hints {CMAKE_BIN}\n{}exit {:?}\n", o.stdout, o.code);
+        assert_eq!(o.code, Some(2), "{change}: {o:#?}");
+        assert!(o.stdout.contains("verdict: it cannot run on this machine (exit 2)\n"), "{}", o.stdout);
+        assert!(
+            o.stdout.contains(&want),
+            "{change}: want {want:?} in:\n{}",
+            o.stdout
+        );
+        // The control: exec fails in that state.
+        let o = sh(&root, &format!("{change} && exec {CMAKE_BIN} --version"), &env);
+        assert_ne!(o.code, Some(0), "{change}: {o:#?}");
+        assert!(!o.stdout.contains("cmake version"), "{change}: {o:#?}");
+    }
+
+    // binfmt_misc starts it, but no rld-loader is at its interpreter path.
+    let bare = foreign::add(Root::builder(), None, None)
+        .file("/opt/rld/bin/rld", foreign::rld_tool())
+        .build();
+    let o = run_in(
+        &bare,
+        "/opt/rld/bin/rld",
+        &["doctor", "--no-hints", CMAKE_BIN],
+        &env,
     );
+    println!(
+        "$ rld doctor --no-hints {CMAKE_BIN}   (no rld for aarch64)\n{}exit {:?}\n",
+        o.stdout, o.code
+    );
+    assert_eq!(o.code, Some(1), "{o:#?}");
+    for line in [
+        "interpreter  /lib/ld-linux-aarch64.so.1 MISSING\n",
+        "fix: set programs.rld.enable = true; and programs.rld.emulatedSystems = [ \"aarch64-linux\" ]; \
+         (by default the systems of boot.binfmt.emulatedSystems) in configuration.nix",
+        "In configuration.nix:\n  programs.rld.enable = true;\n  \
+         programs.rld.emulatedSystems = [ \"aarch64-linux\" ]; # its default: the systems of boot.binfmt.emulatedSystems\n",
+    ] {
+        assert!(o.stdout.contains(line), "want {line:?} in:\n{}", o.stdout);
+    }
+    assert!(!o.stdout.contains("it is built for"), "{}", o.stdout);
+    // What it offers meanwhile works: `rld run` execs the aarch64 ld.so,
+    // which binfmt_misc starts as it starts the program.
+    let o = stdout(
+        &bare,
+        "/opt/rld/bin/rld",
+        &["run", CMAKE_BIN, "--version"],
+        &env,
+    );
+    assert!(o.starts_with("cmake version "), "{o}");
 }
 
 /// Each foreign loader run by hand on a program, as one runs

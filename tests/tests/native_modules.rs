@@ -676,14 +676,15 @@ fn doctor_names_missing_libgcc_s_and_every_module_that_needs_it() {
 /// `libz.so.1`: in numpy only the gfortran runtime bundled in numpy.libs
 /// needs it, found through the extension modules' `RPATH`
 /// (`$ORIGIN/../../numpy.libs`) and its own (`$ORIGIN`). The tree's summary
-/// names that library; each extension module that loads it through
-/// OpenBLAS has libz.so.1 in its own list of missing libraries.
+/// names that library, and with it the files that fail to load because
+/// of it: each extension module that loads it through OpenBLAS has
+/// libz.so.1 in its own list of missing libraries, and `import numpy` fails.
 #[test]
 fn doctor_names_missing_libz_needed_only_by_numpys_bundled_gfortran() {
     let needing = doctor_names_the_missing_library("libz.so.1", "zlib");
     assert_eq!(needing, BTreeSet::from(["numpy"]));
     let root = builder().without_library("libz.so.1").build();
-    let (_, j) = doctor(&root, &root_env(&root), &wheel_dir("numpy"));
+    let (human, j) = doctor(&root, &root_env(&root), &wheel_dir("numpy"));
     let missing_of = |file: &str| -> Vec<String> {
         let path = format!("{}/{file}", wheel_dir("numpy"));
         let e = j["examined"]
@@ -705,6 +706,49 @@ fn doctor_names_missing_libz_needed_only_by_numpys_bundled_gfortran() {
     }
     let without: Vec<String> = missing_of("numpy/random/_pcg64.cpython-311-x86_64-linux-gnu.so");
     assert!(without.is_empty(), "{without:?}");
+
+    // The summary's other failing files are exactly the examined files that
+    // miss libz.so.1 without needing it themselves, in the tree's order;
+    // the human line names the first three of them and counts the rest.
+    let libz = &j["missing"][0];
+    let direct: Vec<String> = serde_json::from_value(libz["needed_by"].clone()).unwrap();
+    let also: Vec<String> = serde_json::from_value(libz["also_fail"].clone()).unwrap();
+    let want: Vec<String> = j["examined"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["missing"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|s| s == "libz.so.1"))
+        })
+        .filter_map(|e| e["path"].as_str().map(str::to_owned))
+        .filter(|p| !direct.contains(p))
+        .collect();
+    assert_eq!(also, want);
+    for through_openblas in [
+        "numpy/_core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so",
+        "numpy/linalg/lapack_lite.cpython-311-x86_64-linux-gnu.so",
+        "numpy/linalg/_umath_linalg.cpython-311-x86_64-linux-gnu.so",
+    ] {
+        let path = format!("{}/{through_openblas}", wheel_dir("numpy"));
+        assert!(also.contains(&path), "{path} not in {also:?}");
+    }
+    let shown = if also.len() > 3 {
+        format!("{} and {} more", also[..3].join(", "), also.len() - 3)
+    } else {
+        also.join(", ")
+    };
+    let line = format!(
+        "  libz.so.1  MISSING, needed by {}, and through it by {} more files: {shown} -> zlib",
+        direct.join(", "),
+        also.len()
+    );
+    assert!(
+        human.stdout.contains(&line),
+        "want {line:?} in:\n{}",
+        human.stdout
+    );
 }
 
 /// What doctor said is what happens: in a root without `soname`, CPython

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::binfmt::Handler;
 use crate::inspect;
 use crate::system::System;
 
@@ -26,6 +27,22 @@ pub(super) fn interpreter_missing(
     format!(
         "{interpreter} does not exist: the kernel cannot start {program}'s ELF interpreter, which is what the shell's \"cannot execute: required file not found\" means; fix: set {} in configuration.nix ({now})",
         system.enable_rld()
+    )
+}
+
+/// The note on a program of `system` that binfmt_misc's handler `h`
+/// starts under emulation.
+pub(super) fn emulated_by(system: &System, h: &Handler) -> String {
+    let opened = if h.fixed() {
+        " (opened when the handler was registered, flag F)"
+    } else {
+        ""
+    };
+    format!(
+        "the kernel runs it under emulation: binfmt_misc's handler {} hands it to {}{opened}; it is examined as a program of {}",
+        h.name,
+        h.interpreter.display(),
+        system.nix
     )
 }
 
@@ -103,7 +120,8 @@ pub(super) fn not_reached_by_rld(shown: &str, own: &(String, bool), system: &Sys
         format!("`rld run {shown}` once rld has a usable ld.so (see `rld doctor --rld {shown}`)")
     };
     format!(
-        "{interp} is a real ld.so, not rld, so programs.rld.libraries and NIX_LD_LIBRARY_PATH do not reach {shown}: its ld.so searches its RUNPATH, LD_LIBRARY_PATH and its own directory; fix: {runpath}; for a one-off, set LD_LIBRARY_PATH to the libraries' directories; or run it through rld's configuration with {rld_run}"
+        "{interp} is a real ld.so, not rld, so programs.rld.{} and NIX_LD_LIBRARY_PATH do not reach {shown}: its ld.so searches its RUNPATH, LD_LIBRARY_PATH and its own directory; fix: {runpath}; for a one-off, set LD_LIBRARY_PATH to the libraries' directories; or run it through rld's configuration with {rld_run}",
+        system.libraries_option()
     )
 }
 

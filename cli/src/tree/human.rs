@@ -84,8 +84,20 @@ pub(super) fn render_tree(t: &TreeReport) -> String {
         } else {
             providers.join(" or ")
         };
+        // What fails to load is more than its direct users: every file that
+        // loads one of them (numpy's modules, through OpenBLAS, for the libz
+        // of its bundled gfortran), unless the process has it loaded already.
+        let also = if m.also_fail.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", and through it by {}: {}",
+                count(m.also_fail.len(), "more file", "more files"),
+                dlopen::shorten(&m.also_fail, 3)
+            )
+        };
         o.push_str(&format!(
-            "  {:width$}  MISSING, needed by {} -> {providers}\n",
+            "  {:width$}  MISSING, needed by {}{also} -> {providers}\n",
             m.soname,
             dlopen::shorten(&m.needed_by, 3)
         ));

@@ -183,7 +183,12 @@ pub(super) fn examine(path: &Path, env: &Env, opts: Options) -> Found {
             };
         }
     };
-    let Some(system) = facts.system().filter(|s| s.runs_here()) else {
+    // A program of another system counts when the kernel starts it through
+    // an emulator, as the single-file answer examines it then.
+    let Some(system) = facts
+        .system()
+        .filter(|s| s.runs_here() || doctor::emulated_here(path))
+    else {
         return Found::Foreign(skipped(format!("{}-bit {}", facts.class, facts.machine)));
     };
     if matches!(facts.kind, "object" | "core" | "unknown") {

@@ -210,6 +210,18 @@ fn build_world() -> World {
     fs::write(root.join("bin/aarch64"), bytes).unwrap();
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(root.join("bin/aarch64"), fs::Permissions::from_mode(0o755)).unwrap();
+    // As an aarch64 program from another distribution names it: the
+    // standard aarch64 interpreter, and libc.so.6.
+    cc(
+        &root,
+        &format!(
+            "-Wl,--dynamic-linker=/lib/ld-linux-aarch64.so.1 {} -o bin/aarch64-std",
+            f("hello.c")
+        ),
+    );
+    let mut bytes = fs::read(root.join("bin/aarch64-std")).unwrap();
+    bytes[18..20].copy_from_slice(&183u16.to_le_bytes());
+    fs::write(root.join("bin/aarch64-std"), bytes).unwrap();
     for (name, text) in [
         ("bin/script-ok", "#!/bin/sh\necho hi\n"),
         ("bin/script-bad", "#!/nonexistent/bash -e\necho hi\n"),
@@ -293,6 +305,20 @@ impl Out {
 /// `rld` with an empty environment but for PATH (no nix-locate on it).
 pub struct TestCommand {
     cmd: Command,
+    /// Shell commands that set up a binfmt_misc instance of its own.
+    binfmt_misc: Option<String>,
+}
+
+/// Where the kernel's binfmt_misc is mounted.
+pub const BINFMT_MISC: &str = "/proc/sys/fs/binfmt_misc";
+
+/// The registration NixOS's `boot.binfmt.emulatedSystems` makes for
+/// aarch64-linux (qemu's magic and mask: an ELF64 little-endian executable
+/// or shared object for aarch64), with this `interpreter` and `flags`.
+pub fn aarch64_registration(name: &str, interpreter: &str, flags: &str) -> String {
+    let magic = r"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00";
+    let mask = r"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff";
+    format!(":{name}:M::{magic}:{mask}:{interpreter}:{flags}")
 }
 
 pub fn rld<I, S>(args: I) -> TestCommand
@@ -302,7 +328,10 @@ where
 {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rld"));
     cmd.env_clear().env("PATH", "/usr/bin:/bin").args(args);
-    TestCommand { cmd }
+    TestCommand {
+        cmd,
+        binfmt_misc: None,
+    }
 }
 
 impl TestCommand {
@@ -328,14 +357,81 @@ impl TestCommand {
             .env("NIX_LD_LIBRARY_PATH", libs)
     }
 
+    /// Runs rld in a user and mount namespace of its own, with a fresh
+    /// binfmt_misc instance at [`BINFMT_MISC`] (Linux 6.7 and newer), so
+    /// the machine's own handlers (qemu-user-static registers some) do not
+    /// count: `setup`, shell commands with `$B` for that directory, makes
+    /// the handlers; an empty one leaves none.
+    pub fn binfmt_misc(mut self, setup: &str) -> Self {
+        self.binfmt_misc = Some(setup.to_owned());
+        self
+    }
+
+    /// [`TestCommand::binfmt_misc`] with these registrations, each a line
+    /// as written to `register`.
+    pub fn registered(self, registrations: &[&str]) -> Self {
+        let setup: Vec<String> = registrations
+            .iter()
+            .map(|r| format!("printf '%s\\n' '{r}' > $B/register"))
+            .collect();
+        self.binfmt_misc(&setup.join(" && "))
+    }
+
     pub fn run(mut self) -> Out {
+        if let Some(setup) = self.binfmt_misc.take() {
+            self.cmd = in_binfmt_misc_instance(&self.cmd, &setup);
+        }
         let out = self.cmd.output().expect("rld runs");
-        Out {
+        let out = Out {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        assert_ne!(
+            out.code, SETUP_FAILED,
+            "the binfmt_misc instance could not be set up: {}",
+            out.stderr
+        );
+        out
+    }
+}
+
+/// The exit status of the wrapper of [`in_binfmt_misc_instance`] when it
+/// cannot set up binfmt_misc: the test fails, it is never skipped.
+const SETUP_FAILED: i32 = 99;
+
+/// `cmd` run by `unshare` in a user and mount namespace of its own, after
+/// mounting a binfmt_misc instance there and running `setup`.
+fn in_binfmt_misc_instance(cmd: &Command, setup: &str) -> Command {
+    let setup = if setup.is_empty() { "true" } else { setup };
+    let script = format!(
+        "B={BINFMT_MISC}; mount -t binfmt_misc binfmt_misc $B || {{ echo 'cannot mount binfmt_misc in a user namespace (Linux 6.7 or newer needed)' >&2; exit {SETUP_FAILED}; }}; \
+         {{ {setup}; }} || {{ echo 'the binfmt_misc setup failed' >&2; exit {SETUP_FAILED}; }}; exec \"$0\" \"$@\""
+    );
+    let mut wrapped = Command::new("unshare");
+    wrapped
+        .args([
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            wrapped.env(k, v);
         }
     }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
 }
 
 /// `readelf -d`'s NEEDED entries: an oracle independent of goblin.
