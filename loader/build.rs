@@ -12,6 +12,7 @@ fn main() {
     if os != "linux" {
         return;
     }
+    let script = link_script(&dir);
     if arch != "x86_64" {
         // The other targets link with rust-lld (.cargo/config.toml), which
         // takes its arguments directly.
@@ -36,7 +37,7 @@ fn main() {
         ] {
             println!("cargo:rustc-link-arg-bins={arg}");
         }
-        println!("cargo:rustc-link-arg-bins=-T{dir}/link.ld");
+        println!("cargo:rustc-link-arg-bins=-T{script}");
         return;
     }
     for arg in [
@@ -56,5 +57,29 @@ fn main() {
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
-    println!("cargo:rustc-link-arg-bins=-Wl,-T,{dir}/link.ld");
+    println!("cargo:rustc-link-arg-bins=-Wl,-T,{script}");
+}
+
+/// The link script: link.ld as it is, or, with the `fused` feature, with
+/// spare `PT_NULL` program headers that `rld fuse` turns into the embedded
+/// `ld.so`'s `PT_LOAD`s (their number is rld_shim::fused::SPARE_PHDRS,
+/// which the fuse step checks). Both linkers emit a declared segment that
+/// no section goes to.
+fn link_script(dir: &str) -> String {
+    let path = format!("{dir}/link.ld");
+    if std::env::var_os("CARGO_FEATURE_FUSED").is_none() {
+        return path;
+    }
+    let text = std::fs::read_to_string(&path).expect("reading link.ld");
+    let stack = "  stack   PT_GNU_STACK FLAGS(6);\n";
+    assert!(
+        text.contains(stack),
+        "link.ld: no PT_GNU_STACK line to add spare headers after"
+    );
+    let spare: String = (0..6).map(|i| format!("  spare{i}  PT_NULL;\n")).collect();
+    let out =
+        std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("link-fused.ld");
+    std::fs::write(&out, text.replace(stack, &format!("{stack}{spare}")))
+        .expect("writing link-fused.ld");
+    out.display().to_string()
 }

@@ -189,6 +189,42 @@ pub enum Command {
         output: PathBuf,
     },
 
+    /// Experimental: write a fused interpreter, rld-loader with LD_SO inside.
+    ///
+    /// Writes OUTPUT, a copy of the rld-loader LOADER configured as
+    /// `configure-loader` configures it, with the glibc ld.so LD_SO embedded
+    /// byte for byte: the kernel maps both in the one exec, and a start
+    /// whose ld.so is LD_SO (by path) maps nothing more, so rld costs no
+    /// system call of its own. Any other NIX_LD is mapped as ever. LOADER
+    /// must be built with the `fused` feature. Debuggers see LD_SO's
+    /// section headers in OUTPUT, moved to where the kernel maps them.
+    ///
+    /// Exit status: 0 written; 1 LD_SO cannot be embedded (another
+    /// architecture, not an ld.so, a layout the kernel could not map in
+    /// one file); 2 a usage error, a LOADER that is not an unconfigured
+    /// rld-loader built with the `fused` feature, paths that are not
+    /// absolute, or a file that cannot be read or written.
+    #[command(
+        name = "fuse",
+        override_usage = "rld fuse LOADER --ld-so LD_SO --library-path DIR[:DIR...] --output OUTPUT"
+    )]
+    Fuse {
+        /// The rld-loader to copy, as built with `--features fused`.
+        #[arg(value_name = "LOADER", value_hint = clap::ValueHint::FilePath)]
+        loader: PathBuf,
+        /// The glibc ld.so to embed, and the default ld.so of OUTPUT's
+        /// starts (the path is what the loader compares).
+        #[arg(long = "ld-so", value_name = "LD_SO")]
+        ld_so: PathBuf,
+        /// The library path its starts get by default, as for
+        /// configure-loader.
+        #[arg(long = "library-path", value_name = "DIR[:DIR...]")]
+        library_path: std::ffi::OsString,
+        /// Where to write the fused interpreter.
+        #[arg(long, short, value_name = "OUTPUT")]
+        output: PathBuf,
+    },
+
     /// Print rld's manual page (roff) on stdout.
     ///
     /// Prints the manual page of rld, or of one of its commands, as roff,
@@ -205,6 +241,7 @@ pub enum Command {
             "ldconfig",
             "completions",
             "configure-loader",
+            "fuse",
         ]))]
         command: Option<String>,
     },

@@ -21,7 +21,9 @@ pub mod system;
 // Which emulator the kernel's binfmt_misc hands a foreign program to.
 pub mod binfmt;
 
-// Reading a file, the loader's configuration, the package table.
+// Reading a file, the loader's configuration, the package table; the
+// fused interpreter.
+pub mod fuse;
 pub mod inspect;
 pub mod nixpkgs;
 pub mod settings;
@@ -122,6 +124,12 @@ pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
             configure_loader(&loader, &ld_so, &library_path, &output)?;
             Ok(0)
         }
+        Command::Fuse {
+            loader,
+            ld_so,
+            library_path,
+            output,
+        } => fuse(&loader, &ld_so, &library_path, &output),
         Command::Man { command } => {
             let mut cmd = args::command();
             cmd.build();
@@ -193,6 +201,42 @@ fn configure_loader(
     let written = std::fs::write(output, configured)
         .and_then(|()| std::fs::set_permissions(output, std::fs::Permissions::from_mode(0o755)));
     written.map_err(|e| Error::Usage(format!("{}: {}", output.display(), error::io_words(&e))))
+}
+
+/// `rld fuse`: 0 written, 1 the ld.so cannot be embedded (its message on
+/// stderr), or an [`Error`].
+fn fuse(
+    loader: &std::path::Path,
+    ld_so: &std::path::Path,
+    library_path: &std::ffi::OsStr,
+    output: &std::path::Path,
+) -> Result<i32, Error> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let read = |path: &std::path::Path| {
+        std::fs::read(path)
+            .map_err(|e| Error::Usage(format!("{}: {}", path.display(), error::io_words(&e))))
+    };
+    let (loader_bytes, ld_so_bytes) = (read(loader)?, read(ld_so)?);
+    let fused = match fuse::fuse(
+        &loader_bytes,
+        ld_so.as_os_str().as_bytes(),
+        &ld_so_bytes,
+        library_path.as_bytes(),
+    ) {
+        Ok(fused) => fused,
+        Err(fuse::FuseError::Loader(why)) => {
+            return Err(Error::Usage(format!("{}: {why}", loader.display())));
+        }
+        Err(fuse::FuseError::LdSo(why)) => {
+            eprintln!("rld: cannot embed {}: {why}", ld_so.display());
+            return Ok(1);
+        }
+    };
+    let written = std::fs::write(output, fused)
+        .and_then(|()| std::fs::set_permissions(output, std::fs::Permissions::from_mode(0o755)));
+    written.map_err(|e| Error::Usage(format!("{}: {}", output.display(), error::io_words(&e))))?;
+    Ok(0)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {

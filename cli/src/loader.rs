@@ -124,6 +124,17 @@ pub fn configured(bytes: &[u8]) -> Result<Option<Configured>, String> {
 /// area's header points at it. The section headers, which would lie past
 /// the grown segment, are dropped: nothing at run time reads them.
 pub fn configure(bytes: &[u8], ld_so: &[u8], library_path: &[u8]) -> Result<Vec<u8>, String> {
+    configure_with(bytes, ld_so, library_path, &[])
+}
+
+/// [`configure`], with `tail` after the payload's two paths, which
+/// rld_shim::config::Defaults::from_area ignores (`rld fuse`'s record).
+pub fn configure_with(
+    bytes: &[u8],
+    ld_so: &[u8],
+    library_path: &[u8],
+    tail: &[u8],
+) -> Result<Vec<u8>, String> {
     let elf = goblin::elf::Elf::parse(bytes).map_err(|e| format!("not an ELF file: {e}"))?;
     if note(bytes) == Note::Absent {
         return Err("not rld-loader (it has no rld note)".into());
@@ -152,6 +163,7 @@ pub fn configure(bytes: &[u8], ld_so: &[u8], library_path: &[u8]) -> Result<Vec<
             "the ld.so and every library directory must be absolute paths without a NUL".into(),
         );
     }
+    payload.extend_from_slice(tail);
     let loads = loads(&elf);
     let &(off, vaddr, filesz, memsz, _, index) = loads
         .iter()

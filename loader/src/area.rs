@@ -25,6 +25,11 @@ use rld_shim::config::Area;
 #[unsafe(link_section = ".rodata.rld_area")]
 static AREA: Area = Area::EMPTY;
 
+/// Tells `rld fuse` that this loader can use an embedded `ld.so`.
+#[cfg(feature = "fused")]
+#[used]
+static FUSABLE: [u8; 16] = rld_shim::fused::FUSABLE_MARK;
+
 /// The payload of a configured loader; `None` in an unconfigured one.
 pub fn payload() -> Option<&'static [u8]> {
     // SAFETY: a static, always readable; volatile so that the value in

@@ -44,7 +44,10 @@ pub unsafe extern "C" fn rld_start(sp: *mut usize, base: usize, dynamic: *const 
     compiler_fence(Ordering::SeqCst);
     // SAFETY: `sp` is the kernel's and `_start` left the headroom free.
     let words = unsafe { raw::stack_words(sp) };
+    #[cfg(not(feature = "fused"))]
     let (entry, sp) = start(words);
+    #[cfg(feature = "fused")]
+    let (entry, sp) = start(words, base);
     // SAFETY: `entry` is the mapped ld.so's entry and `sp` points at argc of
     // a stack in the kernel's layout.
     unsafe { arch::jump_to(entry, sp) }
@@ -101,7 +104,12 @@ fn stack_fail(_: StackError) -> ! {
 
 /// Decides (in [`launch::plan`]), maps `ld.so` and carries the plan out;
 /// returns where to jump and the stack pointer to jump with.
-fn start(words: &'static mut [usize]) -> (usize, *const usize) {
+/// With the `fused` feature, `base` is the loader's own load bias, from
+/// which the embedded `ld.so`'s addresses are reckoned.
+fn start(
+    words: &'static mut [usize],
+    #[cfg(feature = "fused")] base: usize,
+) -> (usize, *const usize) {
     let words_ptr = words.as_mut_ptr();
     let words_len = words.len();
     let mut parsed = Stack::parse(words, HEADROOM);
@@ -125,7 +133,17 @@ fn start(words: &'static mut [usize]) -> (usize, *const usize) {
     let own_entry = arch::_start as *const () as usize;
     let plan = launch::plan(stack, c_str, &config, &vars, own_entry);
 
+    #[cfg(not(feature = "fused"))]
     let result = ldso::load(&config, launch::page_size(stack));
+    // The embedded `ld.so` is the area's default: no system call finds it.
+    #[cfg(feature = "fused")]
+    let result = ldso::load_fused(
+        &config,
+        launch::page_size(stack),
+        area::payload()
+            .and_then(rld_shim::fused::Embedded::from_area)
+            .map(|e| (defaults.ld_so, e.mapped(base))),
+    );
     let loaded = match &result {
         Ok(loaded) => loaded,
         Err(e) => without_ld_so(&plan, e),

@@ -269,6 +269,50 @@ pub fn load<'e>(config: &'e Config<'e>, page: usize) -> Result<Loaded<'e>, LoadE
     }
 }
 
+/// [`load`] for a fused interpreter (see [`crate::fused`]): a candidate
+/// whose path is `embedded`'s is not opened; the `ld.so` the kernel
+/// already mapped with the loader is used as it is.
+// A copy of `load` with another `try_one`: sharing the body changed the
+// shipped loader's code.
+#[cfg(feature = "fused")]
+#[inline(never)]
+pub fn load_fused<'e>(
+    config: &'e Config<'e>,
+    page: usize,
+    embedded: Option<(&[u8], Mapped)>,
+) -> Result<Loaded<'e>, LoadError<'e>> {
+    let walk = walk(
+        config,
+        |candidate| match embedded {
+            Some((path, mapped)) if path == candidate.path => Ok(mapped),
+            _ => load_one(candidate.path, page),
+        },
+        Problem::falls_through,
+        |candidate, problem| {
+            logging::log(
+                Level::Debug,
+                b"rld: debug: skipping {}: {}",
+                &[Piece::Show(candidate), Piece::Show(problem)],
+            )
+        },
+    );
+    let skipped = walk
+        .skipped
+        .map(|(problem, candidate)| Rejected { candidate, problem });
+    match walk.result {
+        Ok((mapped, candidate)) => {
+            if let Some(s) = &skipped {
+                warn_if_gone(s, candidate);
+            }
+            Ok(Loaded { mapped, candidate })
+        }
+        Err((problem, candidate)) => Err(LoadError {
+            last: Rejected { candidate, problem },
+            skipped,
+        }),
+    }
+}
+
 /// The warning for a configured `ld.so` that is gone.
 fn warn_if_gone(skipped: &Rejected<'_>, used: &Candidate<'_>) {
     if let Problem::Os(e) = skipped.problem

@@ -59,6 +59,7 @@ mod arch;
 
 pub mod config;
 pub mod elf;
+pub mod fused;
 pub mod launch;
 pub mod ldso;
 pub mod libpath;
