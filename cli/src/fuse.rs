@@ -15,7 +15,9 @@
 use goblin::elf::Elf;
 use goblin::elf::header::{EI_CLASS, ELFCLASS64, ET_DYN};
 use goblin::elf::program_header::{PF_X, PT_INTERP, PT_LOAD, PT_NULL};
-use goblin::elf::section_header::{SHF_ALLOC, SHT_NULL};
+use goblin::elf::section_header::{
+    SHF_ALLOC, SHN_LORESERVE, SHN_UNDEF, SHT_DYNSYM, SHT_NULL, SHT_SYMTAB,
+};
 use rld_shim::fused::{Embedded, FUSABLE_MARK, RECORD_LEN};
 
 use crate::loader;
@@ -329,13 +331,39 @@ pub fn fuse(
     out.extend_from_slice(ld.bytes);
 
     // The ld.so's section headers, for debuggers: file offsets into the
-    // embedded copy, addresses where the kernel maps it.
+    // embedded copy, addresses where the kernel maps it. A symbol's value
+    // is an address, not an offset into its section, so the symbol tables
+    // are copies with shifted values (gdb sets its shared-library
+    // breakpoint on `_dl_debug_state` from them); the mapped `.dynsym`
+    // stays as it was, for ld.so's own lookups.
     if !ld.sections.is_empty() {
+        let mut moved = vec![None; ld.sections.len()];
+        for (i, sh) in ld.sections.iter().enumerate() {
+            if sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM {
+                continue;
+            }
+            let table = usize::try_from(sh.sh_offset)
+                .ok()
+                .zip(usize::try_from(sh.sh_size).ok())
+                .and_then(|(off, size)| ld.bytes.get(off..off.checked_add(size)?))
+                .ok_or_else(|| FuseError::LdSo(format!("its symbol table {i} lies outside it")))?;
+            let start = out.len().next_multiple_of(8);
+            out.resize(start, 0);
+            out.extend_from_slice(table);
+            shift_symbols(&mut out[start..], is_64, shift);
+            moved[i] = Some(start as u64);
+        }
         let shoff = (out.len() as u64).next_multiple_of(8);
         out.resize(shoff as usize, 0);
-        for sh in &ld.sections {
+        for (sh, moved) in ld.sections.iter().zip(moved) {
             let mut sh = sh.clone();
-            if sh.sh_type != SHT_NULL {
+            if let Some(offset) = moved {
+                // Not mapped: an allocated section outside every segment
+                // draws a warning from gdb.
+                sh.sh_offset = offset;
+                sh.sh_flags &= !u64::from(SHF_ALLOC);
+                sh.sh_addr = 0;
+            } else if sh.sh_type != SHT_NULL {
                 sh.sh_offset += at;
             }
             if sh.sh_flags & u64::from(SHF_ALLOC) != 0 {
@@ -348,6 +376,32 @@ pub fn fuse(
         layout.put_sections(&mut out, shoff, shnum, ld.shstrndx);
     }
     Ok(out)
+}
+
+/// Adds `shift` to the value of every symbol of the table `table` that is
+/// an address: defined in a section, and not a thread-local offset.
+fn shift_symbols(table: &mut [u8], is_64: bool, shift: u64) {
+    let (size, value_at, shndx_at, info_at) = if is_64 {
+        (24, 8, 6, 4)
+    } else {
+        (16, 4, 14, 12)
+    };
+    for sym in table.chunks_exact_mut(size) {
+        let shndx = u16::from_le_bytes([sym[shndx_at], sym[shndx_at + 1]]);
+        let is_tls = sym[info_at] & 0xf == goblin::elf::sym::STT_TLS;
+        if shndx == SHN_UNDEF as u16 || shndx >= SHN_LORESERVE as u16 || is_tls {
+            continue;
+        }
+        let mut w = Writer { out: sym, is_64 };
+        let value = if is_64 {
+            u64::from_le_bytes(w.out[value_at..value_at + 8].try_into().unwrap())
+        } else {
+            u64::from(u32::from_le_bytes(
+                w.out[value_at..value_at + 4].try_into().unwrap(),
+            ))
+        };
+        w.word(value_at, value + shift);
+    }
 }
 
 #[cfg(test)]
