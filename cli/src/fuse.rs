@@ -277,13 +277,13 @@ pub fn fuse(
         .collect();
     let is_64 = loader_bytes.get(EI_CLASS) == Some(&ELFCLASS64);
     let machine = elf.header.e_machine;
-    let ld = check_ld_so(ld_so, machine, is_64, slots.len()).map_err(FuseError::LdSo)?;
-
     // The layout depends on the record's length, not its values: configure
-    // once to measure, then again with the real record.
+    // once to measure (and to refuse a configured loader before the ld.so
+    // is looked at), then again with the real record.
     let placeholder = [0; RECORD_LEN];
     let measured = loader::configure_with(loader_bytes, ld_so_path, library_path, &placeholder)
         .map_err(not_loader)?;
+    let ld = check_ld_so(ld_so, machine, is_64, slots.len()).map_err(FuseError::LdSo)?;
     let configured_elf = Elf::parse(&measured).map_err(|e| not_loader(e.to_string()))?;
     let own_loads = configured_elf
         .program_headers

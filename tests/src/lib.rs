@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub mod cross;
 pub mod foreign;
+pub mod fused;
 pub mod glibc;
 pub mod root;
 
@@ -107,6 +108,16 @@ fn build_loader(default: Default) -> Loader {
 /// `prefix` and copies it to `rld-loader-{name}` in [`shared_dir`], where
 /// every user can reach it (the setuid tests run as nobody).
 pub fn build(target: Option<&str>, name: &str, prefix: &Path) -> PathBuf {
+    build_with_features(target, name, prefix, &[])
+}
+
+/// [`build`] with rld-loader's cargo `features` enabled.
+pub fn build_with_features(
+    target: Option<&str>,
+    name: &str,
+    prefix: &Path,
+    features: &[&str],
+) -> PathBuf {
     let dir = workspace().join("target").join("e2e").join(name);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
@@ -123,6 +134,9 @@ pub fn build(target: Option<&str>, name: &str, prefix: &Path) -> PathBuf {
         .env("RLD_DEFAULT_PREFIX", prefix);
     if let Some(t) = target {
         cmd.args(["--target", t]);
+    }
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
     }
     let status = cmd.status().expect("running cargo build for rld-loader");
     assert!(status.success(), "building rld-loader ({name}) failed");
