@@ -14,6 +14,9 @@
 , rustPlatform
 , installShellFiles
 , defaultPrefix ? "/run/current-system/sw/share/rld"
+  # Experimental: build the loader with its `fused` feature, for `rld fuse`
+  # (the NixOS module's programs.rld.fused). The shipped loader has it off.
+, fused ? false
 }:
 
 let
@@ -55,6 +58,10 @@ rustPlatform.buildRustPackage {
   # workspace enables `log/std` (see ../Cargo.toml); with it, std would be
   # linked into the no_std loader.
   cargoBuildFlags = [ "-p" "rld-loader" "-p" "rld" ];
+  # The feature is the loader's alone (package/feature: two packages are
+  # built); the tests below build neither with it.
+  buildFeatures = lib.optional fused "rld-loader/fused";
+  checkFeatures = [ ];
 
   # The unit tests (`--lib --bins`). The end-to-end tests (`rld-tests`, the
   # CLI's `tests/`) are left out: they need /lib64, root and setuid files,
@@ -77,7 +84,7 @@ rustPlatform.buildRustPackage {
       --fish <($out/bin/rld completions fish) \
       --zsh <($out/bin/rld completions zsh)
     $out/bin/rld man > rld.1
-    for command in doctor env run ldconfig completions configure-loader; do
+    for command in doctor env run ldconfig completions configure-loader fuse; do
       $out/bin/rld man $command > rld-$command.1
     done
     installManPage rld.1 rld-*.1
@@ -101,7 +108,7 @@ rustPlatform.buildRustPackage {
   '';
 
   passthru = {
-    inherit defaultPrefix interpreterPath;
+    inherit defaultPrefix interpreterPath fused;
   };
 
   meta = {

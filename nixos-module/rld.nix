@@ -57,22 +57,36 @@ let
   # no variable at all (a service, `env -i`, a sandbox, a setuid program),
   # uses them, and a `nixos-rebuild switch` during a start cannot mix two
   # generations, as paths through /run/current-system could.
+  #
+  # With `fuse` (the ld.so's own store path; programs.rld.fused), `rld fuse`
+  # writes it instead, that ld.so embedded: a start whose ld.so is that path
+  # (the default, or a dev shell's NIX_LD naming the same glibc) maps
+  # nothing more.
   configuredLoader =
     { name
     , package
     , directory
     , prefix
     , extra ? [ ]
+    , fuse ? null
     }:
-    pkgs.runCommand name { } ''
-      ${cfg.package}/bin/rld configure-loader ${package}/libexec/rld-loader --ld-so ${directory}${prefix}/lib/ld.so --library-path ${lib.escapeShellArg (lib.concatStringsSep ":" ([ "${directory}${prefix}/lib" ] ++ extra))} --output $out
-    '';
+    let
+      libraryPath = lib.escapeShellArg (lib.concatStringsSep ":" ([ "${directory}${prefix}/lib" ] ++ extra));
+    in
+    pkgs.runCommand name { } (
+      if fuse == null then ''
+        ${cfg.package}/bin/rld configure-loader ${package}/libexec/rld-loader --ld-so ${directory}${prefix}/lib/ld.so --library-path ${libraryPath} --output $out
+      '' else ''
+        ${cfg.package}/bin/rld fuse ${package}/libexec/rld-loader --ld-so ${fuse} --library-path ${libraryPath} --output $out
+      ''
+    );
 
   graphics32 = cfg.enable32Bit && (config.hardware.graphics.enable32Bit or false);
 
   loader = configuredLoader {
-    name = "rld-loader-configured";
-    inherit (cfg) package;
+    name = if cfg.fused then "rld-loader-fused" else "rld-loader-configured";
+    package = if cfg.fused then cfg.package.override { fused = true; } else cfg.package;
+    fuse = if cfg.fused then pkgs.stdenv.cc.bintools.dynamicLinker else null;
     directory = libraries;
     inherit prefix;
     extra = cfg.extraLibraryPaths ++ lib.optional cfg.graphicsDrivers "/run/opengl-driver/lib";
@@ -394,6 +408,31 @@ in
         glibc and libraries are in the binary cache; the rld package of a
         foreign system is built under the same binfmt emulation unless it
         is substituted.
+      '';
+    };
+
+    fused = lib.mkOption {
+      type = lib.types.bool;
+      default = false;
+      example = true;
+      description = ''
+        Experimental. Install a fused interpreter at the native interpreter
+        path: rld-loader built with its `fused` feature, with this system's
+        glibc {file}`ld.so` embedded byte for byte (`rld fuse`), so that the
+        kernel maps both in the one exec and a start whose {file}`ld.so` is
+        that one (the default, or a `NIX_LD` naming the same store path)
+        makes no system call of rld's own: start-up as native. Any other
+        `NIX_LD` is mapped as without this option.
+
+        What it breaks or costs: the interpreter file is the size of rld and
+        {file}`ld.so` together (about 240 KiB), rebuilt with every glibc
+        change; with {option}`programs.rld.setSessionVariables`, sessions
+        name {file}`ld.so` by a path under {file}`/run/current-system`,
+        which is not the embedded one's, so they gain nothing; tools that
+        read the interpreter file see {file}`ld.so`'s sections and symbols
+        at shifted addresses (gdb works; `readelf -V` prints garbage);
+        the 32-bit and emulated loaders are not fused. Measured and
+        documented in the project's issue 20.
       '';
     };
 

@@ -129,6 +129,8 @@ mutations=(
   's|"NIX_LD_LIBRARY_PATH_${systemSuffix system}"|"NIX_LD_LIBRARY_PATH"|'
   's#assertion = !(emulatable e.system) || prefixMatches#assertion = true || prefixMatches#'
   's|then defaultLibraries32 else defaultLibraries;|then defaultLibraries else defaultLibraries;|'
+  's|fuse = if cfg.fused then pkgs.stdenv.cc.bintools.dynamicLinker else null;|fuse = null;|'
+  's|package = if cfg.fused then cfg.package.override { fused = true; } else cfg.package;|inherit (cfg) package;|'
 )
 broken="$tmp/rld.nix"
 for m in "${mutations[@]}"; do

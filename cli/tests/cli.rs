@@ -330,7 +330,7 @@ fn help_version_and_usage_errors() {
         ),
         (
             vec![],
-            "rld: no command given; commands: doctor, env, run, ldconfig, completions, configure-loader, man",
+            "rld: no command given; commands: doctor, env, run, ldconfig, completions, configure-loader, fuse, man",
         ),
         (
             vec!["doctor"],
@@ -459,7 +459,8 @@ fn completions_and_the_manual_page() {
             "run",
             "ldconfig",
             "completions",
-            "configure\\-loader"
+            "configure\\-loader",
+            "fuse"
         ]
     );
     for page in pointed_at {

@@ -463,6 +463,24 @@ let
       expr = enabled.ldso;
       expected = loader64 [ ];
     };
+    # programs.rld.fused: `rld fuse` with the loader built with the
+    # feature, glibc's own ld.so embedded (by its store path); off by
+    # default (enabled-ldso above).
+    fused-ldso = {
+      expr = (eval { rld = { enable = true; fused = true; }; }).ldso;
+      expected =
+        let
+          script = ''
+            ${rld64}/bin/rld fuse ${rld64}-fused/libexec/rld-loader --ld-so /nix/store/11111111111111111111111111111111-glibc-x86_64/lib/ld-linux-x86-64.so.2 --library-path ${store "rld-libraries"}/share/rld/lib --output $out
+          '';
+        in
+        "/nix/store/00000000000000000000000000000000-rld-loader-fused-${builtins.hashString "sha1" script}";
+    };
+    # Only the native loader is fused.
+    fused-leaves-ldso32 = {
+      expr = (eval { rld = { enable = true; fused = true; enable32Bit = true; }; }).ldso32;
+      expected = loader32 [ ];
+    };
     enabled-no-ldso32 = {
       expr = enabled.ldso32;
       expected = null;

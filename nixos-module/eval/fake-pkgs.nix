@@ -40,10 +40,14 @@ let
 
   fakeRld =
     system: defaultPrefix:
-    fake "rld-${system}-${baseNameOf defaultPrefix}" {
-      inherit defaultPrefix;
+    fakeRldWith system defaultPrefix false;
+  # `fused` (nix/package.nix's argument) shows in the name.
+  fakeRldWith =
+    system: defaultPrefix: fused:
+    fake "rld-${system}-${baseNameOf defaultPrefix}${if fused then "-fused" else ""}" {
+      inherit defaultPrefix fused;
       interpreterPath = systems.${system}.interpreter;
-      override = args: fakeRld system args.defaultPrefix;
+      override = args: fakeRldWith system (args.defaultPrefix or defaultPrefix) (args.fused or fused);
     };
 
   forSystem =
