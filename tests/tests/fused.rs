@@ -417,3 +417,51 @@ fn gdb_breaks_in_a_dlopened_library() {
     );
     assert!(!o.stdout.contains("hit Breakpoint 2, "), "{o:#?}");
 }
+
+/// The other architectures: each one's loader built with the feature and
+/// fused with Debian's cross glibc; a C++ program with exceptions and
+/// threads runs, and takes the embedded ld.so. i686 runs on this kernel
+/// (its system calls checked too); aarch64 and riscv64 run under qemu-user,
+/// which maps the interpreter itself, so they say nothing about those
+/// kernels' ELF loaders.
+#[test]
+fn other_architectures() {
+    let dir = TempDir::new("fused-arches");
+    for arch in rld_tests::cross::ALL {
+        let built = build_with_features(
+            Some(arch.rust_target()),
+            &format!("fused-{}-missing", arch.name()),
+            &arch.loader(Default::Missing).prefix,
+            &["fused"],
+        );
+        let ld_so = arch.ld_so();
+        let interp = fused::fuse(
+            &built,
+            ld_so.to_str().unwrap(),
+            &ld_so,
+            arch.libdir().to_str().unwrap(),
+            &dir.join(format!("fused-{}", arch.name())),
+        );
+        let prog = arch.program(
+            &["cxx.cpp"],
+            &dir,
+            &format!("cxx-{}", arch.name()),
+            &interp,
+            &["-pthread"],
+        );
+        let o = arch.run(&prog, &[], &[("RLD_LOG", "debug")]);
+        o.assert_success();
+        assert_eq!(o.value("caught"), "boom", "{}", arch.name());
+        assert_eq!(o.value("threads"), "7,8,9,10 main=7", "{}", arch.name());
+        assert!(
+            o.stderr
+                .contains(&format!("ld.so {} (from rld's default)", ld_so.display())),
+            "{}: {o:#?}",
+            arch.name()
+        );
+        if arch.qemu().is_none() {
+            let calls = fused::system_calls(&prog, &[("HOME", "/root")]);
+            assert_eq!(calls[0], "brk", "{}: {calls:?}", arch.name());
+        }
+    }
+}
