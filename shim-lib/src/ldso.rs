@@ -240,40 +240,12 @@ pub fn walk<'e, T, E>(
 /// upgrade) gives one warning naming it and the one used instead.
 #[inline(never)]
 pub fn load<'e>(config: &'e Config<'e>, page: usize) -> Result<Loaded<'e>, LoadError<'e>> {
-    let walk = walk(
-        config,
-        |candidate| load_one(candidate.path, page),
-        Problem::falls_through,
-        |candidate, problem| {
-            logging::log(
-                Level::Debug,
-                b"rld: debug: skipping {}: {}",
-                &[Piece::Show(candidate), Piece::Show(problem)],
-            )
-        },
-    );
-    let skipped = walk
-        .skipped
-        .map(|(problem, candidate)| Rejected { candidate, problem });
-    match walk.result {
-        Ok((mapped, candidate)) => {
-            if let Some(s) = &skipped {
-                warn_if_gone(s, candidate);
-            }
-            Ok(Loaded { mapped, candidate })
-        }
-        Err((problem, candidate)) => Err(LoadError {
-            last: Rejected { candidate, problem },
-            skipped,
-        }),
-    }
+    load_with(config, |candidate| load_one(candidate.path, page))
 }
 
 /// [`load`] for a fused interpreter (see [`crate::fused`]): a candidate
-/// whose path is `embedded`'s is not opened; the `ld.so` the kernel
-/// already mapped with the loader is used as it is.
-// A copy of `load` with another `try_one`: sharing the body changed the
-// shipped loader's code.
+/// whose path is `embedded`'s is not opened; the `ld.so` the kernel mapped
+/// with the loader is used as it is.
 #[cfg(feature = "fused")]
 #[inline(never)]
 pub fn load_fused<'e>(
@@ -281,12 +253,21 @@ pub fn load_fused<'e>(
     page: usize,
     embedded: Option<(&[u8], Mapped)>,
 ) -> Result<Loaded<'e>, LoadError<'e>> {
+    load_with(config, |candidate| match embedded {
+        Some((path, mapped)) if path == candidate.path => Ok(mapped),
+        _ => load_one(candidate.path, page),
+    })
+}
+
+/// The walk of [`load`] with `try_one` to get each candidate's mapping.
+#[inline(always)]
+fn load_with<'e>(
+    config: &'e Config<'e>,
+    try_one: impl FnMut(&'e Candidate<'e>) -> Result<Mapped, Problem>,
+) -> Result<Loaded<'e>, LoadError<'e>> {
     let walk = walk(
         config,
-        |candidate| match embedded {
-            Some((path, mapped)) if path == candidate.path => Ok(mapped),
-            _ => load_one(candidate.path, page),
-        },
+        try_one,
         Problem::falls_through,
         |candidate, problem| {
             logging::log(

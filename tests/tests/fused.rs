@@ -348,10 +348,9 @@ fn python_perl_and_git_in_the_nixos_root() {
 
 /// gdb with the fused interpreter: its shared-library breakpoint is set
 /// (from the shifted symbol tables `rld fuse` writes), so a breakpoint in
-/// a library dlopen()ed by a second thread is hit. Needs gdb, which CI's
-/// setup does not install: run with `--ignored`.
+/// a library dlopen()ed by a second thread is hit (scripts/setup.sh
+/// installs gdb).
 #[test]
-#[ignore = "needs gdb (apt-get install gdb), which scripts/setup.sh does not install"]
 fn gdb_breaks_in_a_dlopened_library() {
     let dir = TempDir::new("fused-gdb");
     let interp = fused(&dir);
