@@ -267,8 +267,8 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
         }
     }
 
-    let samples = time_all(&variants, &binaries, &env, args)?;
-
+    // Traced before the long timed part, so that a loader the tracing
+    // cannot follow fails the run at once.
     eprintln!("tracing the C hello's system calls through each loader...");
     let mut syscalls = Vec::new();
     for (v, variant) in variants.iter().enumerate() {
@@ -277,10 +277,13 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
             &binaries[C_HELLO][v],
             &with(&env, variant),
             &native_ld,
+            &variant.loader,
             out,
             &label,
         )?);
     }
+    let samples = time_all(&variants, &binaries, &env, args)?;
+
     let loader_bytes = variants
         .iter()
         .map(|v| stripped_size(&v.loader, out))

@@ -29,12 +29,14 @@ pub struct Syscalls {
 
 /// Traces one start of `bin` twice: `strace -f -c` for the total and
 /// `strace -f -k` for the loader's calls. `ld_so` is the `ld.so` the start
-/// ends up in, canonical (as /proc/PID/maps names it). The logs stay in
-/// `out`, named after `label`.
+/// ends up in, canonical (as /proc/PID/maps names it); `loader` is the
+/// interpreter `bin` names, which may hold an `ld.so` of its own (a fused
+/// interpreter, `rld fuse`). The logs stay in `out`, named after `label`.
 pub fn trace(
     bin: &Path,
     env: &[(&str, String)],
     ld_so: &Path,
+    loader: &Path,
     out: &Path,
     label: &str,
 ) -> Result<Syscalls, String> {
@@ -49,7 +51,9 @@ pub fn trace(
     let stacks_log = out.join(format!("strace-k-{label}.txt"));
     let stacks = run_strace(&["-f", "-k"], &stacks_log, bin, env)?;
     let ld_so = ld_so.to_str().ok_or("ld.so's path is not UTF-8")?;
-    let before_ld_so = loader_calls(&stacks, ld_so)
+    let loader_name = loader.to_str().ok_or("the loader's path is not UTF-8")?;
+    let embedded = embedded_elf(loader)?.map(|at| (loader_name, at));
+    let before_ld_so = loader_calls(&stacks, ld_so, embedded)
         .map_err(|e| format!("{} (in {}): {e}", bin.display(), stacks_log.display()))?;
     Ok(Syscalls {
         total,
@@ -87,13 +91,25 @@ fn total_calls(summary: &str) -> Option<u64> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// Where a fused interpreter holds its `ld.so`: the file offset of a second
+/// ELF header, page-aligned, after the loader's own. `None` for any other
+/// file.
+fn embedded_elf(loader: &Path) -> Result<Option<u64>, String> {
+    let bytes = fs::read(loader).map_err(|e| format!("{}: {e}", loader.display()))?;
+    Ok((4096..bytes.len())
+        .step_by(4096)
+        .find(|&at| bytes[at..].starts_with(b"\x7fELF"))
+        .map(|at| at as u64))
+}
+
 /// One system call in a `strace -f -k` log.
 #[derive(Debug)]
 struct Call<'a> {
     pid: &'a str,
     name: &'a str,
-    /// The file holding the instruction pointer of the top stack frame.
-    top_frame: Option<&'a str>,
+    /// The file holding the instruction pointer of the top stack frame, and
+    /// its offset in that file.
+    top_frame: Option<(&'a str, Option<u64>)>,
 }
 
 /// The calls of a `strace -f -k` log. A call is a line "PID name(args) = …"
@@ -108,7 +124,10 @@ fn calls(log: &str) -> Vec<Call<'_>> {
                 && call.top_frame.is_none()
             {
                 let end = frame.find(['(', ' ']).unwrap_or(frame.len());
-                call.top_frame = Some(&frame[..end]);
+                let offset = frame
+                    .rsplit_once("[0x")
+                    .and_then(|(_, hex)| u64::from_str_radix(hex.trim_end_matches(']'), 16).ok());
+                call.top_frame = Some((&frame[..end], offset));
             }
             continue;
         }
@@ -136,8 +155,14 @@ fn calls(log: &str) -> Vec<Call<'_>> {
 }
 
 /// The names of the calls the traced program's first process makes after
-/// its `execve` and before the first call made from `ld_so`'s code.
-fn loader_calls(log: &str, ld_so: &str) -> Result<Vec<String>, String> {
+/// its `execve` and before the first call made from `ld_so`'s code: in
+/// `ld_so`'s file, or in the loader file `embedded` names from that file
+/// offset on (a fused interpreter's `ld.so`).
+fn loader_calls(
+    log: &str,
+    ld_so: &str,
+    embedded: Option<(&str, u64)>,
+) -> Result<Vec<String>, String> {
     let calls = calls(log);
     let Some(start) = calls.first().filter(|c| c.name == "execve") else {
         return Err("the log does not start with the program's execve".into());
@@ -149,7 +174,12 @@ fn loader_calls(log: &str, ld_so: &str) -> Result<Vec<String>, String> {
             continue;
         }
         match call.top_frame {
-            Some(file) if file == ld_so => return Ok(own),
+            Some((file, _)) if file == ld_so => return Ok(own),
+            Some((file, Some(offset)))
+                if embedded.is_some_and(|(loader, at)| file == loader && offset >= at) =>
+            {
+                return Ok(own);
+            }
             Some(_) => own.push(call.name.to_owned()),
             None => {
                 return Err(format!(
@@ -231,19 +261,41 @@ mod tests {
     #[test]
     fn rld_calls_until_ld_so_maps_memory() {
         assert_eq!(
-            loader_calls(RLD, LD_SO).unwrap(),
+            loader_calls(RLD, LD_SO, None).unwrap(),
             ["openat", "fstat", "mmap", "mmap", "close"]
         );
     }
 
+    /// A fused interpreter: its `ld.so` lies in the same file from offset
+    /// 0x6000 on, and its first call comes from there.
+    const FUSED: &str = "\
+7 execve(\"/b/p\", [\"/b/p\"], 0x7ffd /* 4 vars */) = 0
+ > /b/fused() [0x1390]
+7 brk(NULL)                         = 0x55ec23227000
+ > /b/fused(_dl_catch_error+0x77c7) [0x25c47]
+ > /b/fused(_dl_catch_error+0x26f8) [0x20b78]
+7 exit_group(0)                     = ?
+";
+
+    #[test]
+    fn a_fused_interpreter_makes_none() {
+        assert!(
+            loader_calls(FUSED, LD_SO, Some(("/b/fused", 0x6000)))
+                .unwrap()
+                .is_empty()
+        );
+        // Without knowing where its ld.so lies, the file is rld's alone.
+        assert!(loader_calls(FUSED, LD_SO, None).is_err());
+    }
+
     #[test]
     fn the_exec_shim_makes_one_call() {
-        assert_eq!(loader_calls(EXEC_SHIM, LD_SO).unwrap(), ["execve"]);
+        assert_eq!(loader_calls(EXEC_SHIM, LD_SO, None).unwrap(), ["execve"]);
     }
 
     #[test]
     fn the_native_start_makes_none() {
-        assert!(loader_calls(NATIVE, LD_SO).unwrap().is_empty());
+        assert!(loader_calls(NATIVE, LD_SO, None).unwrap().is_empty());
     }
 
     #[test]
@@ -256,9 +308,9 @@ mod tests {
                     s.push('\n');
                     s
                 });
-        let e = loader_calls(&no_stacks, LD_SO).unwrap_err();
+        let e = loader_calls(&no_stacks, LD_SO, None).unwrap_err();
         assert!(e.contains("cannot unwind"), "{e}");
-        let e = loader_calls(RLD, "/nix/store/x-glibc/lib/ld-linux-x86-64.so.2").unwrap_err();
+        let e = loader_calls(RLD, "/nix/store/x-glibc/lib/ld-linux-x86-64.so.2", None).unwrap_err();
         assert!(e.contains("no system call from"), "{e}");
     }
 
