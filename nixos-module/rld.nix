@@ -421,8 +421,10 @@ in
         glibc {file}`ld.so` embedded byte for byte (`rld fuse`), so that the
         kernel maps both in the one exec and a start whose {file}`ld.so` is
         that one (the default, or a `NIX_LD` naming the same store path)
-        makes no system call of rld's own: start-up as native. Any other
-        `NIX_LD` is mapped as without this option.
+        makes no system call of rld's own, and gdb follows shared libraries
+        through it (it cannot through the standard loader). Start-up was
+        not measurably faster than the standard loader's in the project's
+        benchmark. Any other `NIX_LD` is mapped as without this option.
 
         What it breaks or costs: the interpreter file is the size of rld and
         {file}`ld.so` together (about 240 KiB), rebuilt with every glibc
@@ -431,8 +433,8 @@ in
         which is not the embedded one's, so they gain nothing; tools that
         read the interpreter file see {file}`ld.so`'s sections and symbols
         at shifted addresses (gdb works; `readelf -V` prints garbage);
-        the 32-bit and emulated loaders are not fused. Measured and
-        documented in the project's issue 20.
+        valgrind reports false errors inside {file}`ld.so`; the 32-bit and
+        emulated loaders are not fused. See the README's "Benchmarks".
       '';
     };
 
