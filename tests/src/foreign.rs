@@ -8,12 +8,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use crate::cross::Arch;
 use crate::root::{Builder, StorePath, system_path};
-use crate::workspace;
 
 /// Where the unpacked i386 packages' tree (`bin/`, `usr/bin/`,
 /// `usr/lib/python3.11`) is, as if unpacked from a download.
@@ -44,44 +42,27 @@ pub struct Downloads {
     pub clang_format: Wheel,
 }
 
-/// Runs `scripts/fetch-foreign.sh` once per process (a no-op once cached)
-/// and panics with its message when it cannot fetch: the tests fail, they
-/// are never skipped.
+/// Runs `scripts/fetch-foreign.sh` once per process (see
+/// [`crate::root::fetched`]: the tests fail, they are never skipped).
 pub fn downloads() -> &'static Downloads {
     static DOWNLOADS: OnceLock<Downloads> = OnceLock::new();
     DOWNLOADS.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(workspace().join("scripts/fetch-foreign.sh"))
-            .output()
-            .expect("running scripts/fetch-foreign.sh");
-        assert!(
-            out.status.success(),
-            "scripts/fetch-foreign.sh failed; the foreign-binary tests need its downloads:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let find = |name: &str| -> (String, PathBuf) {
-            stdout
-                .lines()
-                .find_map(|l| {
-                    let mut f = l.splitn(3, ' ');
-                    if f.next()? != name {
-                        return None;
-                    }
-                    Some((f.next()?.to_owned(), PathBuf::from(f.next()?)))
-                })
-                .unwrap_or_else(|| panic!("fetch-foreign.sh did not report {name}:\n{stdout}"))
+        let found = crate::root::fetched("fetch-foreign.sh");
+        let get = |name: &str| {
+            found
+                .get(name)
+                .unwrap_or_else(|| panic!("fetch-foreign.sh did not report {name}"))
         };
-        let wheel = |name: &str| {
-            let (version, dir) = find(name);
-            Wheel { version, dir }
+        let wheel = |name: &str| Wheel {
+            version: get(name).version.clone(),
+            dir: get(name).dir.clone(),
         };
         Downloads {
-            i386_glibc: find("i386-glibc").1,
-            i386_libs: find("i386-libs").1,
-            i386_programs: find("i386-programs").1,
-            arm64_glibc: find("arm64-glibc").1,
-            arm64_libstdcxx: find("arm64-libstdcxx").1,
+            i386_glibc: get("i386-glibc").dir.clone(),
+            i386_libs: get("i386-libs").dir.clone(),
+            i386_programs: get("i386-programs").dir.clone(),
+            arm64_glibc: get("arm64-glibc").dir.clone(),
+            arm64_libstdcxx: get("arm64-libstdcxx").dir.clone(),
             cmake: wheel("cmake"),
             clang_format: wheel("clang-format"),
         }
@@ -182,27 +163,4 @@ pub fn link_default_ld_so(b: Builder, arch: Arch) -> Builder {
     // /run/current-system/sw is the system profile's store path.
     let at = system_path().join(&format!("share/rld-{}-linux/lib/ld.so", arch.name()));
     b.symlink(&at, &ld_so(arch))
-}
-
-/// The `rld` command-line tool (x86_64), built once per process in its own
-/// target directory and copied where the root can bind it; unpatched, it
-/// runs in the root through rld-loader.
-pub fn rld_tool() -> &'static Path {
-    static TOOL: OnceLock<PathBuf> = OnceLock::new();
-    TOOL.get_or_init(|| {
-        let dir = workspace().join("target/e2e/cli");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(workspace())
-            .args(["build", "--quiet", "-p", "rld", "--target-dir"])
-            .arg(&dir)
-            .status()
-            .expect("running cargo build for rld");
-        assert!(status.success(), "building rld failed");
-        let path = crate::shared_dir().join("rld-tool-foreign");
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        fs::copy(dir.join("debug/rld"), &tmp).unwrap();
-        fs::rename(&tmp, &path).unwrap();
-        path
-    })
 }

@@ -71,6 +71,39 @@ pub fn shared_dir() -> &'static Path {
     })
 }
 
+/// The `rld` command-line tool, built once per test process in a target
+/// directory of its own (`target/e2e/cli`, apart from the loader builds).
+pub fn rld_tool_build() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = workspace().join("target/e2e/cli");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(workspace())
+            .args(["build", "--quiet", "-p", "rld", "--target-dir"])
+            .arg(&dir)
+            .status()
+            .expect("running cargo build for rld");
+        assert!(status.success(), "building rld failed");
+        dir.join("debug/rld")
+    })
+}
+
+/// [`rld_tool_build`] copied into [`shared_dir`], where a root can bind it
+/// and every user reach it; unpatched, it runs through rld-loader. Test
+/// processes running at once copy the same bytes, each through a name of
+/// its own renamed into place.
+pub fn rld_tool() -> &'static Path {
+    static TOOL: OnceLock<PathBuf> = OnceLock::new();
+    TOOL.get_or_init(|| {
+        let path = shared_dir().join("rld-tool");
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        fs::copy(rld_tool_build(), &tmp).unwrap();
+        fs::rename(&tmp, &path).unwrap();
+        path
+    })
+}
+
 /// The loader built with the given default, built once per test process.
 pub fn loader(default: Default) -> &'static Loader {
     static MISSING: OnceLock<Loader> = OnceLock::new();

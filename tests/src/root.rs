@@ -156,36 +156,42 @@ pub struct Corpus {
     pub cmake: Download,
 }
 
-/// Runs `scripts/fetch-corpus.sh` once per process (a no-op once cached)
-/// and panics with its message when it cannot fetch: a test that needs the
-/// corpus fails, it is never skipped.
+/// Runs `scripts/SCRIPT` (one of the fetch scripts, a no-op once cached)
+/// and returns what it reported, one `name version directory` line each, by
+/// name. Panics with the script's message when it cannot fetch: a test that
+/// needs the downloads fails, it is never skipped.
+pub fn fetched(script: &str) -> BTreeMap<String, Download> {
+    let out = Command::new("bash")
+        .arg(workspace().join("scripts").join(script))
+        .output()
+        .unwrap_or_else(|e| panic!("running scripts/{script}: {e}"));
+    assert!(
+        out.status.success(),
+        "scripts/{script} failed; the tests need its downloads:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ' ');
+            let (name, version, dir) = (f.next()?, f.next()?, f.next()?);
+            Some((
+                name.to_owned(),
+                Download {
+                    name: name.to_owned(),
+                    version: version.to_owned(),
+                    dir: PathBuf::from(dir),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Runs `scripts/fetch-corpus.sh` once per process (see [`fetched`]).
 pub fn corpus() -> &'static Corpus {
     static CORPUS: OnceLock<Corpus> = OnceLock::new();
     CORPUS.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(workspace().join("scripts/fetch-corpus.sh"))
-            .output()
-            .expect("running scripts/fetch-corpus.sh");
-        assert!(
-            out.status.success(),
-            "scripts/fetch-corpus.sh failed; the corpus tests need the downloads:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut downloads: BTreeMap<String, Download> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| {
-                let mut f = l.splitn(3, ' ');
-                let (name, version, dir) = (f.next()?, f.next()?, f.next()?);
-                Some((
-                    name.to_owned(),
-                    Download {
-                        name: name.to_owned(),
-                        version: version.to_owned(),
-                        dir: PathBuf::from(dir),
-                    },
-                ))
-            })
-            .collect();
+        let mut downloads = fetched("fetch-corpus.sh");
         let mut take = |n: &str| {
             downloads
                 .remove(n)

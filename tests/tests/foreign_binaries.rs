@@ -430,7 +430,7 @@ fn one_nix_ld_that_the_other_arches_skip() {
 #[test]
 fn rld_doctor_on_i386_and_aarch64_programs() {
     let root = root_for_variables_builder()
-        .file("/opt/rld/bin/rld", foreign::rld_tool())
+        .file("/opt/rld/bin/rld", rld_tests::rld_tool())
         .build();
     let env = per_system_env(&root);
     let doctor = |program: &str| {
@@ -530,7 +530,7 @@ fn sh(root: &Root, script: &str, env: &[(String, String)]) -> Outcome {
 #[test]
 fn rld_doctor_on_aarch64_programs_binfmt_misc_does_not_start() {
     let root = root_for_variables_builder()
-        .file("/opt/rld/bin/rld", foreign::rld_tool())
+        .file("/opt/rld/bin/rld", rld_tests::rld_tool())
         .build();
     let env = per_system_env(&root);
     let handler = "/proc/sys/fs/binfmt_misc/qemu-aarch64";
@@ -578,7 +578,7 @@ fn rld_doctor_on_aarch64_programs_binfmt_misc_does_not_start() {
 
     // binfmt_misc starts it, but no rld-loader is at its interpreter path.
     let bare = foreign::add(Root::builder(), None, None)
-        .file("/opt/rld/bin/rld", foreign::rld_tool())
+        .file("/opt/rld/bin/rld", rld_tests::rld_tool())
         .build();
     let o = run_in(
         &bare,

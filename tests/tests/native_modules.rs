@@ -18,12 +18,11 @@
 //! them, every test here fails with its message.
 
 use rld_tests::root::{self, Builder, Download, Root, StorePath};
-use rld_tests::{Outcome, TempDir, run, workspace};
+use rld_tests::{Outcome, TempDir, run};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 const PATH: &str = "/opt/debian/bin:/run/current-system/sw/bin";
@@ -70,30 +69,7 @@ const WHEEL_NAMES: &[&str] = &[
 fn modules() -> &'static BTreeMap<String, Download> {
     static MODULES: OnceLock<BTreeMap<String, Download>> = OnceLock::new();
     MODULES.get_or_init(|| {
-        let out = Command::new("bash")
-            .arg(workspace().join("scripts/fetch-modules.sh"))
-            .output()
-            .expect("running scripts/fetch-modules.sh");
-        assert!(
-            out.status.success(),
-            "scripts/fetch-modules.sh failed; the native module tests need the downloads:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let found: BTreeMap<String, Download> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| {
-                let mut f = l.splitn(3, ' ');
-                let (name, version, dir) = (f.next()?, f.next()?, f.next()?);
-                Some((
-                    name.to_owned(),
-                    Download {
-                        name: name.to_owned(),
-                        version: version.to_owned(),
-                        dir: PathBuf::from(dir),
-                    },
-                ))
-            })
-            .collect();
+        let found = root::fetched("fetch-modules.sh");
         for name in ADDONS
             .iter()
             .map(|a| a.package)
@@ -138,21 +114,12 @@ fn pythonpath() -> String {
 fn rld_tool() -> &'static Path {
     static TOOL: OnceLock<PathBuf> = OnceLock::new();
     TOOL.get_or_init(|| {
-        let dir = workspace().join("target/e2e/cli");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .current_dir(workspace())
-            .args(["build", "--quiet", "-p", "rld", "--target-dir"])
-            .arg(&dir)
-            .status()
-            .expect("running cargo build for rld");
-        assert!(status.success(), "building rld failed");
         let runpath = format!(
             "{}:{}",
             root::glibc().join("lib"),
             rld_gcc_lib().join("lib")
         );
-        root::patched(&dir.join("debug/rld"), &root::glibc_ld_so(), &runpath)
+        root::patched(rld_tests::rld_tool_build(), &root::glibc_ld_so(), &runpath)
     })
 }
 

@@ -404,29 +404,6 @@ fn root_works_for_an_ordinary_user() {
     assert_eq!(o.value("self.exe"), PROBE);
 }
 
-/// The `rld` command-line tool, built once per process (debug profile, its
-/// own target directory, as the loader builds are) and copied where every
-/// user can read it. Unpatched, it runs in the root through rld-loader.
-fn rld_tool() -> &'static std::path::Path {
-    static TOOL: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    TOOL.get_or_init(|| {
-        let dir = rld_tests::workspace().join("target/e2e/cli");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .current_dir(rld_tests::workspace())
-            .args(["build", "--quiet", "-p", "rld", "--target-dir"])
-            .arg(&dir)
-            .status()
-            .expect("running cargo build for rld");
-        assert!(status.success(), "building rld failed");
-        let path = rld_tests::shared_dir().join("rld-tool");
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::copy(dir.join("debug/rld"), &tmp).unwrap();
-        std::fs::rename(&tmp, &path).unwrap();
-        path
-    })
-}
-
 /// Python's `ctypes.util.find_library` runs `/sbin/ldconfig -p`, which
 /// NixOS does not have: Debian's unpatched CPython finds nothing there. With
 /// `rld ldconfig` installed at `/sbin/ldconfig` (as
@@ -452,7 +429,9 @@ fn ctypes_find_library_finds_rlds_libraries_through_rld_ldconfig() {
     let find = "import ctypes.util; print(ctypes.util.find_library('z'))";
     let python = "/opt/debian/bin/python3";
 
-    let without = Root::builder().file("/opt/rld/bin/rld", rld_tool()).build();
+    let without = Root::builder()
+        .file("/opt/rld/bin/rld", rld_tests::rld_tool())
+        .build();
     let env = nix_ld_env(&without, &[]);
     let o = run(&without, "/bin/sh", &["-c", "test -e /sbin/ldconfig"], &env);
     assert_eq!(o.code, Some(1), "NixOS has no /sbin/ldconfig: {o:#?}");
@@ -461,7 +440,7 @@ fn ctypes_find_library_finds_rlds_libraries_through_rld_ldconfig() {
     assert_eq!(o.stdout, "None\n", "{o:#?}");
 
     let with = Root::builder()
-        .file("/opt/rld/bin/rld", rld_tool())
+        .file("/opt/rld/bin/rld", rld_tests::rld_tool())
         .file("/sbin/ldconfig", &wrapper)
         .build();
     let env = nix_ld_env(&with, &[]);
