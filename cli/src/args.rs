@@ -171,23 +171,7 @@ pub enum Command {
         name = "configure-loader",
         override_usage = "rld configure-loader LOADER --ld-so LD_SO --library-path DIR[:DIR...] --output OUTPUT"
     )]
-    ConfigureLoader {
-        /// The rld-loader to copy, as built.
-        #[arg(value_name = "LOADER", value_hint = clap::ValueHint::FilePath)]
-        loader: PathBuf,
-        /// The ld.so its starts use by default: a glibc ld.so of its
-        /// architecture.
-        #[arg(long = "ld-so", value_name = "LD_SO")]
-        ld_so: PathBuf,
-        /// The library path its starts get by default: absolute
-        /// directories separated by `:`, raw ones such as
-        /// /run/opengl-driver/lib included.
-        #[arg(long = "library-path", value_name = "DIR[:DIR...]")]
-        library_path: std::ffi::OsString,
-        /// Where to write the configured copy.
-        #[arg(long, short, value_name = "OUTPUT")]
-        output: PathBuf,
-    },
+    ConfigureLoader(LoaderCopy),
 
     /// Experimental: write a fused interpreter, rld-loader with LD_SO inside.
     ///
@@ -208,22 +192,7 @@ pub enum Command {
         name = "fuse",
         override_usage = "rld fuse LOADER --ld-so LD_SO --library-path DIR[:DIR...] --output OUTPUT"
     )]
-    Fuse {
-        /// The rld-loader to copy, as built with `--features fused`.
-        #[arg(value_name = "LOADER", value_hint = clap::ValueHint::FilePath)]
-        loader: PathBuf,
-        /// The glibc ld.so to embed, and the default ld.so of OUTPUT's
-        /// starts (the path is what the loader compares).
-        #[arg(long = "ld-so", value_name = "LD_SO")]
-        ld_so: PathBuf,
-        /// The library path its starts get by default, as for
-        /// configure-loader.
-        #[arg(long = "library-path", value_name = "DIR[:DIR...]")]
-        library_path: std::ffi::OsString,
-        /// Where to write the fused interpreter.
-        #[arg(long, short, value_name = "OUTPUT")]
-        output: PathBuf,
-    },
+    Fuse(LoaderCopy),
 
     /// Print rld's manual page (roff) on stdout.
     ///
@@ -245,6 +214,28 @@ pub enum Command {
         ]))]
         command: Option<String>,
     },
+}
+
+/// What `configure-loader` and `fuse` write: a copy of a loader with its
+/// defaults.
+#[derive(Debug, clap::Args)]
+pub struct LoaderCopy {
+    /// The rld-loader to copy, as built (for `fuse`, with its `fused`
+    /// feature).
+    #[arg(value_name = "LOADER", value_hint = clap::ValueHint::FilePath)]
+    pub loader: PathBuf,
+    /// The ld.so its starts use by default: a glibc ld.so of its
+    /// architecture (for `fuse`, also the one embedded; the path is what
+    /// the loader compares).
+    #[arg(long = "ld-so", value_name = "LD_SO")]
+    pub ld_so: PathBuf,
+    /// The library path its starts get by default: absolute directories
+    /// separated by `:`, raw ones such as /run/opengl-driver/lib included.
+    #[arg(long = "library-path", value_name = "DIR[:DIR...]")]
+    pub library_path: std::ffi::OsString,
+    /// Where to write the copy.
+    #[arg(long, short, value_name = "OUTPUT")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

@@ -115,21 +115,11 @@ pub fn run(args: Vec<OsString>) -> Result<i32, Error> {
             out(&String::from_utf8_lossy(&script))?;
             Ok(0)
         }
-        Command::ConfigureLoader {
-            loader,
-            ld_so,
-            library_path,
-            output,
-        } => {
-            configure_loader(&loader, &ld_so, &library_path, &output)?;
+        Command::ConfigureLoader(c) => {
+            configure_loader(&c.loader, &c.ld_so, &c.library_path, &c.output)?;
             Ok(0)
         }
-        Command::Fuse {
-            loader,
-            ld_so,
-            library_path,
-            output,
-        } => fuse(&loader, &ld_so, &library_path, &output),
+        Command::Fuse(c) => fuse(&c.loader, &c.ld_so, &c.library_path, &c.output),
         Command::Man { command } => {
             let mut cmd = args::command();
             cmd.build();
