@@ -438,6 +438,25 @@ in
       '';
     };
 
+    serviceVariable = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      example = false;
+      description = ''
+        Whether to set `RLD_SERVICE=1` in the default environment of
+        systemd's system services ({option}`systemd.globalEnvironment`). It
+        configures nothing: it is an environment word rld can lend to carry
+        the library path to {file}`ld.so` until the program's entry (and
+        then puts back). A service's environment otherwise has none (no
+        `NIX_LD*`, `RLD_*` or `_`), so rld would start {file}`ld.so` by hand
+        on the program, which maps the program a second time, needs glibc
+        2.33's `--argv0` when `argv[0]` is not the program's path, and, as
+        systemd starts services through a descriptor (`fexecve`), opens the
+        program as {file}`/proc/self/exe`, where an `$ORIGIN` run path
+        means {file}`/proc/self`.
+      '';
+    };
+
     setSessionVariables = lib.mkOption {
       type = lib.types.bool;
       default = false;
@@ -559,6 +578,8 @@ in
     # created at boot and updated by every switch (L+ replaces what is there).
     ++ lib.optional cfg.ldconfig.enable "L+ /sbin/ldconfig - - - - ${ldconfig}";
 
+
+    systemd.globalEnvironment = lib.mkIf cfg.serviceVariable { RLD_SERVICE = "1"; };
 
     environment.sessionVariables = lib.mkIf cfg.setSessionVariables (
       {

@@ -130,6 +130,7 @@ mutations=(
   's#assertion = !(emulatable e.system) || prefixMatches#assertion = true || prefixMatches#'
   's|then defaultLibraries32 else defaultLibraries;|then defaultLibraries else defaultLibraries;|'
   's|fuse = if cfg.fused then pkgs.stdenv.cc.bintools.dynamicLinker else null;|fuse = null;|'
+  's|lib.mkIf cfg.serviceVariable { RLD_SERVICE = "1"; }|{ }|'
   's|package = if cfg.fused then cfg.package.override { fused = true; } else cfg.package;|inherit (cfg) package;|'
 )
 broken="$tmp/rld.nix"

@@ -75,6 +75,7 @@ let
           buildEnvs
       );
       tmpfilesRules = result.config.systemd.tmpfiles.rules;
+      serviceEnvironment = result.config.systemd.globalEnvironment;
       failedAssertions = map (a: a.message) (builtins.filter (a: !a.assertion) result.config.assertions);
       inherit (result.config) warnings;
       tmpfiles = result.config.systemd.tmpfiles.rules;
@@ -604,6 +605,17 @@ let
         sessionVariables = { };
         warnings = [ ];
       };
+    };
+
+    # Services get a variable rld can lend (nothing else: it configures
+    # nothing), unless turned off.
+    service-variable = {
+      expr = [
+        (eval { rld = { enable = true; }; }).serviceEnvironment
+        (eval { rld = { enable = true; serviceVariable = false; }; }).serviceEnvironment
+        (eval { rld = { }; }).serviceEnvironment
+      ];
+      expected = [{ RLD_SERVICE = "1"; } { } { }];
     };
 
     # With nix-ld also enabled, an assertion says what to change.

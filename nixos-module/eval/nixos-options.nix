@@ -71,6 +71,10 @@ in
       type = types.bool;
       default = false;
     };
+    systemd.globalEnvironment = mkOption {
+      type = types.attrsOf types.str;
+      default = { };
+    };
     systemd.tmpfiles.rules = mkOption {
       type = types.listOf types.str;
       default = [ ];

@@ -1,5 +1,7 @@
 # Without any NIX_LD* variable (an empty environment, a system service) the
-# configured loader the module installs still finds ld.so and the libraries.
+# configured loader the module installs still finds ld.so and the libraries,
+# with the variable the module gives services to lend (RLD_SERVICE) and
+# without it.
 { pkgs, self }:
 let
   common = import ./common.nix { inherit pkgs; };
@@ -34,6 +36,18 @@ pkgs.testers.runNixOSTest {
         StandardOutput = "file:/run/unpatched-probe.out";
       };
     };
+    # Without programs.rld.serviceVariable's RLD_SERVICE, rld has nothing to
+    # lend and starts ld.so by hand; systemd starts the program through a
+    # descriptor (fexecve), which ld.so then opens as /proc/self/exe.
+    systemd.services.unpatched-probe-by-hand = {
+      description = "The same, with nothing in its environment for rld to lend";
+      serviceConfig = {
+        Type = "oneshot";
+        ExecStart = "${probe}/bin/probe-zlib";
+        UnsetEnvironment = "RLD_SERVICE";
+        StandardOutput = "file:/run/unpatched-probe-by-hand.out";
+      };
+    };
   };
 
   testScript = ''
@@ -47,6 +61,11 @@ pkgs.testers.runNixOSTest {
     with subtest("a systemd service"):
         machine.succeed("systemctl start unpatched-probe.service")
         out = machine.succeed("cat /run/unpatched-probe.out")
+        assert out == expected, repr(out)
+
+    with subtest("a systemd service with nothing to lend (ld.so run by hand)"):
+        machine.succeed("systemctl start unpatched-probe-by-hand.service")
+        out = machine.succeed("cat /run/unpatched-probe-by-hand.out")
         assert out == expected, repr(out)
   '';
 }

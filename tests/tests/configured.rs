@@ -112,3 +112,68 @@ fn a_configured_loader_is_configured_once() {
     );
     assert_eq!(rld::loader::configured(&bytes).unwrap(), None);
 }
+
+/// A service as systemd starts it: through a descriptor (`fexecve`, here
+/// Python's `os.execve` on one, which is `execveat(fd, "", AT_EMPTY_PATH)`),
+/// with a service's environment, for a program that finds a library of its
+/// own through an `$ORIGIN` run path. With the variable the NixOS module
+/// gives services to lend (`RLD_SERVICE`, programs.rld.serviceVariable)
+/// it runs; without one, rld starts `ld.so` by hand on `/proc/self/exe`,
+/// where `$ORIGIN` is `/proc/self`, and `ld.so` cannot find the library
+/// (the limit the README states). The native start is the control.
+#[test]
+fn a_service_started_through_a_descriptor_keeps_its_origin() {
+    let dir = TempDir::new("configured-service");
+    let app = dir.join("app");
+    let bin = app.join("bin");
+    let own = plugins(&dir, "app/lib");
+    fs::create_dir_all(&bin).unwrap();
+    let built = loader(Default::Missing);
+    // The default library path holds nothing of the program's.
+    let loader = configured(&dir, &built.path, SYSTEM_LD_SO, "/nonexistent");
+    let flags = [
+        format!("-L{}", own.display()),
+        "-lplugin".into(),
+        "-ldl".into(),
+        "-Wl,-rpath,$ORIGIN/../lib".into(),
+    ];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let through_rld = bin.join("needs");
+    fs::rename(program("needs.c", &dir, &loader, &flags), &through_rld).unwrap();
+    let native = bin.join("needs-native");
+    fs::rename(
+        program("needs.c", &dir, Path::new(SYSTEM_LD_SO), &flags),
+        &native,
+    )
+    .unwrap();
+
+    let fexecve = |prog: &Path, env: &str| {
+        let script = format!(
+            "import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY | os.O_CLOEXEC); \
+             os.execve(fd, sys.argv[1:], {{{env}}})"
+        );
+        run(
+            Path::new("/usr/bin/python3"),
+            &["-c", &script, prog.to_str().unwrap()],
+            &[],
+        )
+    };
+    let service = "'PATH': '/usr/bin:/bin', 'INVOCATION_ID': '1'";
+    let lendable = format!("{service}, 'RLD_SERVICE': '1'");
+    for (what, prog, env) in [
+        ("native", &native, service),
+        ("native, RLD_SERVICE", &native, lendable.as_str()),
+        ("through rld, RLD_SERVICE", &through_rld, lendable.as_str()),
+    ] {
+        let o = fexecve(prog, env);
+        o.assert_success();
+        assert_eq!(o.value("needed"), "42", "{what}: {o:#?}");
+    }
+    let o = fexecve(&through_rld, service);
+    assert_eq!(o.code, Some(127), "{o:#?}");
+    assert!(
+        o.stderr
+            .contains("libplugin.so: cannot open shared object file"),
+        "{o:#?}"
+    );
+}
