@@ -125,7 +125,8 @@ fn start(
             vars.add(c_str(p));
         }
     }
-    let defaults = area::payload()
+    let payload = area::payload();
+    let defaults = payload
         .and_then(Defaults::from_area)
         .unwrap_or(Defaults::THIS_BUILD);
     let config = Config::from_vars_with(&vars, launch::is_privileged(stack), defaults);
@@ -140,7 +141,7 @@ fn start(
     let result = ldso::load_fused(
         &config,
         launch::page_size(stack),
-        area::payload()
+        payload
             .and_then(rld_shim::fused::Embedded::from_area)
             .map(|e| (defaults.ld_so, e.mapped(base))),
     );
