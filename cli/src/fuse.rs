@@ -20,7 +20,7 @@ use goblin::elf::section_header::{
 };
 use rld_shim::fused::{Embedded, FUSABLE_MARK, RECORD_LEN};
 
-use crate::loader;
+use crate::loader::{self, Writer};
 
 /// Why a fused file could not be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,27 +119,6 @@ impl Layout {
         w.word(shoff_at, shoff);
         for (i, v) in [entsize, shnum, shstrndx].into_iter().enumerate() {
             w.out[entsize_at + 2 * i..entsize_at + 2 * i + 2].copy_from_slice(&v.to_le_bytes());
-        }
-    }
-}
-
-/// Little-endian fields of one ELF class.
-struct Writer<'a> {
-    out: &'a mut [u8],
-    is_64: bool,
-}
-
-impl Writer<'_> {
-    fn u32(&mut self, at: usize, v: u32) {
-        self.out[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    }
-
-    /// An address-sized field; the caller checked that 32-bit values fit.
-    fn word(&mut self, at: usize, v: u64) {
-        if self.is_64 {
-            self.out[at..at + 8].copy_from_slice(&v.to_le_bytes());
-        } else {
-            self.u32(at, v as u32);
         }
     }
 }

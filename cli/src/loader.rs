@@ -185,22 +185,40 @@ pub fn configure_with(
     out.extend_from_slice(&payload);
 
     let is_64 = elf.is_64;
-    let put = |out: &mut Vec<u8>, at: usize, value: u64, wide: bool| {
-        if wide {
-            out[at..at + 8].copy_from_slice(&value.to_le_bytes());
-        } else {
-            out[at..at + 4].copy_from_slice(&(value as u32).to_le_bytes());
-        }
+    let mut w = Writer {
+        out: &mut out,
+        is_64,
     };
     let phdr = elf.header.e_phoff as usize + index * elf.header.e_phentsize as usize;
     let (filesz_at, memsz_at) = if is_64 { (32, 40) } else { (16, 20) };
-    put(&mut out, phdr + filesz_at, size, is_64);
-    put(&mut out, phdr + memsz_at, size, is_64);
+    w.word(phdr + filesz_at, size);
+    w.word(phdr + memsz_at, size);
     // No section headers: e_shoff, e_shnum and e_shstrndx all 0.
     let (shoff_at, shnum_at) = if is_64 { (0x28, 0x3c) } else { (0x20, 0x30) };
-    put(&mut out, shoff_at, 0, is_64);
-    out[shnum_at..shnum_at + 4].fill(0);
-    out[h.at + 8..h.at + 12].copy_from_slice(&payload_offset.to_le_bytes());
-    out[h.at + 12..h.at + 16].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    w.word(shoff_at, 0);
+    w.out[shnum_at..shnum_at + 4].fill(0);
+    w.u32(h.at + 8, payload_offset);
+    w.u32(h.at + 12, payload.len() as u32);
     Ok(out)
+}
+
+/// Little-endian fields of one ELF class, written into a file's bytes.
+pub struct Writer<'a> {
+    pub out: &'a mut [u8],
+    pub is_64: bool,
+}
+
+impl Writer<'_> {
+    pub fn u32(&mut self, at: usize, v: u32) {
+        self.out[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// An address-sized field; the caller checked that 32-bit values fit.
+    pub fn word(&mut self, at: usize, v: u64) {
+        if self.is_64 {
+            self.out[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        } else {
+            self.u32(at, v as u32);
+        }
+    }
 }
