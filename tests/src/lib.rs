@@ -299,6 +299,31 @@ pub fn run<S: AsRef<OsStr>>(program: &Path, args: &[S], env: &[(&str, &str)]) ->
     outcome(cmd)
 }
 
+/// Runs `program` with `args` and exactly `env` as systemd starts a
+/// service's program: through a close-on-exec descriptor (`fexecve`, which
+/// is `execveat(fd, "", AT_EMPTY_PATH)`; here Python's `os.execve` on a
+/// descriptor), so that the kernel names it `/dev/fd/N`.
+pub fn fexecve<S: AsRef<str>>(program: &Path, args: &[S], env: &[(&str, &str)]) -> Outcome {
+    let mut cmd = Command::new("/usr/bin/python3");
+    // The environment reaches Python as NAME=VALUE arguments after the
+    // last `--` (no such argument is `--`), and Python itself runs with
+    // none.
+    cmd.arg("-c")
+        .arg(
+            "import os, sys\n\
+             cut = len(sys.argv) - 1 - sys.argv[::-1].index('--')\n\
+             env = dict(a.split('=', 1) for a in sys.argv[cut + 1:])\n\
+             fd = os.open(sys.argv[1], os.O_RDONLY | os.O_CLOEXEC)\n\
+             os.execve(fd, sys.argv[1:cut], env)",
+        )
+        .arg(program)
+        .args(args.iter().map(AsRef::as_ref))
+        .arg("--")
+        .args(env.iter().map(|(k, v)| format!("{k}={v}")))
+        .env_clear();
+    outcome(cmd)
+}
+
 pub fn outcome(mut cmd: Command) -> Outcome {
     let out = cmd
         .output()

@@ -113,9 +113,8 @@ fn a_configured_loader_is_configured_once() {
     assert_eq!(rld::loader::configured(&bytes).unwrap(), None);
 }
 
-/// A service as systemd starts it: through a descriptor (`fexecve`, here
-/// Python's `os.execve` on one, which is `execveat(fd, "", AT_EMPTY_PATH)`),
-/// with a service's environment, for a program that finds a library of its
+/// A service as systemd starts it: through a descriptor
+/// ([`rld_tests::fexecve`]), with a service's environment, for a program that finds a library of its
 /// own through an `$ORIGIN` run path. With the variable the NixOS module
 /// gives services to lend (`RLD_SERVICE`, programs.rld.serviceVariable)
 /// it runs; without one, rld starts `ld.so` by hand on `/proc/self/exe`,
@@ -147,29 +146,18 @@ fn a_service_started_through_a_descriptor_keeps_its_origin() {
     )
     .unwrap();
 
-    let fexecve = |prog: &Path, env: &str| {
-        let script = format!(
-            "import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY | os.O_CLOEXEC); \
-             os.execve(fd, sys.argv[1:], {{{env}}})"
-        );
-        run(
-            Path::new("/usr/bin/python3"),
-            &["-c", &script, prog.to_str().unwrap()],
-            &[],
-        )
-    };
-    let service = "'PATH': '/usr/bin:/bin', 'INVOCATION_ID': '1'";
-    let lendable = format!("{service}, 'RLD_SERVICE': '1'");
+    let service = [("PATH", "/usr/bin:/bin"), ("INVOCATION_ID", "1")];
+    let lendable = [service[0], service[1], ("RLD_SERVICE", "1")];
     for (what, prog, env) in [
-        ("native", &native, service),
-        ("native, RLD_SERVICE", &native, lendable.as_str()),
-        ("through rld, RLD_SERVICE", &through_rld, lendable.as_str()),
+        ("native", &native, &service[..]),
+        ("native, RLD_SERVICE", &native, &lendable[..]),
+        ("through rld, RLD_SERVICE", &through_rld, &lendable[..]),
     ] {
-        let o = fexecve(prog, env);
+        let o = fexecve(prog, &[] as &[&str], env);
         o.assert_success();
         assert_eq!(o.value("needed"), "42", "{what}: {o:#?}");
     }
-    let o = fexecve(&through_rld, service);
+    let o = fexecve(&through_rld, &[] as &[&str], &service);
     assert_eq!(o.code, Some(127), "{o:#?}");
     assert!(
         o.stderr

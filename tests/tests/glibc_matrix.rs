@@ -446,6 +446,16 @@ fn direct_version() {
     );
 }
 
+/// The probe through the cell's loader (for the variables) and through a
+/// loader configured with the cell's glibc.
+fn probes(cell: &Cell, dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
+    let configured = cell.configured_loader(dir);
+    (
+        probe(cell, dir, "probe", cell.loader()),
+        probe(cell, dir, "probe-configured", &configured),
+    )
+}
+
 /// 4. At the program's entry the environment is what it was before rld
 ///    (an unset `LD_LIBRARY_PATH` unset again, a user's value byte for
 ///    byte) and `getauxval(AT_ENTRY)` is the program's entry; the same in
@@ -457,9 +467,7 @@ fn environment_and_at_entry_restored() {
         "environment",
         |_| true,
         |cell, dir| {
-            let p = probe(cell, dir, "probe", cell.loader());
-            let configured = cell.configured_loader(dir);
-            let pc = probe(cell, dir, "probe-configured", &configured);
+            let (p, pc) = probes(cell, dir);
             let base = cell.nix_ld_env();
             for (prog, vars) in [(&p, owned(&base)), (&pc, vec![("HOME", "/root")])] {
                 for user in [None, Some("/opt/a:/opt/b"), Some(""), Some("/x y::/z:")] {
@@ -501,9 +509,7 @@ fn children() {
         "children",
         |_| true,
         |cell, dir| {
-            let p = probe(cell, dir, "probe", cell.loader());
-            let configured = cell.configured_loader(dir);
-            let pc = probe(cell, dir, "probe-configured", &configured);
+            let (p, pc) = probes(cell, dir);
             let base = cell.nix_ld_env();
             for (prog, vars) in [(&p, owned(&base)), (&pc, vec![])] {
                 let mut env = vars;

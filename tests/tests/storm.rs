@@ -320,14 +320,8 @@ fn strings(env: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-#[test]
-fn a_storm_of_starts_loses_nothing() {
-    let inherited = inherited_fds();
-    let args = args(&inherited);
-    let dir = TempDir::new("storm");
-    // libplugin.so only here: found through the library path rld adds (or,
-    // for the compiled-in default's library path, which the shared prefix
-    // owns, through RUNPATH).
+/// `dir`/plug holding libplugin.so, which the fixture needs.
+fn plugin(dir: &TempDir) -> PathBuf {
     let plug = dir.join("plug");
     fs::create_dir_all(&plug).unwrap();
     compile(
@@ -336,6 +330,18 @@ fn a_storm_of_starts_loses_nothing() {
         &plug.join("libplugin.so"),
         &["-shared", "-fPIC"],
     );
+    plug
+}
+
+#[test]
+fn a_storm_of_starts_loses_nothing() {
+    let inherited = inherited_fds();
+    let args = args(&inherited);
+    let dir = TempDir::new("storm");
+    // libplugin.so only here: found through the library path rld adds (or,
+    // for the compiled-in default's library path, which the shared prefix
+    // owns, through RUNPATH).
+    let plug = plugin(&dir);
     let plug_s = plug.to_str().unwrap();
     let link = format!("-L{plug_s}");
     let rpath = format!("-Wl,-rpath,{plug_s}");
@@ -497,14 +503,7 @@ fn a_storm_of_starts_loses_nothing() {
 #[test]
 fn what_stays_mapped() {
     let dir = TempDir::new("storm-maps");
-    let plug = dir.join("plug");
-    fs::create_dir_all(&plug).unwrap();
-    compile(
-        "cc",
-        &["plugin.c"],
-        &plug.join("libplugin.so"),
-        &["-shared", "-fPIC"],
-    );
+    let plug = plugin(&dir);
     let plug_s = plug.to_str().unwrap();
     let link = format!("-L{plug_s}");
     let rld = loader(Default::Missing);
@@ -586,20 +585,11 @@ fn what_stays_mapped() {
 /// lend (a service's environment, or none): rld runs `ld.so` as if by hand,
 /// and the kernel names the program `/dev/fd/N`, a descriptor closed by
 /// then, so rld has `ld.so` open it as `/proc/self/exe`. The native start
-/// of the same program is the control. Python's `os.execve` on a
-/// descriptor is glibc's `fexecve`, which is `execveat(fd, "",
-/// AT_EMPTY_PATH)`.
+/// of the same program is the control.
 #[test]
 fn a_start_through_a_closed_descriptor() {
     let dir = TempDir::new("storm-fexecve");
-    let plug = dir.join("plug");
-    fs::create_dir_all(&plug).unwrap();
-    compile(
-        "cc",
-        &["plugin.c"],
-        &plug.join("libplugin.so"),
-        &["-shared", "-fPIC"],
-    );
+    let plug = plugin(&dir);
     let plug_s = plug.to_str().unwrap();
     let link = format!("-L{plug_s}");
     let rpath = format!("-Wl,-rpath,{plug_s}");
@@ -624,13 +614,7 @@ fn a_start_through_a_closed_descriptor() {
     );
     let args = args(&inherited_fds());
     for (what, prog) in [("native", &native), ("through rld", &through_rld)] {
-        let mut fexecve = vec![
-            "-c".to_owned(),
-            "import os, sys; fd = os.open(sys.argv[1], os.O_RDONLY | os.O_CLOEXEC); os.execve(fd, sys.argv[1:], {})".to_owned(),
-            prog.to_str().unwrap().to_owned(),
-        ];
-        fexecve.extend(args.iter().cloned());
-        let o = run(Path::new("/usr/bin/python3"), &fexecve, &[]);
+        let o = fexecve(prog, &args, &[]);
         assert_eq!(o.code, Some(0), "{what}: {o:#?}");
         assert_eq!(o.value("verdict"), "ok", "{what}: {o:#?}");
     }
