@@ -64,6 +64,8 @@ mod layout {
 
 #[cfg(test)]
 pub(crate) use layout::E_PHOFF;
+#[cfg(test)]
+pub(crate) use layout::P_VADDR;
 use layout::*;
 
 /// Bytes in a [`Word`].
@@ -343,7 +345,7 @@ impl Segment {
 }
 
 /// Everything needed to map an `ld.so`, checked: where its segments go,
-/// its alignment, entry point and where its program headers land in
+/// its entry point and where its program headers land in
 /// memory. The segments stay in the program headers [`plan`] checked, and
 /// are read from there again to map them: a copy of them would be moved
 /// through every caller.
@@ -354,8 +356,6 @@ pub struct LoadPlan<'p> {
     pub start: Word,
     /// Bytes from `start` to the end of the last segment's last page.
     pub span: Word,
-    /// Largest `p_align`, at least the page size: the base must honour it.
-    pub align: Word,
     pub entry: Word,
     /// Virtual address of the program headers, if a segment maps them.
     pub phdr_vaddr: Option<Word>,
@@ -390,7 +390,6 @@ pub fn plan<'p>(
     let entry = header.entry;
     // `parse_header` checked that this sum is within the file.
     let phdrs_end = header.phoff + (header.phnum * PHDR_SIZE) as Word;
-    let mut align = page;
     let mut phdr_segment = None;
     // Without PT_PHDR, the headers are in memory if a segment maps their
     // file offset (as the kernel assumes for AT_PHDR).
@@ -467,7 +466,6 @@ pub fn plan<'p>(
         if phdrs_mapped_at.is_none() && header.phoff >= seg.offset && phdrs_end <= file_end {
             phdrs_mapped_at = Some(header.phoff - seg.offset + seg.vaddr);
         }
-        align = align.max(seg_align);
         (prev_vaddr, prev_end) = (seg.vaddr, mem_end);
         index += 1;
     }
@@ -476,10 +474,8 @@ pub fn plan<'p>(
     }
     // The segments are in address order: the last one ends highest.
     let span = page_up(prev_end, page) - start;
-    if span > MAX_SPAN || align > MAX_SPAN {
-        return Err(ElfError::SpanTooLarge {
-            span: span.max(align),
-        });
+    if span > MAX_SPAN {
+        return Err(ElfError::SpanTooLarge { span });
     }
     if !entry_in_code {
         return Err(ElfError::EntryOutsideCode { entry });
@@ -488,7 +484,6 @@ pub fn plan<'p>(
         phdrs,
         start,
         span,
-        align,
         entry,
         phdr_vaddr: phdr_segment.or(phdrs_mapped_at),
         phnum: header.phnum,

@@ -425,6 +425,102 @@ mod tests {
         Ok((plan.segments().collect(), plan.entry))
     }
 
+    /// The mappings of this process that overlap `[start, end)`: their
+    /// bounds and permissions (`r-xp` and so on), from `/proc/self/maps`.
+    fn mappings_in(start: usize, end: usize) -> Vec<(usize, usize, std::string::String)> {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+        maps.lines()
+            .filter_map(|line| {
+                let mut fields = line.split_whitespace();
+                let (lo, hi) = fields.next()?.split_once('-')?;
+                let lo = usize::from_str_radix(lo, 16).ok()?;
+                let hi = usize::from_str_radix(hi, 16).ok()?;
+                let perms = fields.next()?.into();
+                (lo < end && hi > start).then_some((lo, hi, perms))
+            })
+            .collect()
+    }
+
+    /// Maps the `ld.so` at `path` and checks every segment: its pages hold
+    /// the file's bytes, with the segment's protection and no other, and
+    /// the holes between segments are not mapped at all.
+    fn check_mapped_segments(path: &[u8]) {
+        let (segments, _) = planned(path).unwrap();
+        let file = std::fs::read(std::str::from_utf8(path).unwrap()).unwrap();
+        let m = load_one(path, PAGE).unwrap();
+        let page_down = |a: usize| a & !(PAGE - 1);
+        let page_up = |a: usize| (a + PAGE - 1) & !(PAGE - 1);
+        let mut prev_end = None;
+        for seg in &segments {
+            let at = m.base + seg.vaddr as usize;
+            let (offset, filesz) = (seg.offset as usize, seg.filesz as usize);
+            #[expect(unsafe_code, reason = "reads the mapped segment")]
+            // SAFETY: load_one mapped the segment readable, `filesz` bytes
+            // from the file at `at`.
+            let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, filesz) };
+            assert!(
+                bytes == &file[offset..offset + filesz],
+                "segment at {:#x}",
+                seg.vaddr
+            );
+            let want = std::format!(
+                "{}{}{}p",
+                if seg.flags & 4 != 0 { 'r' } else { '-' },
+                if seg.writable() { 'w' } else { '-' },
+                if seg.executable() { 'x' } else { '-' },
+            );
+            let (lo, hi) = (page_down(at), page_up(at + seg.memsz as usize));
+            let found = mappings_in(lo, hi);
+            assert!(
+                found.iter().all(|(_, _, perms)| *perms == want),
+                "{found:x?}, want {want}"
+            );
+            assert_eq!(found.first().map(|f| f.0), Some(lo), "{found:x?}");
+            assert!(found.windows(2).all(|w| w[0].1 == w[1].0), "{found:x?}");
+            assert!(found.last().is_some_and(|f| f.1 >= hi), "{found:x?}");
+            if let Some(prev_end) = prev_end {
+                assert_eq!(
+                    mappings_in(prev_end, lo),
+                    std::vec![],
+                    "the hole before {lo:#x}"
+                );
+            }
+            prev_end = Some(hi);
+        }
+    }
+
+    #[test]
+    fn segments_are_mapped_with_their_bytes_and_protection() {
+        check_mapped_segments(REAL_LD_SO.as_bytes());
+    }
+
+    #[test]
+    fn a_hole_between_segments_is_left_unmapped() {
+        // The real ld.so with the segments after its code moved four pages
+        // up (aarch64's ld.so has such a hole before its data): the first
+        // mapping covers the hole until it is unmapped, and shows a moved
+        // read-only segment at the wrong distance from the file.
+        let mut b = std::fs::read(REAL_LD_SO).unwrap();
+        let header = elf::parse_header(&b, b.len() as elf::Word).unwrap();
+        let loads: Vec<usize> = (0..header.phnum)
+            .map(|i| header.phoff as usize + i * PHDR_SIZE)
+            .filter(|&at| b[at..at + 4] == 1u32.to_le_bytes())
+            .collect();
+        assert!(loads.len() >= 3, "the real ld.so has data after its code");
+        for &load in &loads[2..] {
+            const WORD: usize = core::mem::size_of::<elf::Word>();
+            let at = load + elf::P_VADDR;
+            let mut word = [0; WORD];
+            word.copy_from_slice(&b[at..at + WORD]);
+            let moved = elf::Word::from_le_bytes(word) + 4 * PAGE as elf::Word;
+            b[at..at + WORD].copy_from_slice(&moved.to_le_bytes());
+        }
+        let path = std::env::temp_dir().join(std::format!("rld-hole-{}", std::process::id()));
+        std::fs::write(&path, &b).unwrap();
+        check_mapped_segments(path.to_str().unwrap().as_bytes());
+        std::fs::remove_file(&path).unwrap();
+    }
+
     #[test]
     fn check_one_checks_without_mapping() {
         assert_eq!(check_one(REAL_LD_SO.as_bytes(), PAGE), Ok(()));
