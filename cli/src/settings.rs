@@ -222,7 +222,9 @@ impl Settings {
             // Without a loader to model, its default is what installing one
             // gives: the loader would go on to it, so the walk falls through.
             let result = if unknown {
-                Err((format!("unknown: {}", defaults.from), true))
+                // The placeholder path already says it is unknown; this
+                // says why.
+                Err((defaults.from.clone(), true))
             } else {
                 check_ld_so(&path, system)
             };

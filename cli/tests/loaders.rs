@@ -75,7 +75,7 @@ fn without_a_loader_to_read_another_systems_defaults_are_unknown() {
     let out = rld(["env", "--system", "i686-linux"]).run();
     out.code(1)
         .has("defaults      unknown: no rld-loader at /lib/ld-linux.so.2")
-        .has("  failed     (unknown) (from rld's default): unknown: no rld-loader at /lib/ld-linux.so.2")
+        .has("  failed     (unknown) (from rld's default): no rld-loader at /lib/ld-linux.so.2")
         .has("library path  none known (from rld's default: no rld-loader at /lib/ld-linux.so.2)")
         .has("fix: set programs.rld.enable = true; and programs.rld.enable32Bit = true; in configuration.nix")
         .lacks("damaged");
