@@ -1028,3 +1028,38 @@ fn a_missing_nonstandard_interpreter_labels_the_snippets() {
         ))
         .lacks("\nOr in a dev shell:");
 }
+
+/// libxml2 2.14 changed its soname to libxml2.so.16, and nixpkgs' `libxml2`
+/// followed: a program built against libxml2.so.2 (most downloaded ones)
+/// needs `libxml2_13`, the package nixpkgs keeps for that soname.
+#[test]
+fn libxml2_so_2_is_libxml2_13() {
+    let w = world();
+    let dir = w.path("xml");
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    let found = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/found.c");
+    let app = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/app.c");
+    for soname in ["libxml2.so.2", "libxml2.so.16"] {
+        cc(
+            &dir,
+            &format!("-shared -fPIC -Wl,-soname,{soname} {found} -o lib/{soname}"),
+        );
+    }
+    cc(
+        &dir,
+        &format!("{app} -o app -Llib -Wl,--no-as-needed -l:libxml2.so.2 -l:libxml2.so.16"),
+    );
+    let prog = dir.join("app").display().to_string();
+    // Control: the program needs both.
+    assert_eq!(
+        readelf_needed(&prog)[..2],
+        ["libxml2.so.2".to_owned(), "libxml2.so.16".to_owned()]
+    );
+    rld(["doctor", "--rld", &prog])
+        .nixos(w, &[])
+        .run()
+        .code(1)
+        .row(&["libxml2.so.2 ", "MISSING", "-> libxml2_13 (rld's table)"])
+        .row(&["libxml2.so.16 ", "MISSING", "-> libxml2 (rld's table)"])
+        .has("(with pkgs; [ libxml2_13 libxml2 ]);");
+}
