@@ -1063,3 +1063,68 @@ fn libxml2_so_2_is_libxml2_13() {
         .row(&["libxml2.so.16 ", "MISSING", "-> libxml2 (rld's table)"])
         .has("(with pkgs; [ libxml2_13 libxml2 ]);");
 }
+
+/// `#!/usr/bin/env NAME`: env, not the kernel, finds NAME, in PATH. On
+/// NixOS /usr/bin/env is always there and NAME often is not: env then fails
+/// with "No such file or directory" (exit 127), so the script will not run.
+/// The kernel passes everything after the interpreter to env as one word.
+#[test]
+fn an_env_script_needs_its_program_in_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world();
+    let dir = w.path("envscripts");
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let script = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.display().to_string()
+    };
+    let missing = script("missing", "#!/usr/bin/env rld-no-such-tool\necho hi\n");
+    let two_words = script("two-words", "#!/usr/bin/env sh -e\necho hi\n");
+    let split = script("split", "#!/usr/bin/env -S sh -e\necho hi\n");
+    let found = script("found", "#!/usr/bin/env sh\necho hi\n");
+    let path = "/usr/bin:/bin";
+    // Control: what running them does.
+    let run = |s: &str| {
+        Command::new(s)
+            .env_clear()
+            .env("PATH", path)
+            .output()
+            .unwrap()
+    };
+    for s in [&missing, &two_words] {
+        let out = run(s);
+        assert_eq!(out.status.code(), Some(127), "{s}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"));
+    }
+    for s in [&split, &found] {
+        assert_eq!(run(s).status.code(), Some(0), "{s}");
+    }
+
+    rld(["doctor", &missing])
+        .run()
+        .code(1)
+        .has(&format!(
+            "problem: env looks rld-no-such-tool up in PATH ({path}) and finds none, so it fails with \"env: 'rld-no-such-tool': No such file or directory\" (exit 127); fix: put a rld-no-such-tool in PATH (in a dev shell or your profile), or give its path on the first line\n"
+        ))
+        .has("verdict: it will not run until the problems above are fixed (exit 1)")
+        .lacks("it will run");
+    let j = rld(["doctor", "--json", &missing]).run();
+    j.code(1);
+    assert_eq!(j.json()["verdict"], "needs-configuration");
+
+    rld(["doctor", &two_words])
+        .run()
+        .code(1)
+        .has("problem: the kernel passes `sh -e` to env as one word, so env looks for a program named \"sh -e\" and fails with \"No such file or directory\" (exit 127); fix: change its first line to `#!/usr/bin/env -S sh -e`\n")
+        .lacks("it will run");
+
+    for s in [&split, &found] {
+        rld(["doctor", s])
+            .run()
+            .code(0)
+            .has("note: the kernel runs it with /usr/bin/env, which runs sh from PATH: /usr/bin/sh; run `rld doctor /usr/bin/sh` if that program does not start\n")
+            .has("verdict: it will run (exit 0)");
+    }
+}
