@@ -244,6 +244,10 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
         {
             r.problems.push(not_reached_by_rld(&shown, own, system));
         }
+        let library_variable = r
+            .settings
+            .as_ref()
+            .and_then(|s| s.library_variable_hiding_default());
         r.fix = Some(fix(
             &r.missing,
             system,
@@ -251,6 +255,7 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
             ld_so_fix.as_ref(),
             through_rld.as_deref(),
             own_ld_so.is_some(),
+            library_variable,
         ));
     }
     r
@@ -535,6 +540,7 @@ pub fn fix(
     ld_so_fix: Option<&LdSoFix>,
     through_rld: Option<&str>,
     own_ld_so: bool,
+    library_variable: Option<&str>,
 ) -> Fix {
     let mut attributes: Vec<String> = Vec::new();
     let mut unknown = Vec::new();
@@ -577,6 +583,13 @@ pub fn fix(
         // the snippet's reach: say that setting it replaces the default.
         nixos.push_str(&format!(
             "programs.rld.{option} = with {pkgs}; [ {list}]; # replaces its default list (that of programs.rld.libraries): add the ones still needed\n"
+        ));
+    }
+    if let Some(var) = library_variable.filter(|_| !attributes.is_empty()) {
+        // The loader takes the first library path it finds: the variable's
+        // hides rld's directory, whatever the option puts there.
+        nixos.push_str(&format!(
+            "# {var}, set here, replaces rld's library path: where it is set, the line above does not reach programs; add the libraries to it instead (as the dev shell below does)\n"
         ));
     }
     // A dev shell sets variables, which choose the ld.so and add
@@ -641,7 +654,7 @@ mod tests {
             also_fail: vec![],
             providers: nixpkgs::providers("libz.so.1", false),
         };
-        let f = fix(&[zlib], aarch64, true, None, None, false);
+        let f = fix(&[zlib], aarch64, true, None, None, false, None);
         let set = "(import pkgs.path { localSystem.system = \"aarch64-linux\"; })";
         assert_eq!(
             f.nixos,

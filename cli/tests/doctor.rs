@@ -105,9 +105,12 @@ fn json_report_of_missing_libraries() {
     assert_eq!(j["missing"][0]["providers"].as_array().unwrap().len(), 0);
     assert_eq!(j["fix"]["attributes"][0], "zlib");
     assert_eq!(j["fix"]["unknown"][0], "libmissing.so.3");
+    // NIX_LD_LIBRARY_PATH (the world's empty directory) hides rld's own.
     assert_eq!(
         j["fix"]["nixos"],
-        "programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);\n"
+        "programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);\n\
+         # NIX_LD_LIBRARY_PATH, set here, replaces rld's library path: where it is set, the line above does not reach programs; \
+         add the libraries to it instead (as the dev shell below does)\n"
     );
 }
 
