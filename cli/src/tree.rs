@@ -469,11 +469,11 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
     }
     if !t.statically_linked.is_empty() {
         tree_notes.push(format!(
-            "{} linked and run as they are, without ld.so or rld: {}",
+            "{}, without ld.so or rld: {}",
             count(
                 t.statically_linked.len(),
-                "program is statically",
-                "programs are statically"
+                "program is statically linked and runs as it is",
+                "programs are statically linked and run as they are"
             ),
             dlopen::shorten(&t.statically_linked, 5)
         ));
