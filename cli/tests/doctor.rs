@@ -1131,3 +1131,20 @@ fn an_env_script_needs_its_program_in_path() {
             .has("verdict: it will run (exit 0)");
     }
 }
+
+/// A program cut short (an interrupted download): the answer says so in a
+/// sentence whose verb agrees with what is cut off.
+#[test]
+fn a_truncated_program_is_cut_short() {
+    let w = world();
+    let whole = std::fs::read(w.path("bin/app")).unwrap();
+    let cut = w.path("bin/app-cut");
+    std::fs::write(&cut, &whole[..100]).unwrap();
+    let shown = cut.display().to_string();
+    let out = rld(["doctor", &shown]).run();
+    out.code(2).has(&format!(
+        "problem: {shown} is a damaged ELF file: the file (100 bytes) ends before the end of its program headers (offset 0x40, "
+    ))
+    .has("an incomplete download or copy?")
+    .lacks(" lies ");
+}
