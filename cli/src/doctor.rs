@@ -72,12 +72,12 @@ fn examine(program: &Path, env: &Env, opts: Options) -> Report {
         )),
         FileKind::BadElf(e) => Report::new(program, "a damaged ELF file".into())
             .cannot_run(format!("{shown} is a damaged ELF file: {e}")),
-        FileKind::Script(script) => script_report(program, script),
+        FileKind::Script(script) => script_report(program, script, env),
         FileKind::Elf(facts) => elf_report(program, *facts, env, opts),
     }
 }
 
-fn script_report(program: &Path, script: Script) -> Report {
+fn script_report(program: &Path, script: Script, env: &Env) -> Report {
     let shown = program.display().to_string();
     let mut r = Report::new(program, format!("a script (#!{})", script.shebang));
     let interp = script.interpreter.display().to_string();
@@ -97,12 +97,77 @@ fn script_report(program: &Path, script: Script) -> Report {
         ));
         r.verdict = Verdict::NotExecutable;
     } else {
-        r.notes.push(format!(
-            "the kernel runs it with {interp}; run `rld doctor {interp}` if that program does not start"
-        ));
+        match env_command(&script, env) {
+            EnvCommand::NotEnv => r.notes.push(format!(
+                "the kernel runs it with {interp}; run `rld doctor {interp}` if that program does not start"
+            )),
+            EnvCommand::Found(name, path) => {
+                let path = path.display();
+                r.notes.push(format!(
+                    "the kernel runs it with {interp}, which runs {name} from PATH: {path}; run `rld doctor {path}` if that program does not start"
+                ));
+            }
+            EnvCommand::Problem(problem) => {
+                r.problems.push(problem);
+                r.verdict = Verdict::NeedsConfiguration;
+            }
+        }
     }
     r.script = Some(script);
     r
+}
+
+/// What `env` does with a script's `#!/usr/bin/env …` line.
+enum EnvCommand {
+    /// Not `env`, or options rld does not follow: the interpreter is all
+    /// rld can name.
+    NotEnv,
+    /// The program env runs, found in PATH.
+    Found(String, std::path::PathBuf),
+    /// Why env will fail, with the fix.
+    Problem(String),
+}
+
+/// `env` finds its program in PATH, not the kernel, and the kernel passes
+/// all of the line after the interpreter to it as one argument.
+fn env_command(script: &Script, env: &Env) -> EnvCommand {
+    if script.interpreter.file_name() != Some(std::ffi::OsStr::new("env")) {
+        return EnvCommand::NotEnv;
+    }
+    let interp = script.interpreter.display();
+    let arg = script
+        .shebang
+        .split_once([' ', '\t'])
+        .map_or("", |(_, arg)| arg.trim());
+    let name = if let Some(words) = arg.strip_prefix("-S") {
+        // `env -S` splits the rest itself; variable assignments may come
+        // before the program (options, some with arguments, are not
+        // followed).
+        match words.split_whitespace().find(|w| !w.contains('=')) {
+            Some(name) if !name.starts_with('-') => name,
+            _ => return EnvCommand::NotEnv,
+        }
+    } else if arg.is_empty() || arg.starts_with('-') {
+        return EnvCommand::NotEnv;
+    } else if arg.contains([' ', '\t']) {
+        return EnvCommand::Problem(format!(
+            "the kernel passes `{arg}` to env as one word, so env looks for a program named \"{arg}\" and fails with \"No such file or directory\" (exit 127); fix: change its first line to `#!{interp} -S {arg}`"
+        ));
+    } else {
+        arg
+    };
+    if name.contains('/') {
+        return EnvCommand::NotEnv;
+    }
+    let path = env.get_os("PATH");
+    match inspect::find_program(Path::new(name), path.as_deref()) {
+        Some(found) => EnvCommand::Found(name.to_owned(), found),
+        None => EnvCommand::Problem(format!(
+            "env looks {name} up in PATH ({}) and finds none, so it fails with \"env: '{name}': No such file or directory\" (exit 127); fix: put a {name} in PATH (in a dev shell or your profile), or give its path on the first line",
+            path.as_deref()
+                .map_or("unset".into(), |p| p.to_string_lossy())
+        )),
+    }
 }
 
 /// The report on the ELF file `program`, already parsed into `facts`.
@@ -179,6 +244,10 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
         {
             r.problems.push(not_reached_by_rld(&shown, own, system));
         }
+        let library_variable = r
+            .settings
+            .as_ref()
+            .and_then(|s| s.library_variable_hiding_default());
         r.fix = Some(fix(
             &r.missing,
             system,
@@ -186,6 +255,7 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
             ld_so_fix.as_ref(),
             through_rld.as_deref(),
             own_ld_so.is_some(),
+            library_variable,
         ));
     }
     r
@@ -470,6 +540,7 @@ pub fn fix(
     ld_so_fix: Option<&LdSoFix>,
     through_rld: Option<&str>,
     own_ld_so: bool,
+    library_variable: Option<&str>,
 ) -> Fix {
     let mut attributes: Vec<String> = Vec::new();
     let mut unknown = Vec::new();
@@ -512,6 +583,13 @@ pub fn fix(
         // the snippet's reach: say that setting it replaces the default.
         nixos.push_str(&format!(
             "programs.rld.{option} = with {pkgs}; [ {list}]; # replaces its default list (that of programs.rld.libraries): add the ones still needed\n"
+        ));
+    }
+    if let Some(var) = library_variable.filter(|_| !attributes.is_empty()) {
+        // The loader takes the first library path it finds: the variable's
+        // hides rld's directory, whatever the option puts there.
+        nixos.push_str(&format!(
+            "# {var}, set here, replaces rld's library path: where it is set, the line above does not reach programs; add the libraries to it instead (as the dev shell below does)\n"
         ));
     }
     // A dev shell sets variables, which choose the ld.so and add
@@ -576,7 +654,7 @@ mod tests {
             also_fail: vec![],
             providers: nixpkgs::providers("libz.so.1", false),
         };
-        let f = fix(&[zlib], aarch64, true, None, None, false);
+        let f = fix(&[zlib], aarch64, true, None, None, false, None);
         let set = "(import pkgs.path { localSystem.system = \"aarch64-linux\"; })";
         assert_eq!(
             f.nixos,

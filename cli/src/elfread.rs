@@ -56,7 +56,7 @@ impl Pieces {
         let end = offset.checked_add(size);
         if end.is_none_or(|end| end > self.len) {
             return Err(format!(
-                "its {what} (offset {offset:#x}, {size} bytes) lies beyond the end of the file ({} bytes)",
+                "the file ({} bytes) ends before the end of its {what} (offset {offset:#x}, {size} bytes): an incomplete download or copy?",
                 self.len
             ));
         }

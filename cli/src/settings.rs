@@ -348,6 +348,25 @@ impl Settings {
         })
     }
 
+    /// The variable that gives the library path in place of rld's default,
+    /// when it does not name rld's library directory (which
+    /// `programs.rld.libraries` fills): where it is set, that option does
+    /// not reach programs. `None` when the option reaches them, or when
+    /// rld's default is unknown.
+    pub fn library_variable_hiding_default(&self) -> Option<&str> {
+        let system = System::by_name(self.system).expect("resolved for a known system");
+        if self
+            .library_path_source
+            .starts_with(&source_name(Source::Default, system))
+        {
+            return None;
+        }
+        let default = self.defaults.library_path.as_deref()?;
+        let rld_dir = default.split(':').next().filter(|d| !d.is_empty())?;
+        (!self.library_path.split(':').any(|d| d == rld_dir))
+            .then_some(self.library_path_source.as_str())
+    }
+
     /// The directories ld.so searches as `LD_LIBRARY_PATH` under rld: the
     /// user's first, then rld's.
     pub fn search_path(&self) -> Vec<(String, &'static str)> {

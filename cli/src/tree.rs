@@ -28,7 +28,7 @@ use crate::inspect;
 use crate::nixpkgs;
 use crate::render;
 use crate::report::{Fix, Missing, Report, Verdict};
-use crate::settings::{Env, LdSoFix};
+use crate::settings::{Env, LdSoFix, Settings};
 use crate::system::System;
 
 mod human;
@@ -469,11 +469,11 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
     }
     if !t.statically_linked.is_empty() {
         tree_notes.push(format!(
-            "{} linked and run as they are, without ld.so or rld: {}",
+            "{}, without ld.so or rld: {}",
             count(
                 t.statically_linked.len(),
-                "program is statically",
-                "programs are statically"
+                "program is statically linked and runs as it is",
+                "programs are statically linked and run as they are"
             ),
             dlopen::shorten(&t.statically_linked, 5)
         ));
@@ -508,6 +508,7 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
                     .collect();
                 // Files started by their own ld.so say in their problem
                 // what reaches them; the tree's snippet is rld's.
+                let settings = Settings::resolve(env, system);
                 doctor::fix(
                     &of_system,
                     system,
@@ -515,6 +516,7 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
                     ld_so_fix.as_ref(),
                     None,
                     false,
+                    settings.library_variable_hiding_default(),
                 )
             })
             .collect();

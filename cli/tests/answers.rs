@@ -188,7 +188,9 @@ fn a_missing_interpreter_is_fixed_by_installing_rld_first() {
         .has("verdict: it will not run until the problems above are fixed (exit 1)\n")
         .has(
             "\nIn configuration.nix (`options` is a module argument, like `pkgs`):\n  programs.rld.enable = true;\n  \
-             programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ pcre2 zlib ]);\n\
+             programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ pcre2 zlib ]);\n  \
+             # NIX_LD_LIBRARY_PATH, set here, replaces rld's library path: where it is set, the line above does not reach programs; \
+             add the libraries to it instead (as the dev shell below does)\n\
              \nOnce rld is installed at /lib64/ld-linux-x86-64.so.2 (programs.rld.enable = true; in configuration.nix), \
              a dev shell can set these instead (until then they do nothing):\n  pkgs.mkShell {\n",
         )
@@ -398,4 +400,71 @@ fn wording_is_the_same_for_every_system() {
         "{}",
         out.stdout
     );
+}
+
+/// `NIX_LD_LIBRARY_PATH` set to directories that are not rld's library
+/// directory (a dev shell's, a profile's) replaces rld's library path, which
+/// `programs.rld.libraries` fills: there, the NixOS line does not reach the
+/// program, and the snippet says so. Set to rld's directory (what
+/// `programs.rld.setSessionVariables` sets), or unset, it reaches it.
+#[test]
+fn a_library_variable_hides_programs_rld_libraries() {
+    let w = world();
+    let prog = w.s("bin/app");
+    let default = rld(["env", "--json"]).run().json()["defaults"]["library_path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Control: the variable is what the loader's library path comes from.
+    let j = rld(["env", "--json"])
+        .env("NIX_LD_LIBRARY_PATH", w.path("stub"))
+        .run()
+        .json();
+    assert_eq!(j["library_path_source"], "NIX_LD_LIBRARY_PATH");
+    assert_eq!(j["library_path"], w.s("stub"));
+
+    let comment = "# NIX_LD_LIBRARY_PATH, set here, replaces rld's library path: where it is set, the line above does not reach programs; add the libraries to it instead (as the dev shell below does)\n";
+    let out = rld(["doctor", "--rld", &prog])
+        .env("NIX_LD", w.path("glibc/ld-linux-x86-64.so.2"))
+        .env("NIX_LD_LIBRARY_PATH", w.path("stub"))
+        .run();
+    out.code(1).has(&format!(
+        "  programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);\n  {comment}"
+    ));
+    let j = rld(["doctor", "--json", "--rld", &prog])
+        .env("NIX_LD", w.path("glibc/ld-linux-x86-64.so.2"))
+        .env("NIX_LD_LIBRARY_PATH", w.path("stub"))
+        .run()
+        .json();
+    assert_eq!(
+        j["fix"]["nixos"],
+        format!(
+            "programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);\n{comment}"
+        )
+    );
+    // A tree gets the same line.
+    rld([
+        "doctor",
+        "--rld",
+        &w.s("bin/app"),
+        &w.s("chain/bin/rpath_app"),
+    ])
+    .env("NIX_LD", w.path("glibc/ld-linux-x86-64.so.2"))
+    .env("NIX_LD_LIBRARY_PATH", w.path("stub"))
+    .run()
+    .code(1)
+    .has(comment);
+
+    // rld's own directory in the variable, or no variable: the line reaches it.
+    for value in [Some(format!("{default}:{}", w.s("stub"))), None] {
+        let mut cmd =
+            rld(["doctor", "--rld", &prog]).env("NIX_LD", w.path("glibc/ld-linux-x86-64.so.2"));
+        if let Some(v) = &value {
+            cmd = cmd.env("NIX_LD_LIBRARY_PATH", v);
+        }
+        cmd.run()
+            .code(1)
+            .has("programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);\n")
+            .lacks("replaces rld's library path");
+    }
 }

@@ -105,9 +105,12 @@ fn json_report_of_missing_libraries() {
     assert_eq!(j["missing"][0]["providers"].as_array().unwrap().len(), 0);
     assert_eq!(j["fix"]["attributes"][0], "zlib");
     assert_eq!(j["fix"]["unknown"][0], "libmissing.so.3");
+    // NIX_LD_LIBRARY_PATH (the world's empty directory) hides rld's own.
     assert_eq!(
         j["fix"]["nixos"],
-        "programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);\n"
+        "programs.rld.libraries = options.programs.rld.libraries.default ++ (with pkgs; [ zlib ]);\n\
+         # NIX_LD_LIBRARY_PATH, set here, replaces rld's library path: where it is set, the line above does not reach programs; \
+         add the libraries to it instead (as the dev shell below does)\n"
     );
 }
 
@@ -1027,4 +1030,121 @@ fn a_missing_nonstandard_interpreter_labels_the_snippets() {
             "\nOnly when it is run through rld (`rld run {bare}`, or after"
         ))
         .lacks("\nOr in a dev shell:");
+}
+
+/// libxml2 2.14 changed its soname to libxml2.so.16, and nixpkgs' `libxml2`
+/// followed: a program built against libxml2.so.2 (most downloaded ones)
+/// needs `libxml2_13`, the package nixpkgs keeps for that soname.
+#[test]
+fn libxml2_so_2_is_libxml2_13() {
+    let w = world();
+    let dir = w.path("xml");
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    let found = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/found.c");
+    let app = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/app.c");
+    for soname in ["libxml2.so.2", "libxml2.so.16"] {
+        cc(
+            &dir,
+            &format!("-shared -fPIC -Wl,-soname,{soname} {found} -o lib/{soname}"),
+        );
+    }
+    cc(
+        &dir,
+        &format!("{app} -o app -Llib -Wl,--no-as-needed -l:libxml2.so.2 -l:libxml2.so.16"),
+    );
+    let prog = dir.join("app").display().to_string();
+    // Control: the program needs both.
+    assert_eq!(
+        readelf_needed(&prog)[..2],
+        ["libxml2.so.2".to_owned(), "libxml2.so.16".to_owned()]
+    );
+    rld(["doctor", "--rld", &prog])
+        .nixos(w, &[])
+        .run()
+        .code(1)
+        .row(&["libxml2.so.2 ", "MISSING", "-> libxml2_13 (rld's table)"])
+        .row(&["libxml2.so.16 ", "MISSING", "-> libxml2 (rld's table)"])
+        .has("(with pkgs; [ libxml2_13 libxml2 ]);");
+}
+
+/// `#!/usr/bin/env NAME`: env, not the kernel, finds NAME, in PATH. On
+/// NixOS /usr/bin/env is always there and NAME often is not: env then fails
+/// with "No such file or directory" (exit 127), so the script will not run.
+/// The kernel passes everything after the interpreter to env as one word.
+#[test]
+fn an_env_script_needs_its_program_in_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world();
+    let dir = w.path("envscripts");
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let script = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path.display().to_string()
+    };
+    let missing = script("missing", "#!/usr/bin/env rld-no-such-tool\necho hi\n");
+    let two_words = script("two-words", "#!/usr/bin/env sh -e\necho hi\n");
+    let split = script("split", "#!/usr/bin/env -S sh -e\necho hi\n");
+    let found = script("found", "#!/usr/bin/env sh\necho hi\n");
+    let path = "/usr/bin:/bin";
+    // Control: what running them does.
+    let run = |s: &str| {
+        Command::new(s)
+            .env_clear()
+            .env("PATH", path)
+            .output()
+            .unwrap()
+    };
+    for s in [&missing, &two_words] {
+        let out = run(s);
+        assert_eq!(out.status.code(), Some(127), "{s}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"));
+    }
+    for s in [&split, &found] {
+        assert_eq!(run(s).status.code(), Some(0), "{s}");
+    }
+
+    rld(["doctor", &missing])
+        .run()
+        .code(1)
+        .has(&format!(
+            "problem: env looks rld-no-such-tool up in PATH ({path}) and finds none, so it fails with \"env: 'rld-no-such-tool': No such file or directory\" (exit 127); fix: put a rld-no-such-tool in PATH (in a dev shell or your profile), or give its path on the first line\n"
+        ))
+        .has("verdict: it will not run until the problems above are fixed (exit 1)")
+        .lacks("it will run");
+    let j = rld(["doctor", "--json", &missing]).run();
+    j.code(1);
+    assert_eq!(j.json()["verdict"], "needs-configuration");
+
+    rld(["doctor", &two_words])
+        .run()
+        .code(1)
+        .has("problem: the kernel passes `sh -e` to env as one word, so env looks for a program named \"sh -e\" and fails with \"No such file or directory\" (exit 127); fix: change its first line to `#!/usr/bin/env -S sh -e`\n")
+        .lacks("it will run");
+
+    for s in [&split, &found] {
+        rld(["doctor", s])
+            .run()
+            .code(0)
+            .has("note: the kernel runs it with /usr/bin/env, which runs sh from PATH: /usr/bin/sh; run `rld doctor /usr/bin/sh` if that program does not start\n")
+            .has("verdict: it will run (exit 0)");
+    }
+}
+
+/// A program cut short (an interrupted download): the answer says so in a
+/// sentence whose verb agrees with what is cut off.
+#[test]
+fn a_truncated_program_is_cut_short() {
+    let w = world();
+    let whole = std::fs::read(w.path("bin/app")).unwrap();
+    let cut = w.path("bin/app-cut");
+    std::fs::write(&cut, &whole[..100]).unwrap();
+    let shown = cut.display().to_string();
+    let out = rld(["doctor", &shown]).run();
+    out.code(2).has(&format!(
+        "problem: {shown} is a damaged ELF file: the file (100 bytes) ends before the end of its program headers (offset 0x40, "
+    ))
+    .has("an incomplete download or copy?")
+    .lacks(" lies ");
 }

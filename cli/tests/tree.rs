@@ -386,3 +386,29 @@ fn the_files_that_load_a_library_missing_one_fail_too() {
         .unwrap();
     assert_eq!(plain["missing"], serde_json::json!([]));
 }
+
+/// The note on statically linked programs agrees in number with them.
+#[test]
+fn statically_linked_programs_are_counted_in_words_that_agree() {
+    let w = world();
+    let one = w.path("statics/one");
+    let two = w.path("statics/two");
+    for dir in [&one, &two] {
+        fs::create_dir_all(dir).unwrap();
+    }
+    fs::copy(w.path("bin/static"), one.join("a")).unwrap();
+    fs::copy(w.path("bin/static"), two.join("a")).unwrap();
+    fs::copy(w.path("bin/static"), two.join("b")).unwrap();
+    rld(["doctor", &one.display().to_string()])
+        .run()
+        .code(0)
+        .has(": a directory of 1 file, 1 of them ELF\n")
+        .has(&format!(
+            "note: 1 program is statically linked and runs as it is, without ld.so or rld: {}/a\n",
+            one.display()
+        ));
+    rld(["doctor", &two.display().to_string()])
+        .run()
+        .code(0)
+        .has("note: 2 programs are statically linked and run as they are, without ld.so or rld: ");
+}

@@ -15,8 +15,9 @@ pub(super) fn count(n: usize, one: &str, many: &str) -> String {
 pub(super) fn render_tree(t: &TreeReport) -> String {
     let words = if t.paths.len() == 1 {
         format!(
-            "a directory of {} files, {} of them ELF",
-            t.files, t.elf_files
+            "a directory of {}, {} of them ELF",
+            count(t.files, "file", "files"),
+            t.elf_files
         )
     } else {
         format!(
