@@ -230,6 +230,9 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
     let ld_so_fix = loading.ld_so_fix.clone();
     let through_rld = loading.through_rld.clone();
     let own_ld_so = loading.own_ld_so.clone();
+    // LD_LIBRARY_PATH reaches a program's own ld.so, and a shared object
+    // loaded by a program from nixpkgs.
+    let ld_library_path_reaches = own_ld_so.is_some() || facts.interpreter.is_none();
     resolve_libraries(&mut r, program, &facts, system, loading, opts);
     if not_runnable && r.problems.len() == 1 {
         r.verdict = Verdict::NotExecutable;
@@ -254,7 +257,7 @@ pub fn elf_report(program: &Path, facts: ElfFacts, env: &Env, opts: Options) -> 
             needs_rld,
             ld_so_fix.as_ref(),
             through_rld.as_deref(),
-            own_ld_so.is_some(),
+            ld_library_path_reaches,
             library_variable,
         ));
     }
@@ -317,21 +320,25 @@ fn choose_loader(
         own_ld_so: None,
     };
     match facts.interpreter.clone() {
-        None => r.notes.push(
-            "it is a shared object: the program that loads it (python, node, …) chooses the ld.so; rld's configuration is assumed".into(),
-        ),
+        None => {
+            r.notes.push(
+                "it is a shared object: the program that loads it (python, node, …) chooses the ld.so; rld's configuration is assumed".into(),
+            );
+            // A python or node from nixpkgs starts with its own ld.so, which
+            // reads LD_LIBRARY_PATH but nothing of rld's.
+            loading.through_rld = Some(
+                "the program that loads it runs through rld (one downloaded, not one from nixpkgs)"
+                    .into(),
+            );
+        }
         Some(interp) => {
             let path = Path::new(&interp);
             let exists = path.exists();
             let is = exists.then(|| inspect::shim_name(path).unwrap_or("ld.so"));
             if is == Some(inspect::STUB_LD) {
                 loading.needs_rld = true;
-                r.problems.push(stub_ld(
-                    &shown,
-                    &interp,
-                    system,
-                    settings.ld_so().is_some(),
-                ));
+                r.problems
+                    .push(stub_ld(&shown, &interp, system, settings.ld_so().is_some()));
             } else if !exists && interp == system.interpreter {
                 loading.needs_rld = true;
                 r.problems.push(interpreter_missing(
@@ -539,7 +546,7 @@ pub fn fix(
     needs_rld: bool,
     ld_so_fix: Option<&LdSoFix>,
     through_rld: Option<&str>,
-    own_ld_so: bool,
+    ld_library_path_reaches: bool,
     library_variable: Option<&str>,
 ) -> Fix {
     let mut attributes: Vec<String> = Vec::new();
@@ -607,8 +614,8 @@ pub fn fix(
         }
         dev_shell.push_str("}\n");
     }
-    // Its own ld.so reads LD_LIBRARY_PATH (before its RUNPATH).
-    let ld_library_path = if own_ld_so && !attributes.is_empty() {
+    // A real ld.so reads LD_LIBRARY_PATH (before its RUNPATH).
+    let ld_library_path = if ld_library_path_reaches && !attributes.is_empty() {
         format!(
             "pkgs.mkShell {{\n  LD_LIBRARY_PATH = pkgs.lib.makeLibraryPath (with {pkgs}; [ {list}]);\n}}\n"
         )

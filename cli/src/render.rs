@@ -193,11 +193,12 @@ pub fn doctor(r: &Report) -> String {
     let _ = writeln!(o, "verdict: {verdict} (exit {})", r.verdict.exit_code());
     if let Some(fix) = &r.fix {
         if !fix.ld_library_path.is_empty() {
-            let _ = write!(
-                o,
-                "\nFor a one-off, LD_LIBRARY_PATH reaches its own ld.so; in a dev shell (every program started there sees it):\n{}",
-                indent(&fix.ld_library_path)
-            );
+            let label = if r.interpreter.is_none() {
+                "When the program that loads it comes from nixpkgs, its ld.so is not rld and reads LD_LIBRARY_PATH; in a dev shell (every program started there sees it):"
+            } else {
+                "For a one-off, LD_LIBRARY_PATH reaches its own ld.so; in a dev shell (every program started there sees it):"
+            };
+            let _ = write!(o, "\n{label}\n{}", indent(&fix.ld_library_path));
         }
         let only = fix
             .applies_when

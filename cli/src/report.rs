@@ -128,8 +128,9 @@ pub struct Fix {
     /// by an interpreter that is not rld, so only when it is run through rld
     /// (`rld run`, or patchelf to rld's path). `None`: they reach it.
     pub applies_when: Option<String>,
-    /// For a program started by its own (non-rld) ld.so: a dev shell that
-    /// sets `LD_LIBRARY_PATH`, which that ld.so reads; empty otherwise.
+    /// For a program started by its own (non-rld) ld.so, and for a shared
+    /// object (which a program from nixpkgs may load): a dev shell that
+    /// sets `LD_LIBRARY_PATH`, which a real ld.so reads; empty otherwise.
     pub ld_library_path: String,
 }
 

@@ -542,6 +542,26 @@ fn a_real_python_extension_module() {
     want.retain(|s| !w.path("glibc").join(s).exists());
     assert_eq!(missing, want);
     assert_eq!(j["fix"]["attributes"], serde_json::json!(["openssl"]));
+    // rld's snippets reach it only through a python that runs through rld;
+    // one from nixpkgs has its own ld.so, which reads LD_LIBRARY_PATH.
+    assert_eq!(
+        j["fix"]["applies_when"],
+        "the program that loads it runs through rld (one downloaded, not one from nixpkgs)"
+    );
+    assert!(
+        j["fix"]["ld_library_path"]
+            .as_str()
+            .unwrap()
+            .contains("LD_LIBRARY_PATH = pkgs.lib.makeLibraryPath (with pkgs; [ openssl ]);"),
+        "{}",
+        j["fix"]
+    );
+    rld(["doctor", ssl])
+        .nixos(w, &[])
+        .run()
+        .code(1)
+        .has("When the program that loads it comes from nixpkgs, its ld.so is not rld and reads LD_LIBRARY_PATH")
+        .has("Only when the program that loads it runs through rld (one downloaded, not one from nixpkgs), in configuration.nix");
     // With Debian's library directory on rld's path it loads.
     rld(["doctor", ssl])
         .nixos(w, &["empty", "/usr/lib/x86_64-linux-gnu"])
