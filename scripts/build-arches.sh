@@ -21,8 +21,10 @@ done
 source scripts/lib.sh
 apt_install "${packages[@]}" || { echo "build-arches: the cross toolchains or qemu-user are missing" >&2; exit 1; }
 
+# Where cargo puts what it builds: CARGO_TARGET_DIR when the caller set it.
+target_dir=${CARGO_TARGET_DIR:-target}
 for t in "${targets[@]}"; do
   cargo build --release --quiet -p rld-loader --target "$t"
-  f=target/$t/release/rld-loader
+  f=$target_dir/$t/release/rld-loader
   printf '%-30s %6d bytes\n' "$t" "$(stat -c %s "$f")"
 done

