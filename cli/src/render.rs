@@ -191,6 +191,14 @@ pub fn doctor(r: &Report) -> String {
         Verdict::CannotRun => "it cannot run on this machine",
     };
     let _ = writeln!(o, "verdict: {verdict} (exit {})", r.verdict.exit_code());
+    if r.verdict == Verdict::Runs && !r.libraries.is_empty() {
+        // Only the names in the file are checked: a program that builds a
+        // library's name at run time can still fail.
+        let _ = writeln!(
+            o,
+            "  rld checked the libraries it names, not one it may load while running (dlopen) under a name rld does not know; if it fails anyway, run it with LD_DEBUG=libs set to see where ld.so looks"
+        );
+    }
     if let Some(fix) = &r.fix {
         if !fix.ld_library_path.is_empty() {
             let label = if r.interpreter.is_none() {

@@ -401,7 +401,14 @@ fn a_shared_object_is_accepted() {
         .nixos(w, &["chain/deplib"])
         .run()
         .code(0)
-        .has("it is a shared object");
+        .has("it is a shared object")
+        .has("verdict: it will run (exit 0)\n  rld checked the libraries it names, not one it may load while running (dlopen)");
+    // Where something is missing, the verdict needs no such caveat.
+    rld(["doctor", &w.s("chain/lib/libfound.so.1")])
+        .nixos(w, &[])
+        .run()
+        .code(1)
+        .lacks("rld checked the libraries it names");
 }
 
 #[test]
