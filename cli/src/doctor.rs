@@ -38,8 +38,15 @@ pub fn doctor(program: &Path, env: &Env, opts: Options) -> Report {
     let path = env.get_os("PATH");
     let Some(found) = inspect::find_program(program, path.as_deref()) else {
         let name = program.display();
+        // The shell does not look in the current directory either: a user
+        // who typed the bare name of a file here meant `./NAME`.
+        let here = if program.is_file() {
+            format!("; ./{name} is the one in the current directory: `rld doctor ./{name}`")
+        } else {
+            "; give its path if it is elsewhere".to_owned()
+        };
         return Report::new(program, "not found in PATH".into()).cannot_run(format!(
-            "{name}: command not found: no file named {name} in PATH ({}), which is what the shell's \"command not found\" means; give its path if it is elsewhere",
+            "{name}: command not found: no file named {name} in PATH ({}), which is what the shell's \"command not found\" means{here}",
             path.as_deref().map_or("unset".into(), |p| p.to_string_lossy())
         ));
     };

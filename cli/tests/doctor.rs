@@ -688,6 +688,16 @@ fn a_name_is_looked_up_in_path() {
         .has("no-such-command: not found in PATH")
         .has("problem: no-such-command: command not found: no file named no-such-command in PATH (/usr/bin:/bin)")
         .has("verdict: it cannot run on this machine (exit 2)");
+    // A file of that name in the current directory is what was meant: the
+    // shell would not find it either, and doctor says how to name it.
+    let here = w.path("here");
+    std::fs::create_dir_all(&here).unwrap();
+    std::fs::copy("/usr/bin/true", here.join("tool")).unwrap();
+    rld(["doctor", "tool"])
+        .cwd(&here)
+        .run()
+        .code(2)
+        .has("no file named tool in PATH (/usr/bin:/bin), which is what the shell's \"command not found\" means; ./tool is the one in the current directory: `rld doctor ./tool`");
     let j = rld(["doctor", "--json", "no-such-command"]).run();
     j.code(2);
     let j = j.json();
