@@ -447,11 +447,15 @@ fn tree(paths: &[PathBuf], env: &Env, opts: Options) -> TreeReport {
             .collect();
         dlopen::shorten(&named, 5)
     };
-    if t.elf_files == 0 && t.files > 0 && arguments.is_empty() {
-        tree_notes.push(format!(
-            "no ELF file among {} files: nothing here needs rld",
-            t.files
-        ));
+    if t.elf_files == 0 && arguments.is_empty() {
+        tree_notes.push(if t.files == 0 {
+            "it holds no file at all: nothing to examine".to_owned()
+        } else {
+            format!(
+                "no ELF file among {}: nothing here needs rld",
+                count(t.files, "file", "files")
+            )
+        });
     }
     if !t.not_for_this_machine.is_empty() {
         tree_notes.push(format!(

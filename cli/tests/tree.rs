@@ -280,8 +280,15 @@ fn trees_without_programs_for_this_machine() {
     rld(["doctor", &dir.display().to_string()])
         .run()
         .code(0)
-        .has("note: no ELF file among 1 files: nothing here needs rld")
+        .has("note: no ELF file among 1 file: nothing here needs rld")
         .has("verdict: it will run (exit 0)");
+    // An empty directory says so.
+    let empty = w.path("empty-dir");
+    fs::create_dir_all(&empty).unwrap();
+    rld(["doctor", &empty.display().to_string()])
+        .run()
+        .code(0)
+        .has("note: it holds no file at all: nothing to examine");
 }
 
 #[test]
