@@ -186,6 +186,9 @@ pub fn doctor(r: &Report) -> String {
             "it will not run until the problems above are fixed"
         }
         Verdict::NeedsLibraries => "it will not run until the missing libraries are added",
+        Verdict::NeedsConfiguration if r.problems.len() == 1 => {
+            "it will not run until the problem above is fixed"
+        }
         Verdict::NeedsConfiguration => "it will not run until the problems above are fixed",
         Verdict::NotExecutable => "it will not run until it is made executable (chmod +x)",
         Verdict::CannotRun => "it cannot run on this machine",

@@ -42,7 +42,7 @@ fn no_usable_ld_so_is_the_problem_not_glibc() {
              fix: set programs.rld.enable = true; in configuration.nix, which installs rld's default ld.so, \
              or in a dev shell set NIX_LD = pkgs.stdenv.cc.bintools.dynamicLinker;\n"
         ))
-        .has("verdict: it will not run until the problems above are fixed (exit 1)\n")
+        .has("verdict: it will not run until the problem above is fixed (exit 1)\n")
         .has(
             "\nIn configuration.nix:\n  programs.rld.enable = true;\n\
              \nOr in a dev shell:\n  pkgs.mkShell {\n    NIX_LD = pkgs.stdenv.cc.bintools.dynamicLinker;\n  }\n",

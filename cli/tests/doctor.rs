@@ -1148,7 +1148,7 @@ fn an_env_script_needs_its_program_in_path() {
         .has(&format!(
             "problem: env looks rld-no-such-tool up in PATH ({path}) and finds none, so it fails with \"env: 'rld-no-such-tool': No such file or directory\" (exit 127); fix: put a rld-no-such-tool in PATH (in a dev shell or your profile), or give its path on the first line\n"
         ))
-        .has("verdict: it will not run until the problems above are fixed (exit 1)")
+        .has("verdict: it will not run until the problem above is fixed (exit 1)")
         .lacks("it will run");
     let j = rld(["doctor", "--json", &missing]).run();
     j.code(1);
