@@ -133,6 +133,11 @@ pub struct Variant {
     pub name: String,
     pub kind: Kind,
     pub loader: PathBuf,
+    /// A copy of rld-loader that `rld configure-loader` gave the system's
+    /// ld.so and library path, started with no `NIX_LD*` variable: what the
+    /// NixOS module installs, and the start of every program on a NixOS
+    /// machine with it (it sets no session variables by default).
+    pub configured: bool,
 }
 
 impl Variant {
@@ -206,6 +211,23 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
     ]))?;
     let rld = out.join("rld-loader");
     fs::copy(root.join("target/release/rld-loader"), &rld).map_err(|e| e.to_string())?;
+    // The module's configured copy, made by the rld tool as the module
+    // makes it (the ld.so and the library path are this machine's).
+    sh(Command::new("cargo").current_dir(root).args([
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "rld",
+    ]))?;
+    let configured = out.join("rld-loader-configured");
+    sh(Command::new(root.join("target/release/rld"))
+        .arg("configure-loader")
+        .arg(&rld)
+        .arg("--ld-so")
+        .arg(&native_ld)
+        .args(["--library-path", LIBDIR, "--output"])
+        .arg(&configured))?;
     let fixtures = root.join("bench/fixtures");
     let shim = out.join("exec-shim");
     sh(Command::new("cc")
@@ -217,6 +239,7 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
         name: name.to_owned(),
         kind,
         loader: loader.to_owned(),
+        configured: false,
     };
     let mut variants = vec![
         variant("native", Kind::Native, &native_ld),
@@ -226,6 +249,10 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
             &native_ld,
         ),
         variant("rld", Kind::Shim, &rld),
+        Variant {
+            configured: true,
+            ..variant("rld, configured, no variables", Kind::Shim, &configured)
+        },
     ];
     // Copies in `out`, so that a loader rebuilt later does not change a
     // run's binaries under it.
@@ -243,9 +270,11 @@ fn run(root: &Path, args: &Args) -> Result<(), String> {
 
     let binaries = build_programs(&variants, &fixtures, out)?;
 
-    // As on NixOS with the module: NIX_LD names glibc's ld.so and
+    // As in a dev shell written for nix-ld, or with the module's
+    // setSessionVariables: NIX_LD names glibc's ld.so and
     // NIX_LD_LIBRARY_PATH a directory holding the libraries (here Debian's
-    // own). The native start ignores both.
+    // own). The native start ignores both; the configured variant goes
+    // without them.
     let env: Vec<(&str, String)> = vec![
         ("NIX_LD", native_ld.display().to_string()),
         ("NIX_LD_LIBRARY_PATH", LIBDIR.into()),
@@ -469,9 +498,15 @@ fn run_with_usage(cmd: &mut Command) -> Result<(i32, Usage), String> {
     ))
 }
 
-/// The common environment plus what `variant` adds.
+/// The common environment plus what `variant` adds; a configured loader's
+/// start has no `NIX_LD*` variable, but `_`, which a shell sets to the
+/// program's path (rld lends its slot; its value does not matter).
 fn with<'a>(env: &[(&'a str, String)], variant: &Variant) -> Vec<(&'a str, String)> {
     let mut all = env.to_vec();
+    if variant.configured {
+        all.retain(|(k, _)| !k.starts_with("NIX_LD"));
+        all.push(("_", "/usr/bin/env".into()));
+    }
     all.extend(variant.env().iter().map(|&(k, v)| (k, v.to_owned())));
     all
 }
@@ -488,10 +523,17 @@ fn command(bin: &Path, args: &[&str], env: &[(&str, String)]) -> Command {
 }
 
 fn stripped_size(loader: &Path, out: &Path) -> Result<u64, String> {
+    let bytes = fs::read(loader).map_err(|e| format!("{}: {e}", loader.display()))?;
+    let whole = bytes.len() as u64;
+    // A configured loader has no section headers (e_shnum, at byte 60 of
+    // a 64-bit ELF header, is 0): nothing for strip to remove, or read.
+    if bytes.get(60..62) == Some(&[0, 0][..]) {
+        return Ok(whole);
+    }
     let copy = out.join("stripped.tmp");
     sh(Command::new("strip").arg("-o").arg(&copy).arg(loader))?;
     let size = fs::metadata(&copy).map_err(|e| e.to_string())?.len();
     let _ = fs::remove_file(copy);
     // strip can make an already stripped file a little larger.
-    Ok(size.min(fs::metadata(loader).map_err(|e| e.to_string())?.len()))
+    Ok(size.min(whole))
 }
