@@ -100,6 +100,7 @@ let
     "libssh-x86_64"
     "bzip2-x86_64"
     "libxml2-x86_64"
+    "libxml2_13-x86_64"
     "acl-x86_64"
     "libsodium-x86_64"
     "util-linux-x86_64-lib"
@@ -108,6 +109,18 @@ let
   ];
 
   enabled = eval { rld.enable = true; };
+  # libxml2_13 in nixpkgs as it may be: absent (an older nixpkgs, or a newer
+  # one with allowAliases = false after removing it), a throwing alias (a
+  # newer one), or marked insecure and not permitted (meta.available false).
+  libxml2_13As = value: eval {
+    pkgs = removeAttrs pkgsX86 [ "libxml2_13" ] // value;
+    rld.enable = true;
+  };
+  withoutLibxml2_13 = libxml2_13As { };
+  libxml2_13Alias = libxml2_13As { libxml2_13 = throw "libxml2_13 has been removed"; };
+  libxml2_13Insecure = libxml2_13As {
+    libxml2_13 = pkgsX86.libxml2_13 // { meta.available = false; };
+  };
   disabled = eval { };
   replaced = eval {
     rld = {
@@ -280,6 +293,7 @@ let
     "libssh-${arch}"
     "bzip2-${arch}"
     "libxml2-${arch}"
+    "libxml2_13-${arch}"
     "acl-${arch}"
     "libsodium-${arch}"
     "util-linux-${arch}-lib"
@@ -564,6 +578,14 @@ let
       };
     };
 
+    # libxml2_13 (libxml2.so.2) is in the default list where nixpkgs has a
+    # usable one (enabled-directory), and left out, with no evaluation
+    # error, where it has none.
+    libxml2_13-optional = {
+      expr = map (e: e.directories.rld-libraries.paths) [ withoutLibxml2_13 libxml2_13Alias libxml2_13Insecure ];
+      expected = builtins.genList (_: lib.remove "libxml2_13-x86_64" defaultLibraryNames) 3;
+    };
+
     # `libraries = [ ... ]` replaces the default; `default ++ [ ... ]` extends it.
     libraries-replaced = {
       expr = replaced.directories.rld-libraries.paths;
@@ -725,6 +747,7 @@ let
           pkgs.libssh
           pkgs.bzip2
           pkgs.libxml2
+          pkgs.libxml2_13 # libxml2.so.2, for programs built against libxml2 before 2.14; only where pkgs has it and it is available
           pkgs.acl
           pkgs.libsodium
           pkgs.util-linux
