@@ -515,6 +515,21 @@ in
         '';
       }
       {
+        # The nix-ld flake's older module (nix-ld-rs, still pinned by many
+        # configurations) installs its loader through
+        # systemd.tmpfiles.packages, not environment.ldso, so its rule and
+        # ours would claim the same path with no evaluation error.
+        assertion = !(config.programs.nix-ld.dev.enable or false);
+        message = ''
+          programs.rld.enable and programs.nix-ld.dev.enable (the nix-ld
+          flake's module) are both set, but only one ELF loader can be
+          installed at ${interpreter}. Set programs.nix-ld.dev.enable = false
+          or remove that module: rld reads the same NIX_LD and
+          NIX_LD_LIBRARY_PATH variables; move programs.nix-ld.dev.libraries to
+          programs.rld.libraries.
+        '';
+      }
+      {
         assertion = !cfg.enable32Bit || pkgs.stdenv.hostPlatform.isx86_64;
         message = ''
           programs.rld.enable32Bit installs an i686 loader at

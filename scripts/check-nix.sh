@@ -108,6 +108,7 @@ mutations=(
   's|default = config.hardware.graphics.enable or false;|default = false;|'
   's|prefix = "/share/rld";|prefix = "/share/nix-ld";|'
   's|assertion = !(config.programs.nix-ld.enable or false);|assertion = true;|'
+  's|assertion = !(config.programs.nix-ld.dev.enable or false);|assertion = true;|'
   's|paths = map lib.getLib libraries;|paths = libraries;|'
   '/^    "systemd"$/d'
   's|NIX_LD_i686_linux = |NIX_LD_i686 = |'

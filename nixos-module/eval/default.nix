@@ -39,6 +39,7 @@ let
     , nixLd ? false
     , binfmt ? [ ]
     , hardware ? { }
+    , extraModules ? [ ]
     }:
     let
       result = lib.evalModules {
@@ -52,7 +53,8 @@ let
             boot.binfmt.emulatedSystems = binfmt;
             hardware.graphics = hardware;
           }
-        ];
+        ]
+        ++ extraModules;
       };
       inherit (result.config) environment;
       buildEnvs = builtins.filter (p: p ? buildEnvArgs) environment.systemPackages;
@@ -154,6 +156,16 @@ let
   withNixLd = eval {
     rld.enable = true;
     nixLd = true;
+  };
+  # The nix-ld flake's older module declares programs.nix-ld.dev.
+  nixLdDev = enable: eval {
+    rld.enable = true;
+    extraModules = [
+      {
+        options.programs.nix-ld.dev.enable = lib.mkEnableOption "nix-ld (the nix-ld flake's module)";
+        config.programs.nix-ld.dev = { inherit enable; };
+      }
+    ];
   };
   bits32 = eval {
     rld = {
@@ -644,6 +656,16 @@ let
     nix-ld-conflict = {
       expr = map (hasInfix "Set programs.nix-ld.enable = false") withNixLd.failedAssertions;
       expected = [ true ];
+    };
+
+    # So does the nix-ld flake's older module, programs.nix-ld.dev; declared
+    # but off, it is no conflict.
+    nix-ld-dev-conflict = {
+      expr = map (e: map (hasInfix "Set programs.nix-ld.dev.enable = false") e.failedAssertions) [
+        (nixLdDev true)
+        (nixLdDev false)
+      ];
+      expected = [ [ true ] [ ] ];
     };
 
     # enable32Bit on x86_64: the i686 loader at ldso32, its own directory
