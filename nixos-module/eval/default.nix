@@ -598,6 +598,28 @@ let
       expected = builtins.genList (_: lib.remove "libxml2_13-x86_64" defaultLibraryNames) 3;
     };
 
+    # Not enabled, the module reads no package at all, even with foreign
+    # systems in boot.binfmt.emulatedSystems and graphics on: pkgs throws
+    # when touched, and with it every other system's set (through pkgs.path).
+    disabled-reads-no-package = {
+      expr =
+        let
+          result = lib.evalModules {
+            modules = [
+              module
+              ./nixos-options.nix
+              {
+                _module.args.pkgs = throw "a package set was read with programs.rld.enable = false";
+                boot.binfmt.emulatedSystems = binfmt;
+                hardware.graphics.enable = true;
+              }
+            ];
+          };
+        in
+        (builtins.tryEval (builtins.deepSeq (removeAttrs result.config [ "programs" ]) true)).success;
+      expected = true;
+    };
+
     # `libraries = [ ... ]` replaces the default; `default ++ [ ... ]` extends it.
     libraries-replaced = {
       expr = replaced.directories.rld-libraries.paths;
