@@ -301,7 +301,9 @@ in
         system services, programs started with an empty environment,
         sandboxes. (The graphics driver's directory is added by
         {option}`programs.rld.graphicsDrivers`.) A setuid program gets no
-        library path at all.
+        library path at all. Only programs of this system's architecture
+        search them: 32-bit programs ({option}`programs.rld.enable32Bit`) and
+        those of {option}`programs.rld.emulatedSystems` do not.
       '';
     };
 

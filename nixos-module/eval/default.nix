@@ -645,6 +645,33 @@ let
         variable = "${sw}/share/rld/lib:/run/opengl-driver/lib:/opt/vendor/lib";
       };
     };
+    # As documented: the 32-bit and emulated loaders (and variables) leave
+    # them out.
+    extra-library-paths-native-only = {
+      expr =
+        let
+          e = eval {
+            rld = {
+              enable = true;
+              enable32Bit = true;
+              setSessionVariables = true;
+              extraLibraryPaths = [ "/opt/vendor/lib" ];
+            };
+            binfmt = [ "aarch64-linux" ];
+          };
+        in
+        {
+          inherit (e) ldso ldso32;
+          tmpfiles = builtins.elemAt e.tmpfiles 1;
+          variable32 = e.sessionVariables.NIX_LD_LIBRARY_PATH_i686_linux;
+        };
+      expected = {
+        ldso = loader64 [ "/opt/vendor/lib" ];
+        ldso32 = loader32 [ ];
+        tmpfiles = "L+ /lib/ld-linux-aarch64.so.1 - - - - ${emulatedLoader rld64 "aarch64-linux"}";
+        variable32 = "${sw}/share/rld32/lib";
+      };
+    };
     extra-library-paths-colon-rejected = {
       expr = (builtins.tryEval (builtins.deepSeq colonInPath.ldso true)).success;
       expected = false;
