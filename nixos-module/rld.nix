@@ -138,9 +138,9 @@ let
 
   interpreter = cfg.package.interpreterPath or "the ELF interpreter path";
 
-  # The defaults of `libraries` (the list nix-ld uses) and `libraries32`, as
-  # attribute paths, written once: `default` looks them up in a package set
-  # (packagesAt), `defaultText` shows them (packagesText).
+  # The defaults of `libraries` (the list nix-ld uses, plus libxml2_13) and
+  # `libraries32`, as attribute paths, written once: `default` looks them up
+  # in a package set (packagesAt), `defaultText` shows them (packagesText).
   defaultLibraries = [
     "zlib"
     "zstd"
@@ -151,6 +151,7 @@ let
     "libssh"
     "bzip2"
     "libxml2"
+    "libxml2_13"
     "acl"
     "libsodium"
     "util-linux"
@@ -165,7 +166,23 @@ let
     "bzip2"
     "xz"
   ];
-  packagesAt = set: map (path: lib.getAttrFromPath (lib.splitString "." path) set);
+  # Entries of the default lists that a package set may lack, each with why
+  # it is there. nixpkgs' libxml2 now ships libxml2.so.16, while programs
+  # built elsewhere mostly link libxml2.so.2, which nixpkgs keeps in
+  # libxml2_13; an older nixpkgs, whose libxml2 is still libxml2.so.2, has
+  # no libxml2_13. A nixpkgs that drops it leaves a throwing alias (or
+  # nothing, with allowAliases = false); one that marks it insecure makes it
+  # unavailable (meta.available). In each case the default goes on without
+  # it instead of failing the system's evaluation.
+  optionalLibraries = {
+    libxml2_13 = "libxml2.so.2, for programs built against libxml2 before 2.14";
+  };
+  usable = set: name: (builtins.tryEval (set ? ${name} && (set.${name}.meta.available or true))).value;
+  packagesAt =
+    set: paths:
+    map (path: lib.getAttrFromPath (lib.splitString "." path) set) (
+      builtins.filter (path: !(optionalLibraries ? ${path}) || usable set path) paths
+    );
 
   # Foreign architectures (programs.rld.emulatedSystems): each system's
   # interpreter path, written out as nixpkgs' ldso.nix writes out ldso32's,
@@ -198,7 +215,16 @@ let
   emulated = map
     (system: cfg.emulated.${system} // { inherit system; })
     cfg.emulatedSystems;
-  packagesText = setText: paths: lib.literalExpression "[\n${lib.concatMapStrings (path: "  ${setText}.${path}\n") paths}]";
+  packagesText =
+    setText: paths:
+    lib.literalExpression "[\n${
+      lib.concatMapStrings (
+        path:
+        "  ${setText}.${path}${
+          lib.optionalString (optionalLibraries ? ${path}) " # ${optionalLibraries.${path}}; only where ${setText} has it and it is available"
+        }\n"
+      ) paths
+    }]";
 in
 {
   options.programs.rld = {
@@ -275,7 +301,9 @@ in
         system services, programs started with an empty environment,
         sandboxes. (The graphics driver's directory is added by
         {option}`programs.rld.graphicsDrivers`.) A setuid program gets no
-        library path at all.
+        library path at all. Only programs of this system's architecture
+        search them: 32-bit programs ({option}`programs.rld.enable32Bit`) and
+        those of {option}`programs.rld.emulatedSystems` do not.
       '';
     };
 
@@ -486,6 +514,21 @@ in
           programs.nix-ld.enable = false: rld reads the same NIX_LD and
           NIX_LD_LIBRARY_PATH variables, so dev shells written for nix-ld keep
           working; move programs.nix-ld.libraries to programs.rld.libraries.
+        '';
+      }
+      {
+        # The nix-ld flake's older module (nix-ld-rs, still pinned by many
+        # configurations) installs its loader through
+        # systemd.tmpfiles.packages, not environment.ldso, so its rule and
+        # ours would claim the same path with no evaluation error.
+        assertion = !(config.programs.nix-ld.dev.enable or false);
+        message = ''
+          programs.rld.enable and programs.nix-ld.dev.enable (the nix-ld
+          flake's module) are both set, but only one ELF loader can be
+          installed at ${interpreter}. Set programs.nix-ld.dev.enable = false
+          or remove that module: rld reads the same NIX_LD and
+          NIX_LD_LIBRARY_PATH variables; move programs.nix-ld.dev.libraries to
+          programs.rld.libraries.
         '';
       }
       {

@@ -108,6 +108,7 @@ mutations=(
   's|default = config.hardware.graphics.enable or false;|default = false;|'
   's|prefix = "/share/rld";|prefix = "/share/nix-ld";|'
   's|assertion = !(config.programs.nix-ld.enable or false);|assertion = true;|'
+  's|assertion = !(config.programs.nix-ld.dev.enable or false);|assertion = true;|'
   's|paths = map lib.getLib libraries;|paths = libraries;|'
   '/^    "systemd"$/d'
   's|NIX_LD_i686_linux = |NIX_LD_i686 = |'
@@ -132,6 +133,10 @@ mutations=(
   's|fuse = if cfg.fused then pkgs.stdenv.cc.bintools.dynamicLinker else null;|fuse = null;|'
   's|lib.mkIf cfg.serviceVariable { RLD_SERVICE = "1"; }|{ }|'
   's|package = if cfg.fused then cfg.package.override { fused = true; } else cfg.package;|inherit (cfg) package;|'
+  '/^    "libxml2_13"$/d'
+  's#builtins.filter (path: !(optionalLibraries ? ${path}) || usable set path) paths#paths#'
+  's|(builtins.tryEval (set ? ${name} \&\& (set.${name}.meta.available or true))).value|set ? ${name}|'
+  's|(set.${name}.meta.available or true)|(builtins.seq set.${name} true)|'
 )
 broken="$tmp/rld.nix"
 for m in "${mutations[@]}"; do

@@ -39,6 +39,7 @@ let
     , nixLd ? false
     , binfmt ? [ ]
     , hardware ? { }
+    , extraModules ? [ ]
     }:
     let
       result = lib.evalModules {
@@ -52,7 +53,8 @@ let
             boot.binfmt.emulatedSystems = binfmt;
             hardware.graphics = hardware;
           }
-        ];
+        ]
+        ++ extraModules;
       };
       inherit (result.config) environment;
       buildEnvs = builtins.filter (p: p ? buildEnvArgs) environment.systemPackages;
@@ -100,6 +102,7 @@ let
     "libssh-x86_64"
     "bzip2-x86_64"
     "libxml2-x86_64"
+    "libxml2_13-x86_64"
     "acl-x86_64"
     "libsodium-x86_64"
     "util-linux-x86_64-lib"
@@ -108,6 +111,18 @@ let
   ];
 
   enabled = eval { rld.enable = true; };
+  # libxml2_13 in nixpkgs as it may be: absent (an older nixpkgs, or a newer
+  # one with allowAliases = false after removing it), a throwing alias (a
+  # newer one), or marked insecure and not permitted (meta.available false).
+  libxml2_13As = value: eval {
+    pkgs = removeAttrs pkgsX86 [ "libxml2_13" ] // value;
+    rld.enable = true;
+  };
+  withoutLibxml2_13 = libxml2_13As { };
+  libxml2_13Alias = libxml2_13As { libxml2_13 = throw "libxml2_13 has been removed"; };
+  libxml2_13Insecure = libxml2_13As {
+    libxml2_13 = pkgsX86.libxml2_13 // { meta.available = false; };
+  };
   disabled = eval { };
   replaced = eval {
     rld = {
@@ -141,6 +156,16 @@ let
   withNixLd = eval {
     rld.enable = true;
     nixLd = true;
+  };
+  # The nix-ld flake's older module declares programs.nix-ld.dev.
+  nixLdDev = enable: eval {
+    rld.enable = true;
+    extraModules = [
+      {
+        options.programs.nix-ld.dev.enable = lib.mkEnableOption "nix-ld (the nix-ld flake's module)";
+        config.programs.nix-ld.dev = { inherit enable; };
+      }
+    ];
   };
   bits32 = eval {
     rld = {
@@ -280,6 +305,7 @@ let
     "libssh-${arch}"
     "bzip2-${arch}"
     "libxml2-${arch}"
+    "libxml2_13-${arch}"
     "acl-${arch}"
     "libsodium-${arch}"
     "util-linux-${arch}-lib"
@@ -564,6 +590,36 @@ let
       };
     };
 
+    # libxml2_13 (libxml2.so.2) is in the default list where nixpkgs has a
+    # usable one (enabled-directory), and left out, with no evaluation
+    # error, where it has none.
+    libxml2_13-optional = {
+      expr = map (e: e.directories.rld-libraries.paths) [ withoutLibxml2_13 libxml2_13Alias libxml2_13Insecure ];
+      expected = builtins.genList (_: lib.remove "libxml2_13-x86_64" defaultLibraryNames) 3;
+    };
+
+    # Not enabled, the module reads no package at all, even with foreign
+    # systems in boot.binfmt.emulatedSystems and graphics on: pkgs throws
+    # when touched, and with it every other system's set (through pkgs.path).
+    disabled-reads-no-package = {
+      expr =
+        let
+          result = lib.evalModules {
+            modules = [
+              module
+              ./nixos-options.nix
+              {
+                _module.args.pkgs = throw "a package set was read with programs.rld.enable = false";
+                boot.binfmt.emulatedSystems = binfmt;
+                hardware.graphics.enable = true;
+              }
+            ];
+          };
+        in
+        (builtins.tryEval (builtins.deepSeq (removeAttrs result.config [ "programs" ]) true)).success;
+      expected = true;
+    };
+
     # `libraries = [ ... ]` replaces the default; `default ++ [ ... ]` extends it.
     libraries-replaced = {
       expr = replaced.directories.rld-libraries.paths;
@@ -587,6 +643,33 @@ let
           "/opt/vendor/lib"
         ];
         variable = "${sw}/share/rld/lib:/run/opengl-driver/lib:/opt/vendor/lib";
+      };
+    };
+    # As documented: the 32-bit and emulated loaders (and variables) leave
+    # them out.
+    extra-library-paths-native-only = {
+      expr =
+        let
+          e = eval {
+            rld = {
+              enable = true;
+              enable32Bit = true;
+              setSessionVariables = true;
+              extraLibraryPaths = [ "/opt/vendor/lib" ];
+            };
+            binfmt = [ "aarch64-linux" ];
+          };
+        in
+        {
+          inherit (e) ldso ldso32;
+          tmpfiles = builtins.elemAt e.tmpfiles 1;
+          variable32 = e.sessionVariables.NIX_LD_LIBRARY_PATH_i686_linux;
+        };
+      expected = {
+        ldso = loader64 [ "/opt/vendor/lib" ];
+        ldso32 = loader32 [ ];
+        tmpfiles = "L+ /lib/ld-linux-aarch64.so.1 - - - - ${emulatedLoader rld64 "aarch64-linux"}";
+        variable32 = "${sw}/share/rld32/lib";
       };
     };
     extra-library-paths-colon-rejected = {
@@ -622,6 +705,16 @@ let
     nix-ld-conflict = {
       expr = map (hasInfix "Set programs.nix-ld.enable = false") withNixLd.failedAssertions;
       expected = [ true ];
+    };
+
+    # So does the nix-ld flake's older module, programs.nix-ld.dev; declared
+    # but off, it is no conflict.
+    nix-ld-dev-conflict = {
+      expr = map (e: map (hasInfix "Set programs.nix-ld.dev.enable = false") e.failedAssertions) [
+        (nixLdDev true)
+        (nixLdDev false)
+      ];
+      expected = [ [ true ] [ ] ];
     };
 
     # enable32Bit on x86_64: the i686 loader at ldso32, its own directory
@@ -725,6 +818,7 @@ let
           pkgs.libssh
           pkgs.bzip2
           pkgs.libxml2
+          pkgs.libxml2_13 # libxml2.so.2, for programs built against libxml2 before 2.14; only where pkgs has it and it is available
           pkgs.acl
           pkgs.libsodium
           pkgs.util-linux

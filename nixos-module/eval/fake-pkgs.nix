@@ -88,6 +88,7 @@ let
           "libssh"
           "bzip2"
           "libxml2"
+          "libxml2_13"
           "acl"
           "libsodium"
           "xz"
