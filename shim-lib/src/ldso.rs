@@ -840,6 +840,49 @@ mod tests {
             })
         }
 
+        /// The real `ld.so`s of this machine's architectures, as this
+        /// build's machine where they are of its class (their layouts are
+        /// what matters: aarch64's hole before its data, riscv64's data at
+        /// the code's distance): each page as the kernel leaves it.
+        #[test]
+        fn real_ld_sos_are_mapped_as_the_kernel_maps_them() {
+            #[cfg(target_pointer_width = "64")]
+            const OTHERS: &[&str] = &[
+                "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1",
+                "/usr/riscv64-linux-gnu/lib/ld-linux-riscv64-lp64d.so.1",
+            ];
+            #[cfg(target_pointer_width = "32")]
+            const OTHERS: &[&str] = &[];
+            for source in core::iter::once(&REAL_LD_SO).chain(OTHERS) {
+                let mut file = std::fs::read(source)
+                    .unwrap_or_else(|e| panic!("{source} ({e}): run scripts/build-arches.sh"));
+                file[18..20].copy_from_slice(&crate::ELF_MACHINE.to_le_bytes());
+                let path = std::env::temp_dir()
+                    .join(std::format!("rld-real-layout-{}", std::process::id()));
+                std::fs::write(&path, &file).unwrap();
+                let bytes = path.to_str().unwrap().as_bytes();
+                let segments = planned(bytes).unwrap().0;
+                let m = load_one(bytes, PAGE);
+                std::fs::remove_file(&path).unwrap();
+                let m = m.unwrap();
+                let loads: Vec<Load> = segments
+                    .iter()
+                    .map(|s| (s.flags, s.offset, s.vaddr, s.filesz, s.memsz, 0))
+                    .collect();
+                let start = loads[0].2 as usize & !(PAGE - 1);
+                let last = loads[loads.len() - 1];
+                let span = ((last.2 + last.4) as usize).next_multiple_of(PAGE) - start;
+                let want = kernel(&loads, &file, start, span);
+                let got = found(m.base + start, span);
+                #[expect(unsafe_code, reason = "unmaps what load_one mapped")]
+                // SAFETY: the span is what load_one mapped for this test and
+                // nothing points into it.
+                let _ = unsafe { crate::sys::munmap(m.base + start, span) };
+                let wrong = got.iter().zip(&want).position(|(g, w)| g != w);
+                assert_eq!(wrong, None, "{source}: first page that differs");
+            }
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig {
                 cases: 512,
