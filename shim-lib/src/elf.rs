@@ -157,8 +157,8 @@ elf_errors! {
         "loadable segment {} is out of address order", Num(index);
     SegmentsOverlap { index: usize } =>
         "loadable segment {} overlaps the one before it", Num(index);
-    FileSizeExceedsMemSize { index: usize } =>
-        "loadable segment {} has p_filesz larger than p_memsz", Num(index);
+    BadMemSize { index: usize } =>
+        "loadable segment {} has p_memsz 0 or below p_filesz", Num(index);
     SegmentPastEof { index: usize, end: Word, size: Word } =>
         "loadable segment {} ends at byte {}, past the end of the {}-byte file (truncated?)",
         Num(index), Hex(wide(end)), Num(wide(size));
@@ -421,8 +421,11 @@ pub fn plan<'p>(
                 align: seg_align,
             });
         }
-        if seg.filesz > seg.memsz {
-            return Err(ElfError::FileSizeExceedsMemSize { index });
+        // An empty segment too: the kernel maps nothing for it, but its
+        // page would stay in `map`'s first mapping, showing the file with
+        // the first segment's protection. No ld.so has one.
+        if seg.filesz.max(1) > seg.memsz {
+            return Err(ElfError::BadMemSize { index });
         }
         let file_end = match seg.offset.checked_add(seg.filesz) {
             Some(end) if end <= file_size => end,
@@ -562,4 +565,4 @@ pub fn is_rld(head: &[u8], header: &Header) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -702,4 +702,254 @@ mod tests {
         let loaded = load(&config, PAGE).unwrap();
         assert_eq!(loaded.candidate.source, Source::Var("NIX_LD"));
     }
+
+    /// rld's mapping compared, page by page, with the kernel's
+    /// (`elf_load` in `fs/binfmt_elf.c`) for generated layouts: each
+    /// segment's file pages with its protection, its bss zeroed to the end
+    /// of its last page, and nothing else mapped in the span.
+    mod as_the_kernel_maps {
+        use super::*;
+        use crate::elf::Word;
+        use crate::elf::tests::{Load, image, with_entry};
+        use linux_raw_sys::elf_uapi as e;
+        use proptest::prelude::*;
+        use std::string::String;
+
+        /// What one page of the span should be: unmapped, or mapped with
+        /// these permissions (`r-xp`) and bytes.
+        #[derive(Clone, PartialEq, Eq, Debug)]
+        enum Page {
+            Unmapped,
+            Mapped(String, Vec<u8>),
+        }
+
+        /// A byte for each file offset that differs from page to page, so
+        /// that a page shown from the wrong offset is seen.
+        fn pattern(offset: usize) -> u8 {
+            ((offset as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8
+        }
+
+        fn perms(flags: u32) -> String {
+            std::format!(
+                "{}{}{}p",
+                if flags & e::PF_R != 0 { 'r' } else { '-' },
+                if flags & e::PF_W != 0 { 'w' } else { '-' },
+                if flags & e::PF_X != 0 { 'x' } else { '-' },
+            )
+        }
+
+        /// The pages of `[start, start + span)` as the kernel leaves them.
+        fn kernel(loads: &[Load], file: &[u8], start: usize, span: usize) -> Vec<Page> {
+            let mut pages = std::vec![Page::Unmapped; span / PAGE];
+            let down = |a: usize| a & !(PAGE - 1);
+            let up = |a: usize| (a + PAGE - 1) & !(PAGE - 1);
+            for &(flags, offset, vaddr, filesz, memsz, _) in loads {
+                let (offset, vaddr) = (offset as usize, vaddr as usize);
+                let (filesz, memsz) = (filesz as usize, memsz as usize);
+                let file_end = vaddr + filesz;
+                let mut at = down(vaddr);
+                if filesz > 0 {
+                    while at < up(file_end) {
+                        let bytes = (at..at + PAGE)
+                            .map(|a| match a + offset - vaddr {
+                                // padzero: the rest of the last file page.
+                                _ if a >= file_end && memsz > filesz => 0,
+                                o => file.get(o).copied().unwrap_or(0),
+                            })
+                            .collect();
+                        pages[(at - start) / PAGE] = Page::Mapped(perms(flags), bytes);
+                        at += PAGE;
+                    }
+                }
+                while memsz > filesz && at < up(vaddr + memsz) {
+                    let zeros = std::vec![0; PAGE];
+                    pages[(at - start) / PAGE] = Page::Mapped(perms(flags), zeros);
+                    at += PAGE;
+                }
+            }
+            pages
+        }
+
+        /// The pages of `[lo, lo + len)` in this process.
+        fn found(lo: usize, len: usize) -> Vec<Page> {
+            let maps = mappings_in(lo, lo + len);
+            (lo..lo + len)
+                .step_by(PAGE)
+                .map(|at| match maps.iter().find(|m| m.0 <= at && at < m.1) {
+                    None => Page::Unmapped,
+                    Some((_, _, perms)) => {
+                        #[expect(unsafe_code, reason = "reads a mapped page")]
+                        // SAFETY: the page is mapped, and readable: every
+                        // generated segment has PF_R. Its bytes are in the
+                        // file (the kernel's model says which).
+                        let bytes = unsafe { core::slice::from_raw_parts(at as *const u8, PAGE) };
+                        Page::Mapped(perms.clone(), bytes.to_vec())
+                    }
+                })
+                .collect()
+        }
+
+        /// Segments in address order: for each, the pages skipped before
+        /// it, where in its page it starts, how many pages its file offset
+        /// lies below its address (0 for all: one distance for the whole
+        /// file), its file and bss sizes, and whether it is writable or
+        /// executable. The file ends `extra` bytes after the last segment's
+        /// file part.
+        fn layout() -> impl Strategy<Value = (Vec<Load>, usize)> {
+            let seg = (
+                0..3usize,
+                prop_oneof![Just(0usize), 1..PAGE],
+                prop_oneof![Just(0usize), Just(0), 1..3usize],
+                prop_oneof![Just(0usize), Just(PAGE), Just(2 * PAGE), 1..3 * PAGE],
+                prop_oneof![Just(0usize), Just(PAGE), 1..3 * PAGE],
+                any::<(bool, bool)>(),
+            );
+            let extra = prop_oneof![Just(0usize), 1..PAGE, Just(3 * PAGE)];
+            (prop::collection::vec(seg, 1..5), extra).prop_map(|(segs, extra)| {
+                let mut loads: Vec<Load> = Vec::new();
+                let mut next = 0;
+                for (gap, within, below, filesz, bss, (w, x)) in segs {
+                    let vaddr = next + gap * PAGE + within;
+                    let below = if below * PAGE <= vaddr { below } else { 0 };
+                    let mut flags = e::PF_R;
+                    // A bss must be writable (`elf::plan` refuses others).
+                    if w || bss > 0 {
+                        flags |= e::PF_W;
+                    }
+                    if x {
+                        flags |= e::PF_X;
+                    }
+                    let offset = vaddr - below * PAGE;
+                    let memsz = filesz + bss;
+                    loads.push((
+                        flags,
+                        offset as Word,
+                        vaddr as Word,
+                        filesz as Word,
+                        memsz as Word,
+                        PAGE as Word,
+                    ));
+                    next = (vaddr + memsz + PAGE - 1) & !(PAGE - 1);
+                }
+                let end = loads
+                    .iter()
+                    .map(|l| (l.1 + l.3) as usize)
+                    .max()
+                    .unwrap_or(0);
+                (loads, end + extra)
+            })
+        }
+
+        /// The real `ld.so`s of this machine's architectures, as this
+        /// build's machine where they are of its class (their layouts are
+        /// what matters: aarch64's hole before its data, riscv64's data at
+        /// the code's distance): each page as the kernel leaves it.
+        #[test]
+        fn real_ld_sos_are_mapped_as_the_kernel_maps_them() {
+            #[cfg(target_pointer_width = "64")]
+            const OTHERS: &[&str] = &[
+                "/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1",
+                "/usr/riscv64-linux-gnu/lib/ld-linux-riscv64-lp64d.so.1",
+            ];
+            #[cfg(target_pointer_width = "32")]
+            const OTHERS: &[&str] = &[];
+            for source in core::iter::once(&REAL_LD_SO).chain(OTHERS) {
+                let mut file = std::fs::read(source)
+                    .unwrap_or_else(|e| panic!("{source} ({e}): run scripts/build-arches.sh"));
+                file[18..20].copy_from_slice(&crate::ELF_MACHINE.to_le_bytes());
+                let path = std::env::temp_dir()
+                    .join(std::format!("rld-real-layout-{}", std::process::id()));
+                std::fs::write(&path, &file).unwrap();
+                let bytes = path.to_str().unwrap().as_bytes();
+                let segments = planned(bytes).unwrap().0;
+                let m = load_one(bytes, PAGE);
+                std::fs::remove_file(&path).unwrap();
+                let m = m.unwrap();
+                let loads: Vec<Load> = segments
+                    .iter()
+                    .map(|s| (s.flags, s.offset, s.vaddr, s.filesz, s.memsz, 0))
+                    .collect();
+                let start = loads[0].2 as usize & !(PAGE - 1);
+                let last = loads[loads.len() - 1];
+                let span = ((last.2 + last.4) as usize).next_multiple_of(PAGE) - start;
+                let want = kernel(&loads, &file, start, span);
+                let got = found(m.base + start, span);
+                #[expect(unsafe_code, reason = "unmaps what load_one mapped")]
+                // SAFETY: the span is what load_one mapped for this test and
+                // nothing points into it.
+                let _ = unsafe { crate::sys::munmap(m.base + start, span) };
+                let wrong = got.iter().zip(&want).position(|(g, w)| g != w);
+                assert_eq!(wrong, None, "{source}: first page that differs");
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 512,
+                max_global_rejects: 1 << 16,
+                ..ProptestConfig::default()
+            })]
+
+            #[test]
+            fn every_page_is_as_the_kernel_leaves_it((mut loads, size) in layout()) {
+                // The entry point in the first segment with code in the
+                // file, made executable if none is.
+                let Some(code) = loads
+                    .iter()
+                    .position(|l| l.0 & e::PF_X != 0 && l.3 > 0)
+                    .or_else(|| loads.iter().position(|l| l.3 > 0))
+                else {
+                    return Err(TestCaseError::reject("no segment with file bytes"));
+                };
+                loads[code].0 |= e::PF_X;
+                let mut file = with_entry(image(&loads), loads[code].2);
+                let headers = EHDR_SIZE + loads.len() * PHDR_SIZE;
+                file.resize(size.max(headers), 0);
+                for (offset, byte) in file.iter_mut().enumerate().skip(headers) {
+                    *byte = pattern(offset);
+                }
+                let path = std::env::temp_dir().join(std::format!(
+                    "rld-layout-{}-{:?}",
+                    std::process::id(),
+                    std::thread::current().id()
+                ));
+                std::fs::write(&path, &file).unwrap();
+                let mapped = load_one(path.to_str().unwrap().as_bytes(), PAGE);
+                std::fs::remove_file(&path).unwrap();
+                // The kernel maps nothing for an empty segment, where rld
+                // would leave the first mapping: rld refuses the file.
+                if let Some(index) = loads.iter().position(|l| l.4 == 0) {
+                    prop_assert_eq!(mapped, Err(Problem::Elf(ElfError::BadMemSize { index })));
+                    return Ok(());
+                }
+                let m = mapped.unwrap();
+                let start = loads[0].2 as usize & !(PAGE - 1);
+                let last = loads[loads.len() - 1];
+                let span = ((last.2 + last.4) as usize).next_multiple_of(PAGE) - start;
+                let want = kernel(&loads, &file, start, span);
+                let got = found(m.base + start, span);
+                #[expect(unsafe_code, reason = "unmaps what load_one mapped")]
+                // SAFETY: the span is what load_one mapped for this test and
+                // nothing points into it.
+                let _ = unsafe { crate::sys::munmap(m.base + start, span) };
+                for (i, (got, want)) in got.iter().zip(&want).enumerate() {
+                    let show = |p: &Page| match p {
+                        Page::Unmapped => String::from("unmapped"),
+                        Page::Mapped(perms, bytes) => std::format!(
+                            "{perms} {:02x?}..{:02x?}",
+                            &bytes[..4],
+                            &bytes[PAGE - 4..]
+                        ),
+                    };
+                    prop_assert!(
+                        got == want,
+                        "page {:#x}: rld {}, kernel {}",
+                        start + i * PAGE,
+                        show(got),
+                        show(want)
+                    );
+                }
+            }
+        }
+    }
 }

@@ -122,7 +122,17 @@ fn hostile_nix_ld_values() {
                 let m = get_u64(b, l[1] + P_MEMSZ);
                 set_u64(b, l[1] + P_FILESZ, m + 0x1000);
             }),
-            Some("has p_filesz larger than p_memsz"),
+            Some("has p_memsz 0 or below p_filesz"),
+        ),
+        (
+            "an empty PT_LOAD",
+            edited_ld_so(&dir, "empty", |b, l| {
+                // The read-only data after the code, emptied: the kernel
+                // would map nothing there, rld refuses the file.
+                set_u64(b, l[2] + P_FILESZ, 0);
+                set_u64(b, l[2] + P_MEMSZ, 0);
+            }),
+            Some("has p_memsz 0 or below p_filesz"),
         ),
         (
             "offset past the end",

@@ -5,7 +5,7 @@ use std::vec::Vec;
 const PAGE: Word = 4096;
 
 /// (flags, offset, vaddr, filesz, memsz, align) of one PT_LOAD.
-type Load = (u32, Word, Word, Word, Word, Word);
+pub(crate) type Load = (u32, Word, Word, Word, Word, Word);
 
 fn put(b: &mut [u8], at: usize, bytes: &[u8]) {
     b[at..at + bytes.len()].copy_from_slice(bytes);
@@ -14,7 +14,7 @@ fn put(b: &mut [u8], at: usize, bytes: &[u8]) {
 /// A minimal `ld.so`-shaped image of this build's ELF class and
 /// machine: the header (entry 0x1100), a program header per load, and
 /// room for three pages of segments.
-fn image(loads: &[Load]) -> Vec<u8> {
+pub(crate) fn image(loads: &[Load]) -> Vec<u8> {
     let mut b = std::vec![0u8; 3 * PAGE as usize];
     put(&mut b, 0, b"\x7fELF");
     b[4] = ELF_CLASS;
@@ -48,7 +48,7 @@ fn image(loads: &[Load]) -> Vec<u8> {
     b
 }
 
-fn with_entry(mut b: Vec<u8>, entry: Word) -> Vec<u8> {
+pub(crate) fn with_entry(mut b: Vec<u8>, entry: Word) -> Vec<u8> {
     put(&mut b, E_ENTRY, &entry.to_le_bytes());
     b
 }
@@ -152,7 +152,18 @@ fn rejects_bad_segments() {
     let cases: &[(&[Load], ElfError)] = &[
         (
             &[(RX, 0, 0, 0x2000, 0x1000, PAGE)],
-            ElfError::FileSizeExceedsMemSize { index: 0 },
+            ElfError::BadMemSize { index: 0 },
+        ),
+        (
+            &[
+                (R, 0, 0x800, 0, 0, PAGE),
+                (RX, 0, 0x1000, 0x2000, 0x2000, PAGE),
+            ],
+            ElfError::BadMemSize { index: 0 },
+        ),
+        (
+            &[(RX, 0, 0, 0x2000, 0x2000, PAGE), (R, 0, 0x2800, 0, 0, PAGE)],
+            ElfError::BadMemSize { index: 1 },
         ),
         (
             &[(RX, 0, 0, 0x2000, 0x2000, 3)],
@@ -399,8 +410,8 @@ fn every_error_displays_as_one_line() {
             "loadable segment 1 overlaps the one before it".into(),
         ),
         (
-            FileSizeExceedsMemSize { index: 1 },
-            "loadable segment 1 has p_filesz larger than p_memsz".into(),
+            BadMemSize { index: 1 },
+            "loadable segment 1 has p_memsz 0 or below p_filesz".into(),
         ),
         (
             SegmentPastEof {
@@ -775,8 +786,8 @@ mod props {
             if a > 1 && !a.is_power_of_two() {
                 return Err(BadAlignment { index, align: a });
             }
-            if filesz > memsz {
-                return Err(FileSizeExceedsMemSize { index });
+            if filesz > memsz || memsz == 0 {
+                return Err(BadMemSize { index });
             }
             let file_end = offset + wide(filesz);
             if file_end > wide(size) {
