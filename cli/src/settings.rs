@@ -82,6 +82,12 @@ pub struct LoaderDefaults {
     pub library_path: Option<String>,
     /// Where they were read, or why they are unknown.
     pub from: String,
+    /// The library directory under the prefix the loader's note names
+    /// (`/run/current-system/sw/share/rld/lib`): where the module's session
+    /// variables point, which holds what a configured loader's store path
+    /// holds. `None` when unknown.
+    #[serde(skip)]
+    pub prefix_library_dir: Option<String>,
 }
 
 impl LoaderDefaults {
@@ -95,21 +101,21 @@ impl LoaderDefaults {
     pub fn find(system: &System, loader: Option<&Path>) -> LoaderDefaults {
         let path = loader.unwrap_or(Path::new(system.interpreter));
         let bytes = std::fs::read(path).unwrap_or_default();
-        let under = |prefix: &Path, from: String| {
-            let joined = |suffix: &str| {
-                let mut p = prefix.as_os_str().to_owned();
-                p.push(suffix);
-                p
-            };
-            LoaderDefaults {
-                ld_so: Some(PathBuf::from(joined(rld_shim::LD_SO_UNDER_PREFIX))),
-                library_path: Some(
-                    joined(rld_shim::LIBRARY_PATH_UNDER_PREFIX)
-                        .to_string_lossy()
-                        .into_owned(),
-                ),
-                from,
-            }
+        let joined = |prefix: &Path, suffix: &str| {
+            let mut p = prefix.as_os_str().to_owned();
+            p.push(suffix);
+            p
+        };
+        let library_dir = |prefix: &Path| {
+            joined(prefix, rld_shim::LIBRARY_PATH_UNDER_PREFIX)
+                .to_string_lossy()
+                .into_owned()
+        };
+        let under = |prefix: &Path, from: String| LoaderDefaults {
+            ld_so: Some(PathBuf::from(joined(prefix, rld_shim::LD_SO_UNDER_PREFIX))),
+            library_path: Some(library_dir(prefix)),
+            from,
+            prefix_library_dir: Some(library_dir(prefix)),
         };
         let this_build = || {
             under(
@@ -121,6 +127,7 @@ impl LoaderDefaults {
             ld_so: None,
             library_path: None,
             from,
+            prefix_library_dir: None,
         };
         let here = loader.is_none() && system == System::host();
         match loader::note(&bytes) {
@@ -129,6 +136,7 @@ impl LoaderDefaults {
                     ld_so: Some(c.ld_so),
                     library_path: Some(c.library_path),
                     from: format!("the configuration of rld-loader at {}", path.display()),
+                    prefix_library_dir: Some(library_dir(&prefix)),
                 },
                 Ok(None) => under(&prefix, format!("rld-loader at {}", path.display())),
                 Err(why) => unknown(format!("rld-loader at {}: {why}", path.display())),
@@ -363,8 +371,14 @@ impl Settings {
         }
         let default = self.defaults.library_path.as_deref()?;
         let rld_dir = default.split(':').next().filter(|d| !d.is_empty())?;
-        (!self.library_path.split(':').any(|d| d == rld_dir))
-            .then_some(self.library_path_source.as_str())
+        // The directory under the loader's prefix holds the same libraries
+        // (the module's session variables name it, not the store path).
+        let prefix_dir = self.defaults.prefix_library_dir.as_deref();
+        (!self
+            .library_path
+            .split(':')
+            .any(|d| d == rld_dir || Some(d) == prefix_dir))
+        .then_some(self.library_path_source.as_str())
     }
 
     /// The directories ld.so searches as `LD_LIBRARY_PATH` under rld: the
@@ -432,5 +446,46 @@ fn check_ld_so(path: &Path, system: &System) -> Result<(), (String, bool)> {
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Env {
+        Env {
+            vars: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect(),
+        }
+    }
+
+    /// The module's configured loader names its library directory by store
+    /// path, its session variables by the path under the loader's prefix:
+    /// both are rld's own directory, which `programs.rld.libraries` fills.
+    #[test]
+    fn the_directory_under_the_prefix_is_rlds_own() {
+        let defaults = || LoaderDefaults {
+            ld_so: Some("/nix/store/x-glibc/lib/ld-linux-x86-64.so.2".into()),
+            library_path: Some(
+                "/nix/store/y-rld-libraries/share/rld/lib:/run/opengl-driver/lib".into(),
+            ),
+            from: "the configuration of rld-loader at /lib64/ld-linux-x86-64.so.2".into(),
+            prefix_library_dir: Some("/run/current-system/sw/share/rld/lib".into()),
+        };
+        let hiding = |value: &str| {
+            let env = env(&[("NIX_LD_LIBRARY_PATH", value)]);
+            Settings::resolve_with(&env, System::host(), defaults())
+                .library_variable_hiding_default()
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            hiding("/run/current-system/sw/share/rld/lib:/run/opengl-driver/lib"),
+            None
+        );
+        assert_eq!(hiding("/nix/store/y-rld-libraries/share/rld/lib"), None);
+        assert_eq!(hiding("/home/me/libs"), Some("NIX_LD_LIBRARY_PATH".into()));
     }
 }
