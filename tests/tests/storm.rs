@@ -333,6 +333,18 @@ fn plugin(dir: &TempDir) -> PathBuf {
     plug
 }
 
+/// The fixture built as `dir`/`name` against the libplugin of
+/// [`plugin`]`(dir)`, with `interp` as its interpreter (the system's when
+/// `None`) and `extra` flags.
+fn storm_program(dir: &TempDir, name: &str, interp: Option<&Path>, extra: &[&str]) -> PathBuf {
+    let link = format!("-L{}", dir.join("plug").display());
+    let linker = interp.map(|i| format!("-Wl,--dynamic-linker={}", i.display()));
+    let mut flags: Vec<&str> = linker.iter().map(String::as_str).collect();
+    flags.extend(["-O1", "-Wall", link.as_str(), "-lplugin"]);
+    flags.extend_from_slice(extra);
+    compile("cc", &["storm.c"], &dir.join(name), &flags)
+}
+
 #[test]
 fn a_storm_of_starts_loses_nothing() {
     let inherited = inherited_fds();
@@ -343,14 +355,9 @@ fn a_storm_of_starts_loses_nothing() {
     // owns, through RUNPATH).
     let plug = plugin(&dir);
     let plug_s = plug.to_str().unwrap();
-    let link = format!("-L{plug_s}");
     let rpath = format!("-Wl,-rpath,{plug_s}");
-    let build_prog = |name: &str, interp: &Path, extra: &[&str]| {
-        let linker = format!("-Wl,--dynamic-linker={}", interp.display());
-        let mut flags = vec![linker.as_str(), "-O1", "-Wall", &link, "-lplugin"];
-        flags.extend_from_slice(extra);
-        compile("cc", &["storm.c"], &dir.join(name), &flags)
-    };
+    let build_prog =
+        |name: &str, interp: &Path, extra: &[&str]| storm_program(&dir, name, Some(interp), extra);
 
     let through_nix_ld = loader(Default::Missing);
     let through_default = loader(Default::Present);
@@ -505,21 +512,9 @@ fn what_stays_mapped() {
     let dir = TempDir::new("storm-maps");
     let plug = plugin(&dir);
     let plug_s = plug.to_str().unwrap();
-    let link = format!("-L{plug_s}");
     let rld = loader(Default::Missing);
-    let linker = format!("-Wl,--dynamic-linker={}", rld.path.display());
-    let through_rld = compile(
-        "cc",
-        &["storm.c"],
-        &dir.join("rld"),
-        &[&linker, "-O1", &link, "-lplugin"],
-    );
-    let native = compile(
-        "cc",
-        &["storm.c"],
-        &dir.join("native"),
-        &["-O1", &link, "-lplugin"],
-    );
+    let through_rld = storm_program(&dir, "rld", Some(&rld.path), &[]);
+    let native = storm_program(&dir, "native", None, &[]);
     let inherited = inherited_fds();
     let mut args = args(&inherited);
     args.push("--maps".into());
@@ -591,7 +586,6 @@ fn a_start_through_a_closed_descriptor() {
     let dir = TempDir::new("storm-fexecve");
     let plug = plugin(&dir);
     let plug_s = plug.to_str().unwrap();
-    let link = format!("-L{plug_s}");
     let rpath = format!("-Wl,-rpath,{plug_s}");
     let configured = configure_loader(
         &loader(Default::Missing).path,
@@ -599,19 +593,8 @@ fn a_start_through_a_closed_descriptor() {
         plug_s,
         &dir.join("rld-loader-configured"),
     );
-    let linker = format!("-Wl,--dynamic-linker={}", configured.display());
-    let through_rld = compile(
-        "cc",
-        &["storm.c"],
-        &dir.join("rld"),
-        &[&linker, "-O1", &link, "-lplugin"],
-    );
-    let native = compile(
-        "cc",
-        &["storm.c"],
-        &dir.join("native"),
-        &["-O1", &link, "-lplugin", &rpath],
-    );
+    let through_rld = storm_program(&dir, "rld", Some(&configured), &[]);
+    let native = storm_program(&dir, "native", None, &[&rpath]);
     let args = args(&inherited_fds());
     for (what, prog) in [("native", &native), ("through rld", &through_rld)] {
         let o = fexecve(prog, &args, &[]);
