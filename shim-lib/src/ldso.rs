@@ -840,6 +840,21 @@ mod tests {
             })
         }
 
+        /// The pages of the span of `loads` as rld left them at `base` and
+        /// as the kernel would leave them from `file`; rld's are unmapped
+        /// after reading.
+        fn pages_both_ways(loads: &[Load], file: &[u8], base: usize) -> (Vec<Page>, Vec<Page>) {
+            let start = loads[0].2 as usize & !(PAGE - 1);
+            let last = loads[loads.len() - 1];
+            let span = ((last.2 + last.4) as usize).next_multiple_of(PAGE) - start;
+            let got = found(base + start, span);
+            #[expect(unsafe_code, reason = "unmaps what load_one mapped")]
+            // SAFETY: the span is what load_one mapped for this test and
+            // nothing points into it.
+            let _ = unsafe { crate::sys::munmap(base + start, span) };
+            (got, kernel(loads, file, start, span))
+        }
+
         /// The real `ld.so`s of this machine's architectures, as this
         /// build's machine where they are of its class (their layouts are
         /// what matters: aarch64's hole before its data, riscv64's data at
@@ -869,15 +884,7 @@ mod tests {
                     .iter()
                     .map(|s| (s.flags, s.offset, s.vaddr, s.filesz, s.memsz, 0))
                     .collect();
-                let start = loads[0].2 as usize & !(PAGE - 1);
-                let last = loads[loads.len() - 1];
-                let span = ((last.2 + last.4) as usize).next_multiple_of(PAGE) - start;
-                let want = kernel(&loads, &file, start, span);
-                let got = found(m.base + start, span);
-                #[expect(unsafe_code, reason = "unmaps what load_one mapped")]
-                // SAFETY: the span is what load_one mapped for this test and
-                // nothing points into it.
-                let _ = unsafe { crate::sys::munmap(m.base + start, span) };
+                let (got, want) = pages_both_ways(&loads, &file, m.base);
                 let wrong = got.iter().zip(&want).position(|(g, w)| g != w);
                 assert_eq!(wrong, None, "{source}: first page that differs");
             }
@@ -923,15 +930,8 @@ mod tests {
                     return Ok(());
                 }
                 let m = mapped.unwrap();
+                let (got, want) = pages_both_ways(&loads, &file, m.base);
                 let start = loads[0].2 as usize & !(PAGE - 1);
-                let last = loads[loads.len() - 1];
-                let span = ((last.2 + last.4) as usize).next_multiple_of(PAGE) - start;
-                let want = kernel(&loads, &file, start, span);
-                let got = found(m.base + start, span);
-                #[expect(unsafe_code, reason = "unmaps what load_one mapped")]
-                // SAFETY: the span is what load_one mapped for this test and
-                // nothing points into it.
-                let _ = unsafe { crate::sys::munmap(m.base + start, span) };
                 for (i, (got, want)) in got.iter().zip(&want).enumerate() {
                     let show = |p: &Page| match p {
                         Page::Unmapped => String::from("unmapped"),
